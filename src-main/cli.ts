@@ -1,0 +1,194 @@
+// The headless relay: `relay [run] | set <key> <value> | kill on|off | status | config`.
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { SettingsError, applySettingText, redactSettings, resolveSettings, SETTING_VARIABLES } from '../src-shared/settings';
+import type { HealthResponse, TargetsResponse } from '../src-shared/debug-api';
+import { Relay, RUNTIME_FILE_NAME, describe, type RuntimeInfo } from './relay';
+import { SettingsFileError, SettingsStore, defaultConfigDir } from './settings-store';
+import { SyntheticSource } from './sources/synthetic';
+import type { TelemetrySource } from './sources/source';
+import { createLogger } from './log';
+import { APP_VERSION } from './version';
+
+export const EXIT_OK = 0;
+export const EXIT_RUNTIME = 1;
+export const EXIT_USAGE = 2;
+
+const USAGE = `Relay Agent ${APP_VERSION}: fans iRacing telemetry out to several gateways.
+
+Usage:
+  relay [run] [--source synthetic] [--config-dir <dir>]   run the relay
+  relay set <name> <value> [--config-dir <dir>]           change a setting (a running relay applies it live)
+  relay kill on|off [--config-dir <dir>]                  the kill switch: cut every backend off, or restore them
+  relay status [--config-dir <dir>]                       what the running relay is doing
+  relay config [--config-dir <dir>]                       the settings in force (secrets redacted)
+
+Settings names for "set": ${Object.keys(SETTING_VARIABLES).join(', ')}
+(or their keys: mode, primaryIndex, backends, enabled, tokens, ...). Environment variables of the
+same names override the settings file for one run; the kill switch is on if either says so.`;
+
+class UsageError extends Error {}
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        'config-dir': { type: 'string' },
+        source: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
+      },
+    });
+  } catch (e) {
+    return fail(EXIT_USAGE, `${(e as Error).message}\n\n${USAGE}`);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return print(USAGE);
+  if (values.version) return print(APP_VERSION);
+  const configDir = values['config-dir'] ?? defaultConfigDir(env);
+  const [command = 'run', ...rest] = positionals;
+  try {
+    switch (command) {
+      case 'run':
+        expectArgs(rest, 0, 'run');
+        return await run(configDir, values.source ?? 'synthetic', env);
+      case 'set':
+        expectArgs(rest, 2, 'set <name> <value>');
+        return setSetting(configDir, rest[0] as string, rest[1] as string);
+      case 'kill': {
+        expectArgs(rest, 1, 'kill on|off');
+        const flag = (rest[0] as string).toLowerCase();
+        if (flag !== 'on' && flag !== 'off') throw new UsageError(`kill: got ${JSON.stringify(rest[0])}; expected "on" or "off"`);
+        return setSetting(configDir, 'killSwitch', flag === 'on' ? '1' : '0');
+      }
+      case 'status':
+        expectArgs(rest, 0, 'status');
+        return await status(configDir, env);
+      case 'config':
+        expectArgs(rest, 0, 'config');
+        return showConfig(configDir, env);
+      default:
+        throw new UsageError(`unknown command ${JSON.stringify(command)}; expected run, set, kill, status or config`);
+    }
+  } catch (e) {
+    if (e instanceof SettingsError) {
+      return fail(EXIT_USAGE, `Relay Agent: bad settings, nothing was started or changed. Fix:\n${e.problems.length > 0 ? e.message.split('\n').map((l) => `  - ${l}`).join('\n') : ''}`);
+    }
+    if (e instanceof SettingsFileError || e instanceof UsageError) return fail(EXIT_USAGE, `Relay Agent: ${e.message}`);
+    return fail(EXIT_RUNTIME, `Relay Agent: ${(e as Error).message}`);
+  }
+}
+
+function expectArgs(args: string[], count: number, form: string): void {
+  if (args.length !== count) throw new UsageError(`expected: relay ${form} (got ${args.length} argument(s) after the command)`);
+}
+
+function makeSource(spec: string): TelemetrySource {
+  if (spec === 'synthetic') return new SyntheticSource();
+  throw new UsageError(`--source ${JSON.stringify(spec)} is not available; expected "synthetic" (recordings and live iRacing come with the telemetry-input work)`);
+}
+
+async function run(configDir: string, sourceSpec: string, env: NodeJS.ProcessEnv): Promise<number> {
+  const source = makeSource(sourceSpec);
+  const log = createLogger();
+  const relay = await Relay.start({ configDir, env, source, log });
+  process.stdout.write(
+    `Relay Agent ${APP_VERSION} running (${describe(relay.settings)})\n` +
+      `  settings: ${relay.store.path}\n` +
+      `  debug:    http://127.0.0.1:${relay.debug.port}/debug/health  /debug/targets  /debug/parity\n`,
+  );
+  return new Promise<number>((resolve) => {
+    const shutdown = (signal: string) => {
+      log.info(`${signal}: stopping`);
+      relay.stop().then(
+        () => resolve(EXIT_OK),
+        () => resolve(EXIT_RUNTIME),
+      );
+    };
+    process.once('SIGINT', () => shutdown('SIGINT'));
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+  });
+}
+
+function setSetting(configDir: string, name: string, value: string): number {
+  const store = new SettingsStore(configDir);
+  const next = applySettingText(store.read(), name, value);
+  // The whole file must still be valid on its own before it is written.
+  resolveSettings(next, {});
+  store.write(next);
+  const shown = /token/i.test(name) ? '(redacted)' : value;
+  return print(`${name} = ${shown} saved to ${store.path}; a running relay applies it within 200 ms`);
+}
+
+function showConfig(configDir: string, env: NodeJS.ProcessEnv): number {
+  const store = new SettingsStore(configDir);
+  const { settings, envOverrides } = resolveSettings(store.read(), env);
+  return print(JSON.stringify({ file: store.path, envOverrides, settings: redactSettings(settings) }, null, 2));
+}
+
+async function status(configDir: string, env: NodeJS.ProcessEnv): Promise<number> {
+  const store = new SettingsStore(configDir);
+  let port: number;
+  try {
+    port = (JSON.parse(fs.readFileSync(path.join(store.dir, RUNTIME_FILE_NAME), 'utf8')) as RuntimeInfo).debugPort;
+  } catch {
+    port = resolveSettings(store.read(), env).settings.debugPort;
+  }
+  const get = async <T,>(p: string): Promise<T> => {
+    const res = await fetch(`http://127.0.0.1:${port}${p}`, { signal: AbortSignal.timeout(2000) });
+    if (!res.ok) throw new Error(`${p} answered HTTP ${res.status}`);
+    return (await res.json()) as T;
+  };
+  let health: HealthResponse;
+  let targets: TargetsResponse;
+  try {
+    [health, targets] = await Promise.all([get<HealthResponse>('/debug/health'), get<TargetsResponse>('/debug/targets')]);
+  } catch (e) {
+    return fail(EXIT_RUNTIME, `no relay answers on http://127.0.0.1:${port} (${(e as Error).message}); start one with: npm run relay`);
+  }
+  return print(formatStatus(health, targets));
+}
+
+export function formatStatus(health: HealthResponse, targets: TargetsResponse): string {
+  const lines = [
+    `Relay Agent ${health.version}: ${health.status.toUpperCase()}${health.killSwitch ? '  *** Kill Switch Active: no telemetry leaves this machine ***' : ''}`,
+    `mode ${health.mode}, primary ${targets.primaryIndex}, session ${health.sessionId ?? '-'}`,
+  ];
+  if (health.source) lines.push(`source ${health.source.kind}: ${health.source.state}, ${health.source.framesProduced} frames produced`);
+  for (const t of targets.targets) {
+    const c = t.counters;
+    lines.push(
+      `  ${t.primary ? '*' : ' '} ${t.url}  ${t.state}${t.enabled ? '' : ' (disabled)'}  sent ${c.sent}  failed ${c.failed}  acked ${c.acked}  dropped ${c.dropped}  queue ${t.queueSize}` +
+        `  ack p50/p95 ${t.ackLatency.p50 ?? '-'}/${t.ackLatency.p95 ?? '-'} ms  drift ${t.driftPct}%  ${t.health.status}`,
+    );
+    if (t.lastError) lines.push(`      last error: ${t.lastError}`);
+  }
+  for (const r of health.reasons) lines.push(`  ! ${r}`);
+  return lines.join('\n');
+}
+
+function print(text: string): number {
+  process.stdout.write(text + '\n');
+  return EXIT_OK;
+}
+
+function fail(code: number, text: string): number {
+  process.stderr.write(text + '\n');
+  return code;
+}
+
+const invokedDirectly = process.argv[1] && path.resolve(process.argv[1]) === new URL(import.meta.url).pathname;
+if (invokedDirectly) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e) => {
+      process.stderr.write(`Relay Agent: unexpected error: ${(e as Error).stack ?? e}\n`);
+      process.exit(EXIT_RUNTIME);
+    },
+  );
+}

@@ -1,0 +1,97 @@
+// A bounded FIFO of outgoing frames, capped in frames and in bytes. Live telemetry values
+// the newest sample most, so when full it gives up the oldest and says how many it gave up.
+
+export interface OutgoingFrame {
+  readonly stream: string;
+  readonly seq: number;
+  /** Asks the gateway for an ack: the same answer for every target. */
+  readonly ack: boolean;
+  /** Serialised once and shared by every target's queue. */
+  readonly payload: string;
+  readonly bytes: number;
+  /** performance.now() when the frame was produced. */
+  readonly producedAt: number;
+}
+
+// A ring buffer rather than Array.shift(): shift is O(n) on large arrays, and a stalled
+// target's queue sits at its cap, shifting on every frame.
+export class FrameQueue {
+  private items: (OutgoingFrame | undefined)[];
+  private head = 0;
+  private count = 0;
+  private byteCount = 0;
+
+  constructor(
+    private maxFrames: number,
+    private maxBytes: number,
+  ) {
+    this.items = new Array<OutgoingFrame | undefined>(Math.min(maxFrames, 1024));
+  }
+
+  get length(): number {
+    return this.count;
+  }
+
+  get bytes(): number {
+    return this.byteCount;
+  }
+
+  /** Adds a frame; returns how many of the oldest frames were dropped to make room. */
+  push(frame: OutgoingFrame): number {
+    // A frame larger than the whole byte cap can never fit: it alone is dropped.
+    if (frame.bytes > this.maxBytes) return 1;
+    let dropped = 0;
+    while (this.count > 0 && (this.count >= this.maxFrames || this.byteCount + frame.bytes > this.maxBytes)) {
+      this.shift();
+      dropped++;
+    }
+    if (this.count === this.items.length) this.grow();
+    this.items[(this.head + this.count) % this.items.length] = frame;
+    this.count++;
+    this.byteCount += frame.bytes;
+    return dropped;
+  }
+
+  peek(): OutgoingFrame | undefined {
+    return this.count > 0 ? this.items[this.head] : undefined;
+  }
+
+  shift(): OutgoingFrame | undefined {
+    if (this.count === 0) return undefined;
+    const frame = this.items[this.head];
+    this.items[this.head] = undefined;
+    this.head = (this.head + 1) % this.items.length;
+    this.count--;
+    this.byteCount -= frame?.bytes ?? 0;
+    return frame;
+  }
+
+  /** Empties the queue; returns how many frames it held. */
+  clear(): number {
+    const n = this.count;
+    this.items = new Array<OutgoingFrame | undefined>(Math.min(this.maxFrames, 1024));
+    this.head = 0;
+    this.count = 0;
+    this.byteCount = 0;
+    return n;
+  }
+
+  /** New caps apply at once; returns how many of the oldest frames no longer fit. */
+  resize(maxFrames: number, maxBytes: number): number {
+    this.maxFrames = maxFrames;
+    this.maxBytes = maxBytes;
+    let dropped = 0;
+    while (this.count > 0 && (this.count > this.maxFrames || this.byteCount > this.maxBytes)) {
+      this.shift();
+      dropped++;
+    }
+    return dropped;
+  }
+
+  private grow(): void {
+    const next = new Array<OutgoingFrame | undefined>(Math.min(this.items.length * 2, Math.max(this.maxFrames, 1)));
+    for (let i = 0; i < this.count; i++) next[i] = this.items[(this.head + i) % this.items.length];
+    this.items = next;
+    this.head = 0;
+  }
+}

@@ -1,0 +1,580 @@
+// One gateway backend: its own socket, queue, reconnect loop, heartbeat and ack tracking.
+// Nothing here ever blocks the producer: enqueue() returns at once whatever the socket does.
+import WebSocket from 'ws';
+import { MAX_MESSAGE_BYTES, PROTOCOL_VERSION, parseGatewayMessage } from '../../src-shared/protocol';
+import type { DropReason, FailReason, TargetState } from '../../src-shared/debug-api';
+import { DROP_REASONS, FAIL_REASONS } from '../../src-shared/debug-api';
+import { SampleWindow } from '../../src-shared/metrics';
+import { maskUrl } from '../../src-shared/settings';
+import { FrameQueue, type OutgoingFrame } from './queue';
+
+/** What the manager wants of a target; the kill switch wins over enabled flags, which win over the mode. */
+export type Activity = 'active' | 'standby' | 'disabled' | 'killed';
+
+export interface TargetTuning {
+  connectTimeoutMs: number;
+  sendTimeoutMs: number;
+  queueMaxFrames: number;
+  queueMaxBytes: number;
+  backoffBaseMs: number;
+  backoffCapMs: number;
+  /** Connected this long without trouble resets the backoff. */
+  stableAfterMs: number;
+  heartbeatIntervalMs: number;
+  ackTimeoutMs: number;
+  /** Bytes handed to the socket but not yet written: beyond it, frames wait in the queue. */
+  maxInFlightBytes: number;
+  latencySamples: number;
+}
+
+export const DEFAULT_TUNING: Omit<TargetTuning, 'connectTimeoutMs' | 'sendTimeoutMs' | 'queueMaxFrames' | 'queueMaxBytes'> = {
+  backoffBaseMs: 250,
+  backoffCapMs: 10_000,
+  stableAfterMs: 5_000,
+  heartbeatIntervalMs: 1_000,
+  ackTimeoutMs: 10_000,
+  maxInFlightBytes: 256 * 1024,
+  latencySamples: 512,
+};
+
+export type TargetEventKind = 'connecting' | 'connected' | 'disconnected' | 'error' | 'backoff' | 'state';
+
+export interface TargetEvent {
+  ts: number;
+  url: string;
+  kind: TargetEventKind;
+  detail: string;
+}
+
+interface InFlight {
+  frame: OutgoingFrame;
+  handedAt: number;
+  settled: boolean;
+}
+
+/** One socket's life: what was handed to it is settled by it, even after a newer socket replaced it. */
+interface Connection {
+  ws: WebSocket;
+  open: boolean;
+  inFlight: InFlight[];
+  inFlightBytes: number;
+  awaitingPong: boolean;
+  heartbeat?: NodeJS.Timeout;
+  sendTimer?: NodeJS.Timeout;
+  connectTimer?: NodeJS.Timeout;
+  stableTimer?: NodeJS.Timeout;
+  closeReason?: string;
+}
+
+const zeroes = <K extends string>(keys: readonly K[]): Record<K, number> =>
+  Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
+
+export class Target {
+  readonly displayUrl: string;
+  private tuning: TargetTuning;
+  private readonly queue: FrameQueue;
+  private conn: Connection | null = null;
+  private activity: Activity = 'disabled';
+  private draining = false;
+  private drainTimer?: NodeJS.Timeout;
+  private retryTimer?: NodeJS.Timeout;
+  private attempt = 0;
+  private connState: 'idle' | 'connecting' | 'connected' | 'backoff' = 'idle';
+  private pendingAcks = new Map<string, number>();
+  private readonly latency: SampleWindow;
+
+  // Counters: produced = sent + failed + dropped + queued, always.
+  produced = 0;
+  sent = 0;
+  acked = 0;
+  acksMissing = 0;
+  badMessages = 0;
+  readonly droppedBy = zeroes(DROP_REASONS);
+  readonly failedBy = zeroes(FAIL_REASONS);
+  private inFlightCount = 0;
+  lastSendOkMs: number | null = null;
+  lastAckLatencyMs: number | null = null;
+  lastError: string | null = null;
+  connects = 0;
+  disconnects = 0;
+  connectedSinceMs: number | null = null;
+  nextRetryAtMs: number | null = null;
+  gatewayName: string | null = null;
+
+  constructor(
+    readonly url: string,
+    private token: string | undefined,
+    tuning: TargetTuning,
+    private readonly helloPayload: () => string,
+    private readonly onEvent: (event: TargetEvent) => void = () => {},
+  ) {
+    this.tuning = { ...tuning };
+    this.displayUrl = maskUrl(url);
+    this.queue = new FrameQueue(tuning.queueMaxFrames, tuning.queueMaxBytes);
+    this.latency = new SampleWindow(tuning.latencySamples);
+  }
+
+  // ---- what the manager sees --------------------------------------------------------
+
+  get state(): TargetState {
+    if (this.activity === 'active' || this.draining) {
+      return this.connState === 'idle' ? 'connecting' : this.connState;
+    }
+    return this.activity;
+  }
+
+  get currentActivity(): Activity {
+    return this.activity;
+  }
+
+  get queued(): number {
+    return this.queue.length + this.inFlightCount;
+  }
+
+  get queueBytes(): number {
+    return this.queue.bytes + (this.conn?.inFlightBytes ?? 0);
+  }
+
+  get dropped(): number {
+    return Object.values(this.droppedBy).reduce((a, b) => a + b, 0);
+  }
+
+  get failed(): number {
+    return Object.values(this.failedBy).reduce((a, b) => a + b, 0);
+  }
+
+  get hasToken(): boolean {
+    return Boolean(this.token);
+  }
+
+  get hasSocket(): boolean {
+    return this.conn !== null;
+  }
+
+  ackLatency() {
+    return this.latency.summary();
+  }
+
+  latencySamples(): readonly number[] {
+    return this.latency.values();
+  }
+
+  // ---- control ------------------------------------------------------------------------
+
+  setActivity(next: Activity): void {
+    if (next === this.activity && !(next === 'active' && this.draining)) return;
+    const previous = this.activity;
+    this.activity = next;
+    this.emit('state', `${previous} -> ${next}`);
+    if (next === 'active') {
+      this.draining = false;
+      clearTimeout(this.drainTimer);
+      if (!this.conn) this.connectNow();
+      else this.flush();
+      return;
+    }
+    if (next === 'killed') {
+      this.kill();
+      return;
+    }
+    this.deactivate(next === 'standby' ? 'standby' : 'disabled');
+  }
+
+  setToken(token: string | undefined): void {
+    if (token === this.token) return;
+    this.token = token;
+    // The new credentials take effect on a fresh upgrade; queued frames stay for it.
+    if (this.conn && this.activity === 'active') this.dropConnection('token changed', 1000);
+  }
+
+  retune(tuning: Partial<TargetTuning>): void {
+    this.tuning = { ...this.tuning, ...tuning };
+    const lost = this.queue.resize(this.tuning.queueMaxFrames, this.tuning.queueMaxBytes);
+    this.droppedBy.queueFull += lost;
+  }
+
+  enqueue(frame: OutgoingFrame): void {
+    if (this.activity !== 'active') return;
+    this.produced++;
+    const lost = this.queue.push(frame);
+    if (lost > 0) this.droppedBy.queueFull += lost;
+    if (this.conn?.open) this.flush();
+  }
+
+  /** Switches the hello on the open connection: a new session begins for the gateway. */
+  resendHello(): void {
+    if (this.conn?.open) this.conn.ws.send(this.helloPayload());
+  }
+
+  /** Takes the target out for good: what it still holds counts as dropped (removed). */
+  dispose(): void {
+    this.activity = 'disabled';
+    this.draining = false;
+    clearTimeout(this.drainTimer);
+    clearTimeout(this.retryTimer);
+    this.droppedBy.removed += this.queue.clear();
+    this.abandonInFlight('removed');
+    if (this.conn) this.terminate(this.conn, 'target removed');
+  }
+
+  // ---- internals ----------------------------------------------------------------------
+
+  private kill(): void {
+    this.draining = false;
+    clearTimeout(this.drainTimer);
+    clearTimeout(this.retryTimer);
+    this.nextRetryAtMs = null;
+    this.droppedBy.killSwitch += this.queue.clear();
+    this.abandonInFlight('killSwitch');
+    if (this.conn) {
+      const c = this.conn;
+      // The close frame tells the gateway why; terminate() then frees the socket at once
+      // instead of waiting for the peer's close frame (the switch must bite within 100 ms).
+      if (c.open) {
+        try {
+          c.ws.close(4001, 'kill switch');
+        } catch {
+          /* already closing */
+        }
+      }
+      this.terminate(c, 'kill switch');
+    }
+    this.connState = 'idle';
+  }
+
+  /** Standby or disabled: deliver what is already queued (bounded by the target timeout), then close. */
+  private deactivate(reason: 'standby' | 'disabled'): void {
+    clearTimeout(this.retryTimer);
+    this.nextRetryAtMs = null;
+    if (this.conn?.open && this.queued > 0) {
+      this.draining = true;
+      this.flush();
+      clearTimeout(this.drainTimer);
+      this.drainTimer = setTimeout(() => this.finishDrain(reason), this.tuning.connectTimeoutMs);
+      return;
+    }
+    this.finishDrain(reason);
+  }
+
+  private finishDrain(reason: string): void {
+    clearTimeout(this.drainTimer);
+    this.draining = false;
+    this.droppedBy.deactivated += this.queue.clear();
+    if (this.conn) this.dropConnection(reason, 1000);
+    this.connState = 'idle';
+  }
+
+  private connectNow(): void {
+    clearTimeout(this.retryTimer);
+    this.nextRetryAtMs = null;
+    this.connState = 'connecting';
+    this.emit('connecting', '');
+    const headers: Record<string, string> = {};
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(this.url, {
+        headers,
+        handshakeTimeout: this.tuning.connectTimeoutMs,
+        perMessageDeflate: false,
+        maxPayload: MAX_MESSAGE_BYTES,
+      });
+    } catch (e) {
+      this.recordError(`cannot open ${this.displayUrl}: ${(e as Error).message}`);
+      this.scheduleRetry();
+      return;
+    }
+    const c: Connection = { ws, open: false, inFlight: [], inFlightBytes: 0, awaitingPong: false };
+    this.conn = c;
+    // ws's handshakeTimeout covers the upgrade; this also bounds a TCP connect that never answers.
+    c.connectTimer = setTimeout(() => {
+      if (!c.open) {
+        this.recordError(`connection timeout: no WebSocket upgrade within ${this.tuning.connectTimeoutMs} ms`);
+        this.terminate(c, 'connection timeout');
+      }
+    }, this.tuning.connectTimeoutMs);
+
+    ws.on('open', () => this.onOpen(c));
+    ws.on('message', (data, isBinary) => this.onMessage(c, data, isBinary));
+    ws.on('pong', () => {
+      c.awaitingPong = false;
+    });
+    ws.on('unexpected-response', (_req, res) => {
+      const status = res.statusCode ?? 0;
+      const hint = status === 401 ? ' (the gateway wants a valid token: check this backend\'s token)' : status === 403 ? ' (forbidden)' : '';
+      this.recordError(`gateway refused the upgrade: HTTP ${status} ${res.statusMessage ?? ''}`.trim() + hint);
+      res.resume();
+      this.terminate(c, `HTTP ${status}`);
+    });
+    ws.on('error', (err) => {
+      if (!c.closeReason) this.recordError(describeSocketError(err));
+    });
+    ws.on('close', (code, reason) => this.onClose(c, code, reason.toString()));
+  }
+
+  private onOpen(c: Connection): void {
+    clearTimeout(c.connectTimer);
+    if (this.conn !== c) return;
+    c.open = true;
+    this.connState = 'connected';
+    this.connects++;
+    this.connectedSinceMs = Date.now();
+    this.emit('connected', '');
+    c.stableTimer = setTimeout(() => {
+      this.attempt = 0;
+    }, this.tuning.stableAfterMs);
+    c.heartbeat = setInterval(() => this.beat(c), this.tuning.heartbeatIntervalMs);
+    c.heartbeat.unref?.();
+    try {
+      c.ws.send(this.helloPayload());
+    } catch (e) {
+      this.recordError(`cannot send hello: ${(e as Error).message}`);
+    }
+    this.flush();
+  }
+
+  private flush(): void {
+    const c = this.conn;
+    if (!c?.open || c.ws.readyState !== WebSocket.OPEN) return;
+    if (this.activity !== 'active' && !this.draining) return;
+    while (this.queue.length > 0 && c.inFlightBytes < this.tuning.maxInFlightBytes) {
+      const frame = this.queue.shift() as OutgoingFrame;
+      const entry: InFlight = { frame, handedAt: performance.now(), settled: false };
+      c.inFlight.push(entry);
+      c.inFlightBytes += frame.bytes;
+      this.inFlightCount++;
+      if (frame.ack) this.trackAck(frame, entry.handedAt);
+      c.ws.send(frame.payload, (err) => this.onWritten(c, entry, err));
+    }
+    if (c.inFlight.length > 0 && !c.sendTimer) this.armSendTimer(c);
+    if (this.draining && this.queued === 0) this.finishDrain(this.activity);
+  }
+
+  private onWritten(c: Connection, entry: InFlight, err?: Error | null): void {
+    // Callbacks come in write order, so the entry is at (or near) the head.
+    const index = c.inFlight.indexOf(entry);
+    if (index >= 0) {
+      c.inFlight.splice(index, 1);
+      c.inFlightBytes -= entry.frame.bytes;
+    }
+    if (entry.settled) return;
+    entry.settled = true;
+    this.inFlightCount--;
+    if (err) {
+      this.failedBy[this.conn === c && c.open ? 'sendError' : 'connectionLost']++;
+    } else {
+      this.sent++;
+      this.lastSendOkMs = Date.now();
+    }
+    if (this.conn === c) this.flush();
+  }
+
+  private armSendTimer(c: Connection): void {
+    const head = c.inFlight.find((e) => !e.settled);
+    if (!head) return;
+    const wait = Math.max(1, head.handedAt + this.tuning.sendTimeoutMs - performance.now());
+    c.sendTimer = setTimeout(() => {
+      c.sendTimer = undefined;
+      const now = performance.now();
+      let timedOut = 0;
+      for (const e of c.inFlight) {
+        if (e.settled || now - e.handedAt < this.tuning.sendTimeoutMs) continue;
+        e.settled = true;
+        this.inFlightCount--;
+        this.failedBy.sendTimeout++;
+        timedOut++;
+      }
+      if (timedOut > 0) {
+        // The peer is not reading: a fresh connection is the only way to make progress.
+        this.recordError(`send timeout: ${timedOut} frame(s) not written within ${this.tuning.sendTimeoutMs} ms; reconnecting`);
+        this.terminate(c, 'send timeout');
+        return;
+      }
+      if (c.inFlight.length > 0) this.armSendTimer(c);
+    }, wait);
+  }
+
+  private trackAck(frame: OutgoingFrame, at: number): void {
+    // Bounded: a gateway that never acks cannot grow this without limit.
+    if (this.pendingAcks.size >= 10_000) {
+      const oldest = this.pendingAcks.keys().next().value as string;
+      this.pendingAcks.delete(oldest);
+      this.acksMissing++;
+    }
+    this.pendingAcks.set(`${frame.stream}:${frame.seq}`, at);
+  }
+
+  private beat(c: Connection): void {
+    if (c.awaitingPong) {
+      this.recordError(`heartbeat timeout: no pong within ${this.tuning.heartbeatIntervalMs} ms, the gateway or the network is not responding`);
+      this.terminate(c, 'heartbeat timeout');
+      return;
+    }
+    c.awaitingPong = true;
+    try {
+      c.ws.ping();
+    } catch {
+      /* the close handler deals with it */
+    }
+    const cutoff = performance.now() - this.tuning.ackTimeoutMs;
+    for (const [key, at] of this.pendingAcks) {
+      if (at >= cutoff) break; // insertion order is send order
+      this.pendingAcks.delete(key);
+      this.acksMissing++;
+    }
+  }
+
+  private onMessage(c: Connection, data: WebSocket.RawData, isBinary: boolean): void {
+    if (this.conn !== c) return;
+    if (isBinary) {
+      this.badMessages++;
+      this.recordError('gateway sent a binary message; expected JSON text');
+      return;
+    }
+    const parsed = parseGatewayMessage(data.toString());
+    if (!parsed.ok) {
+      this.badMessages++;
+      this.recordError(`invalid message from gateway (${parsed.code}): ${parsed.error}`);
+      return;
+    }
+    const msg = parsed.message;
+    switch (msg.type) {
+      case 'welcome':
+        this.gatewayName = msg.gateway;
+        if (msg.protocol !== PROTOCOL_VERSION) {
+          this.recordError(`gateway speaks protocol ${msg.protocol}; this relay speaks ${PROTOCOL_VERSION}`);
+        }
+        break;
+      case 'ack': {
+        const key = `${msg.stream}:${msg.seq}`;
+        const at = this.pendingAcks.get(key);
+        if (at === undefined) return; // late (already counted missing) or never asked
+        this.pendingAcks.delete(key);
+        const latency = performance.now() - at;
+        this.acked++;
+        this.lastAckLatencyMs = Math.round(latency * 10) / 10;
+        this.latency.add(latency);
+        break;
+      }
+      case 'error':
+        this.recordError(`gateway error ${msg.code}: ${msg.message}`);
+        break;
+    }
+  }
+
+  private onClose(c: Connection, code: number, reason: string): void {
+    clearTimeout(c.connectTimer);
+    clearTimeout(c.stableTimer);
+    clearTimeout(c.sendTimer);
+    clearInterval(c.heartbeat);
+    const wasOpen = c.open;
+    c.open = false;
+    // Whatever the socket still held has an unknown fate: count it failed, never resend it
+    // (a resend could reach the gateway twice).
+    for (const e of c.inFlight) {
+      if (e.settled) continue;
+      e.settled = true;
+      this.inFlightCount--;
+      this.failedBy.connectionLost++;
+    }
+    c.inFlight = [];
+    c.inFlightBytes = 0;
+    if (wasOpen) {
+      this.disconnects++;
+      this.connectedSinceMs = null;
+      this.emit('disconnected', `code ${code}${reason ? ` (${reason})` : ''}${c.closeReason ? `: ${c.closeReason}` : ''}`);
+    }
+    if (this.conn !== c) return;
+    this.conn = null;
+    // Acks can only come back on the socket that carried the frame.
+    this.acksMissing += this.pendingAcks.size;
+    this.pendingAcks.clear();
+    if (this.activity === 'active') {
+      if (wasOpen && !c.closeReason && code !== 1000) this.recordError(`connection closed by the gateway: code ${code}${reason ? ` (${reason})` : ''}`);
+      this.scheduleRetry();
+    } else {
+      this.connState = 'idle';
+      if (this.draining) this.finishDrain(this.activity);
+    }
+  }
+
+  private scheduleRetry(): void {
+    if (this.activity !== 'active') return;
+    // Exponential backoff with full jitter, so a fleet of relays does not reconnect in step.
+    const ceiling = Math.min(this.tuning.backoffCapMs, this.tuning.backoffBaseMs * 2 ** this.attempt);
+    const delay = Math.round(Math.random() * ceiling);
+    this.attempt = Math.min(this.attempt + 1, 30);
+    this.connState = 'backoff';
+    this.nextRetryAtMs = Date.now() + delay;
+    this.emit('backoff', `retry in ${delay} ms`);
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => {
+      if (this.activity === 'active' && !this.conn) this.connectNow();
+    }, delay);
+  }
+
+  /** Closes politely (close frame) but gives the peer a bounded time to answer. */
+  private dropConnection(reason: string, code: number): void {
+    const c = this.conn;
+    if (!c) return;
+    c.closeReason = reason;
+    if (!c.open) {
+      this.terminate(c, reason);
+      return;
+    }
+    try {
+      c.ws.close(code, reason);
+    } catch {
+      /* fall through to terminate */
+    }
+    const timer = setTimeout(() => this.terminate(c, reason), this.tuning.connectTimeoutMs);
+    timer.unref?.();
+    c.ws.once('close', () => clearTimeout(timer));
+  }
+
+  private terminate(c: Connection, reason: string): void {
+    c.closeReason ??= reason;
+    try {
+      c.ws.terminate();
+    } catch {
+      /* already gone */
+    }
+  }
+
+  private abandonInFlight(reason: DropReason): void {
+    const c = this.conn;
+    if (!c) return;
+    for (const e of c.inFlight) {
+      if (e.settled) continue;
+      e.settled = true;
+      this.inFlightCount--;
+      this.droppedBy[reason]++;
+    }
+  }
+
+  private recordError(message: string): void {
+    this.lastError = message;
+    this.emit('error', message);
+  }
+
+  private emit(kind: TargetEventKind, detail: string): void {
+    this.onEvent({ ts: Date.now(), url: this.displayUrl, kind, detail });
+  }
+}
+
+function describeSocketError(err: Error & { code?: string }): string {
+  switch (err.code) {
+    case 'ECONNREFUSED':
+      return 'connection refused: nothing is listening at that address (is the gateway running?)';
+    case 'ENOTFOUND':
+      return 'host not found: check the backend URL';
+    case 'ECONNRESET':
+      return 'connection reset by the gateway';
+    case 'ETIMEDOUT':
+      return 'connection timed out';
+    default:
+      return err.message || String(err);
+  }
+}
+
+export type { FailReason };

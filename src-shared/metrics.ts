@@ -1,0 +1,125 @@
+// Metric math shared by the relay, the gateway, the dashboard and the report:
+// percentiles, drift between targets and the spec's health table.
+
+export type HealthStatus = 'healthy' | 'warning' | 'critical';
+
+/** Nearest-rank percentile of unsorted samples; null when there are none. */
+export function percentile(samples: readonly number[], p: number): number | null {
+  if (samples.length === 0) return null;
+  const sorted = [...samples].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank] ?? null;
+}
+
+/** The most recent N latency samples, in a fixed ring: constant memory however long a session runs. */
+export class SampleWindow {
+  private readonly ring: number[] = [];
+  private next = 0;
+  total = 0;
+
+  constructor(readonly capacity = 512) {}
+
+  add(value: number): void {
+    if (this.ring.length < this.capacity) this.ring.push(value);
+    else this.ring[this.next] = value;
+    this.next = (this.next + 1) % this.capacity;
+    this.total++;
+  }
+
+  values(): readonly number[] {
+    return this.ring;
+  }
+
+  get size(): number {
+    return this.ring.length;
+  }
+
+  summary(): LatencySummary {
+    return { p50: round(percentile(this.ring, 50)), p95: round(percentile(this.ring, 95)), samples: this.ring.length };
+  }
+
+  clear(): void {
+    this.ring.length = 0;
+    this.next = 0;
+  }
+}
+
+export interface LatencySummary {
+  p50: number | null;
+  p95: number | null;
+  samples: number;
+}
+
+export function round(value: number | null, digits = 1): number | null {
+  if (value === null || !Number.isFinite(value)) return null;
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+/** The spec's "Expected Metrics" table: the value must stay under the healthy bound, then the warning bound. */
+export const HEALTH_THRESHOLDS = {
+  dropRatePct: { warning: 0.1, critical: 1, label: 'frame drop rate', unit: '%' },
+  ackP95Ms: { warning: 100, critical: 500, label: 'ack latency p95', unit: ' ms' },
+  driftPct: { warning: 1, critical: 5, label: 'target drift', unit: '%' },
+  queueSize: { warning: 100, critical: 300, label: 'queue size', unit: '' },
+} as const;
+
+export type HealthMetric = keyof typeof HEALTH_THRESHOLDS;
+export type HealthInputs = { [K in HealthMetric]?: number | null };
+
+export interface HealthVerdict {
+  status: HealthStatus;
+  reasons: string[];
+}
+
+const RANK: Record<HealthStatus, number> = { healthy: 0, warning: 1, critical: 2 };
+
+export function worst(...statuses: HealthStatus[]): HealthStatus {
+  return statuses.reduce<HealthStatus>((a, b) => (RANK[b] > RANK[a] ? b : a), 'healthy');
+}
+
+export function classifyMetric(metric: HealthMetric, value: number): HealthStatus {
+  const t = HEALTH_THRESHOLDS[metric];
+  if (value < t.warning) return 'healthy';
+  if (value < t.critical) return 'warning';
+  return 'critical';
+}
+
+/** Each metric against the table; the verdict is the worst of them, with a reason for every one not healthy. */
+export function classifyHealth(inputs: HealthInputs): HealthVerdict {
+  let status: HealthStatus = 'healthy';
+  const reasons: string[] = [];
+  for (const metric of Object.keys(HEALTH_THRESHOLDS) as HealthMetric[]) {
+    const value = inputs[metric];
+    if (value === null || value === undefined || !Number.isFinite(value)) continue;
+    const level = classifyMetric(metric, value);
+    if (level === 'healthy') continue;
+    const t = HEALTH_THRESHOLDS[metric];
+    const bound = level === 'critical' ? t.critical : t.warning;
+    reasons.push(`${t.label} ${round(value, 2)}${t.unit} is at or above ${bound}${t.unit} (${level})`);
+    status = worst(status, level);
+  }
+  return { status, reasons };
+}
+
+export interface DeliveryCounts {
+  sent: number;
+  /** Frames handed to this target, whatever became of them. */
+  produced: number;
+  /** Still waiting in its queue: their fate is not decided, so they do not count against it. */
+  queued: number;
+}
+
+/**
+ * Drift of each target, in percent: how far its share of delivered frames falls behind
+ * the best target's. Shares, not raw counts, so a target added mid-session (blue/green
+ * step 2) is compared over the frames it was given, not the whole run.
+ */
+export function computeDrift(targets: readonly DeliveryCounts[]): number[] {
+  const shares = targets.map((t) => {
+    const decided = t.produced - t.queued;
+    return decided > 0 ? t.sent / decided : null;
+  });
+  const best = Math.max(...shares.map((s) => s ?? -1));
+  return shares.map((s) => (s === null || best <= 0 ? 0 : Math.max(0, (best - s) * 100)));
+}
