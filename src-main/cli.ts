@@ -1,8 +1,9 @@
 // The headless relay: `relay [run] | set <key> <value> | kill on|off | status | config`.
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { SettingsError, applySettingText, redactSettings, resolveSettings, SETTING_VARIABLES } from '../src-shared/settings';
+import { SettingsError, applySettingText, maskUrl, redactSettings, resolveSettings, SETTING_VARIABLES } from '../src-shared/settings';
 import type { HealthResponse, TargetsResponse } from '../src-shared/debug-api';
 import { Relay, RUNTIME_FILE_NAME, describe, type RuntimeInfo } from './relay';
 import { SettingsFileError, SettingsStore, defaultConfigDir } from './settings-store';
@@ -121,7 +122,9 @@ function setSetting(configDir: string, name: string, value: string): number {
   // The whole file must still be valid on its own before it is written.
   resolveSettings(next, {});
   store.write(next);
-  const shown = /token/i.test(name) ? '(redacted)' : value;
+  // Never echo a secret: tokens are hidden, backend URLs shown with credentials masked.
+  const isBackends = name === 'backends' || SETTING_VARIABLES[name.toUpperCase()] === 'backends';
+  const shown = /token/i.test(name) ? '(redacted)' : isBackends ? value.split(',').map((u) => maskUrl(u.trim())).join(',') : value;
   return print(`${name} = ${shown} saved to ${store.path}; a running relay applies it within 200 ms`);
 }
 
@@ -182,7 +185,8 @@ function fail(code: number, text: string): number {
   return code;
 }
 
-const invokedDirectly = process.argv[1] && path.resolve(process.argv[1]) === new URL(import.meta.url).pathname;
+// fileURLToPath, not URL.pathname: on Windows the pathname is /C:/... and spaces are %20, so the CLI did nothing.
+const invokedDirectly = process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url);
 if (invokedDirectly) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),

@@ -57,11 +57,12 @@ export class Relay {
     const source = options.source ?? new SyntheticSource();
     const session = source.session ?? { sessionId: 'pending', meta: {} };
     const builder = new FrameBuilder(session.sessionId, session.meta, source.streams, settings.paritySampleRate, APP_VERSION);
-    let relay: Relay | undefined;
+    // The debug server binds first: a port in use stops the start before any backend connects.
+    const started: { relay?: Relay } = {};
     const debug = await startDebugServer(settings.debugPort, {
-      '/debug/targets': () => relay?.manager.targetsView(),
-      '/debug/parity': () => relay?.manager.parityView(relay.builder.sessionId),
-      '/debug/health': () => relay?.healthView(),
+      '/debug/targets': () => started.relay?.manager.targetsView(),
+      '/debug/parity': () => started.relay?.manager.parityView(started.relay.builder.sessionId),
+      '/debug/health': () => started.relay?.healthView(),
     });
     const manager = new BackendManager(settings, () => builder.hello(), {
       tuning: options.tuning,
@@ -71,9 +72,10 @@ export class Relay {
         else if (e.kind !== 'backoff' && e.kind !== 'connecting') log.info(line);
       },
     });
-    relay = new Relay(store, manager, builder, source, debug, env, log);
+    const relay = new Relay(store, manager, builder, source, debug, env, log);
+    started.relay = relay;
     relay.writeRuntimeFile();
-    relay.stopWatching = store.watch(() => relay?.reload());
+    relay.stopWatching = store.watch(() => relay.reload());
     source.start({
       session: (s) => {
         if (s.sessionId === builder.sessionId) return;

@@ -28,6 +28,17 @@ export class SettingsFileError extends Error {
   }
 }
 
+/** The file parses as JSON but its top level is not an object (conf would turn `[1,2]` into `{0:1,1:2}`). */
+class NotAnObjectError extends Error {}
+
+function parseSettingsObject(text: string): Record<string, unknown> {
+  const value: unknown = JSON.parse(text);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new NotAnObjectError(`holds ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}; expected a JSON object such as {"mode": "single"}; fix or delete it`);
+  }
+  return value as Record<string, unknown>;
+}
+
 export class SettingsStore {
   private readonly conf: Conf<Record<string, unknown>>;
   readonly dir: string;
@@ -49,6 +60,7 @@ export class SettingsStore {
         clearInvalidConfig: false,
         accessPropertiesByDotNotation: false,
         watch: false,
+        deserialize: parseSettingsObject,
       });
     } catch (e) {
       throw this.explain(e);
@@ -115,6 +127,7 @@ export class SettingsStore {
 
   private explain(e: unknown): Error {
     const err = e as Error & { code?: string };
+    if (err instanceof NotAnObjectError) return new SettingsFileError(this.path, err.message);
     if (err instanceof SyntaxError) return new SettingsFileError(this.path, `is not valid JSON (${err.message}); fix or delete it`);
     if (err.code === 'EACCES' || err.code === 'EPERM') return new SettingsFileError(this.dir, `permission denied (${err.message})`);
     return new SettingsFileError(this.dir, err.message);

@@ -38,6 +38,8 @@ export interface TargetView {
   ackLatency: LatencySummary;
   /** Acks asked for but not received within the ack timeout. */
   acksMissing: number;
+  /** Messages from the gateway that were not valid protocol. */
+  badMessages: number;
   driftPct: number;
   health: HealthVerdict;
   connects: number;

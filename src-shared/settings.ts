@@ -78,8 +78,6 @@ export function isWsUrl(value: string): boolean {
   }
 }
 
-const wsUrl = z.string().refine(isWsUrl);
-
 interface FieldRule<K extends keyof Settings> {
   key: K;
   variable: string;
@@ -222,7 +220,8 @@ export function resolveSettings(fileValue: unknown, env: Env = {}): ResolvedSett
       else problems.push({ variable: rule.variable, source: 'file', fileKey: rule.key, value: display(file[rule.key]), expected: rule.expected });
     }
     const text = env[rule.variable];
-    if (text !== undefined && text !== '') {
+    // Set but empty is a bad value, not "unset": RELAY_TARGET_TIMEOUT_MS= must not quietly mean 1500.
+    if (text !== undefined) {
       const candidate = rule.fromEnv ? rule.fromEnv(text) : text;
       const parsed = candidate === undefined ? undefined : rule.schema.safeParse(candidate);
       if (parsed?.success) {
@@ -246,7 +245,9 @@ export function resolveSettings(fileValue: unknown, env: Env = {}): ResolvedSett
       file.backends.forEach((entry: unknown, i: number) => {
         const e = (entry && typeof entry === 'object' ? entry : {}) as Record<string, unknown>;
         const url = typeof e.url === 'string' ? e.url.trim() : '';
-        if (!isWsUrl(url)) problems.push({ variable: BACKENDS_VARIABLE, source: 'file', fileKey: `backends[${i}].url`, value: typeof e.url === 'string' ? maskUrl(e.url) : display(e.url ?? entry), expected: 'a ws:// or wss:// URL' });
+        // Never show the entry itself: it may hold a token, or be a bare URL string with credentials.
+        const shown = typeof e.url === 'string' ? maskUrl(e.url) : e.url !== undefined ? display(e.url) : typeof entry === 'string' ? maskUrl(entry) : entry && typeof entry === 'object' ? '(no url)' : display(entry);
+        if (!isWsUrl(url)) problems.push({ variable: BACKENDS_VARIABLE, source: 'file', fileKey: `backends[${i}].url`, value: shown, expected: 'a ws:// or wss:// URL' });
         if (e.enabled !== undefined && typeof e.enabled !== 'boolean') problems.push({ variable: ENABLED_VARIABLE, source: 'file', fileKey: `backends[${i}].enabled`, value: display(e.enabled), expected: 'true or false' });
         if (e.token !== undefined && (typeof e.token !== 'string' || !isToken(e.token))) problems.push({ variable: TOKENS_VARIABLE, source: 'file', fileKey: `backends[${i}].token`, value: '(redacted)', expected: 'a token of printable characters without spaces or commas' });
         backends.push({ url, enabled: e.enabled !== false, ...(typeof e.token === 'string' && e.token ? { token: e.token } : {}) });
@@ -258,8 +259,11 @@ export function resolveSettings(fileValue: unknown, env: Env = {}): ResolvedSett
     backendsFrom = 'env';
     envOverrides.push(BACKENDS_VARIABLE);
     const previous = new Map(backends.map((b) => [b.url, b]));
-    backends = splitList(envUrls).map((url) => {
-      if (!isWsUrl(url)) problems.push({ variable: BACKENDS_VARIABLE, source: 'env', value: url === '' ? maskUrl(envUrls) : maskUrl(url), expected: URL_EXPECTED });
+    const entries = splitList(envUrls);
+    backends = entries.map((url) => {
+      // An empty entry is shown as the whole list, each URL masked: masking the list as one URL would leak the secrets after the first.
+      if (url === '') problems.push({ variable: BACKENDS_VARIABLE, source: 'env', value: entries.map(maskUrl).join(','), expected: `${URL_EXPECTED}, with no empty entries` });
+      else if (!isWsUrl(url)) problems.push({ variable: BACKENDS_VARIABLE, source: 'env', value: maskUrl(url), expected: URL_EXPECTED });
       // A token saved in the file for the same URL still applies when the env lists the URLs.
       const known = previous.get(url);
       return { url, enabled: true, ...(known?.token ? { token: known.token } : {}) };
@@ -314,7 +318,9 @@ export function resolveSettings(fileValue: unknown, env: Env = {}): ResolvedSett
     });
   }
 
-  if (problems.length > 0) throw new SettingsError(problems);
+  // One line per problem: two empty entries, or a URL listed three times, is one problem, said once.
+  const unique = problems.filter((p, i) => problems.findIndex((q) => formatProblem(q) === formatProblem(p)) === i);
+  if (unique.length > 0) throw new SettingsError(unique);
   return { settings: out, envOverrides };
 }
 
@@ -369,11 +375,18 @@ const SECRET_QUERY = /^(token|access_token|key|api[_-]?key|secret|password|auth|
 export function maskUrl(url: string): string {
   try {
     const u = new URL(url);
-    if (u.username) u.username = '***';
-    if (u.password) u.password = '***';
-    for (const key of [...u.searchParams.keys()]) if (SECRET_QUERY.test(key)) u.searchParams.set(key, '***');
-    return u.toString();
+    if (u.host) {
+      if (u.username) u.username = '***';
+      if (u.password) u.password = '***';
+      for (const key of [...u.searchParams.keys()]) if (SECRET_QUERY.test(key)) u.searchParams.set(key, '***');
+      return u.toString();
+    }
   } catch {
-    return url;
+    /* not a URL: masked as text below */
   }
+  // Not a URL with a host (ws://user:pass@bad host/, or user:pass@host without a scheme), yet it may
+  // still carry credentials or a secret query value: a bad URL is exactly the one that gets printed.
+  return url
+    .replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/?#]*@/i, (_m, scheme?: string) => `${scheme ?? ''}***@`)
+    .replace(/([?&](?:token|access_token|key|api[_-]?key|secret|password|auth|sig|signature)=)[^&#]*/gi, '$1***');
 }

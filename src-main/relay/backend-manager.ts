@@ -225,6 +225,7 @@ export class BackendManager {
       lastError: t.lastError,
       ackLatency: latency,
       acksMissing: t.acksMissing,
+      badMessages: t.badMessages,
       driftPct: round(driftPct, 3) ?? 0,
       health,
       connects: t.connects,

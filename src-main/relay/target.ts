@@ -307,7 +307,10 @@ export class Target {
       this.terminate(c, `HTTP ${status}`);
     });
     ws.on('error', (err) => {
-      if (!c.closeReason) this.recordError(describeSocketError(err));
+      if (c.closeReason) return; // we closed it ourselves, and said why
+      const message = describeSocketError(err);
+      c.closeReason = message;
+      this.recordError(message);
     });
     ws.on('close', (code, reason) => this.onClose(c, code, reason.toString()));
   }
@@ -572,6 +575,8 @@ function describeSocketError(err: Error & { code?: string }): string {
       return 'connection reset by the gateway';
     case 'ETIMEDOUT':
       return 'connection timed out';
+    case 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH':
+      return `the gateway sent a message over ${MAX_MESSAGE_BYTES} bytes (${err.message}); connection closed`;
     default:
       return err.message || String(err);
   }

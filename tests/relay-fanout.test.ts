@@ -1,0 +1,162 @@
+// Fan-out over real sockets on 127.0.0.1: parity, modes, enabled flags, live changes.
+import { afterEach, describe, expect, it } from 'vitest';
+import { Harness, backends, expectAccounting, framesIn, waitFor } from './helpers/relay-harness';
+
+const h = new Harness();
+afterEach(() => h.cleanup());
+
+const connected = (relay: { view(): { targets: { state: string }[] } }, n: number) =>
+  waitFor(`${n} connected targets`, () => relay.view().targets.filter((t) => t.state === 'connected').length === n);
+
+describe('parallel mode', () => {
+  it('delivers every frame to both gateways: equal counts, zero drift, equal acks', async () => {
+    const a = await h.gateway({ name: 'A' });
+    const b = await h.gateway({ name: 'B' });
+    const relay = h.relay(backends(a.url, b.url), { mode: 'parallel' });
+    await connected(relay, 2);
+    await relay.stream(600, 2000);
+    relay.publish(40, 'baseline');
+    await waitFor('both gateways to count 600 controls + 40 baseline', () =>
+      [a, b].every((g) => framesIn(g) === 600 && framesIn(g, 'baseline') === 40),
+    );
+    const view = relay.view();
+    expectAccounting(view);
+    for (const t of view.targets) {
+      expect(t.counters).toMatchObject({ produced: 640, sent: 640, failed: 0, dropped: 0, queued: 0 });
+      expect(t.state).toBe('connected');
+    }
+    for (const g of [a, b]) {
+      const p = g.parity('sess_test');
+      expect(p).toMatchObject({ duplicates: 0, outOfOrder: 0, missing: 0 });
+    }
+    // Every target was asked to ack the same frames, so the ack counts agree exactly.
+    const gatewayAcks = (g: typeof a) => Object.values(g.parity('sess_test')?.streams ?? {}).reduce((n, st) => n + st.acked, 0);
+    await waitFor('acks to arrive', () => relay.view().targets.every((t) => t.counters.acked > 0 && t.counters.acked === gatewayAcks(a)));
+    const [ta, tb] = relay.view().targets;
+    expect(ta!.counters.acked).toBe(tb!.counters.acked);
+    expect(b.parity('sess_test')!.streams.controls!.acked).toBe(a.parity('sess_test')!.streams.controls!.acked);
+    const parity = relay.manager.parityView('sess_test');
+    expect(parity.driftPct).toBe(0);
+    expect(parity.totalSent).toBe(1280);
+    expect(parity.perTarget.map((p) => p.sent)).toEqual([640, 640]);
+    expect(parity.ackLatency.samples).toBeGreaterThan(0);
+    expect(parity.ackLatency.p50).not.toBeNull();
+    expect(parity.verdict.status).toBe('healthy');
+  });
+
+  it('honours per-target enabled flags, live', async () => {
+    const a = await h.gateway();
+    const b = await h.gateway();
+    const relay = h.relay([{ url: a.url, enabled: true }, { url: b.url, enabled: false }], { mode: 'parallel' });
+    await connected(relay, 1);
+    expect(relay.view().targets.map((t) => t.state)).toEqual(['connected', 'disabled']);
+    relay.publish(50);
+    await waitFor('A to receive 50', () => framesIn(a) === 50);
+    expect(b.connections()).toBe(0);
+    expect(framesIn(b)).toBe(0);
+
+    relay.apply({ backends: [{ url: a.url, enabled: true }, { url: b.url, enabled: true }] });
+    await connected(relay, 2);
+    relay.publish(30);
+    await waitFor('B to receive the 30 sent after enabling', () => framesIn(a) === 80 && framesIn(b) === 30);
+    // The first frame B sees is the first one published after it was enabled.
+    expect(b.parity('sess_test')!.streams.controls!.firstSeq).toBe(51);
+
+    relay.apply({ backends: [{ url: a.url, enabled: false }, { url: b.url, enabled: true }] });
+    await waitFor('A to close', () => a.connections() === 0);
+    expect(relay.view().targets[0]!.state).toBe('disabled');
+    relay.publish(10);
+    await waitFor('B to receive 10 more', () => framesIn(b) === 40);
+    expect(framesIn(a)).toBe(80);
+    expectAccounting(relay.view());
+  });
+});
+
+describe('single mode', () => {
+  it('sends to the primary only, and a live primary switch moves the stream without losing queued frames', async () => {
+    const a = await h.gateway({ name: 'A' });
+    const b = await h.gateway({ name: 'B' });
+    const relay = h.relay(backends(a.url, b.url), { mode: 'single', primaryIndex: 0 });
+    await connected(relay, 1);
+    expect(relay.view().targets.map((t) => t.state)).toEqual(['connected', 'standby']);
+    expect(b.connections()).toBe(0);
+    relay.publish(100);
+    relay.apply({ primaryIndex: 1 });
+    relay.publish(100);
+    await waitFor('A to get the first 100 and B the next 100', () => framesIn(a) === 100 && framesIn(b) === 100);
+    await waitFor('A to go to standby', () => relay.view().targets[0]!.state === 'standby' && a.connections() === 0);
+    const [ta, tb] = relay.view().targets;
+    expect(ta!.counters).toMatchObject({ produced: 100, sent: 100, dropped: 0, failed: 0 });
+    expect(tb!.counters).toMatchObject({ produced: 100, sent: 100, dropped: 0, failed: 0 });
+    expect(b.parity('sess_test')!.streams.controls!.firstSeq).toBe(101);
+    expect(relay.view().primaryIndex).toBe(1);
+
+    // Rollback: the quick switch back to the original primary.
+    relay.apply({ primaryIndex: 0 });
+    relay.publish(5);
+    await waitFor('A to receive again', () => framesIn(a) === 105);
+    expect(framesIn(b)).toBe(100);
+    expectAccounting(relay.view());
+  });
+
+  it('runs the whole blue/green playbook live: parallel, switch primary, disable A, remove A', async () => {
+    const a = await h.gateway({ name: 'A' });
+    const b = await h.gateway({ name: 'B' });
+    const relay = h.relay(backends(a.url), { mode: 'single' });
+    await connected(relay, 1);
+    relay.publish(20);
+    relay.apply({ backends: backends(a.url, b.url), mode: 'parallel' });
+    await connected(relay, 2);
+    relay.publish(20);
+    await waitFor('parity', () => framesIn(a) === 40 && framesIn(b) === 20);
+    expect(relay.manager.parityView('sess_test').driftPct).toBe(0);
+    relay.apply({ primaryIndex: 1, mode: 'single' });
+    relay.apply({ backends: [{ url: a.url, enabled: false }, { url: b.url, enabled: true }] });
+    relay.publish(20);
+    await waitFor('B alone', () => framesIn(b) === 40 && a.connections() === 0);
+    relay.apply({ backends: backends(b.url), primaryIndex: 0 });
+    relay.publish(20);
+    await waitFor('B after A removed', () => framesIn(b) === 60);
+    expect(framesIn(a)).toBe(40);
+    expect(relay.view().targets).toHaveLength(1);
+    expect(b.parity('sess_test')).toMatchObject({ duplicates: 0, outOfOrder: 0, missing: 0 });
+  });
+});
+
+describe('live settings', () => {
+  it('keeps the queue of a target that stays when backends are added, removed and reordered', async () => {
+    const a = await h.gateway();
+    const refused = await h.refusedUrl();
+    const relay = h.relay(backends(refused, a.url), { mode: 'parallel' });
+    relay.publish(30);
+    await waitFor('A to get 30', () => framesIn(a) === 30);
+    const queuedBefore = relay.view().targets[0]!.counters.queued;
+    expect(queuedBefore).toBe(30);
+    const c = await h.gateway();
+    relay.apply({ backends: backends(c.url, refused) });
+    const view = relay.view();
+    expect(view.targets.map((t) => t.url)).toEqual([c.url, refused]);
+    // The refused target kept its 30 frames through the reorder; A's removal is counted.
+    expect(view.targets[1]!.counters.queued).toBe(30);
+    expectAccounting(view);
+    await waitFor('A to be disconnected', () => a.connections() === 0);
+  });
+
+  it('applies a new sample rate and a new session live', async () => {
+    const a = await h.gateway();
+    const relay = h.relay(backends(a.url), { paritySampleRate: 0 });
+    await connected(relay, 1);
+    relay.publish(100);
+    await waitFor('100 frames', () => framesIn(a) === 100);
+    expect(a.parity('sess_test')!.streams.controls!.acked).toBe(0);
+    relay.apply({ paritySampleRate: 1 });
+    relay.builder.setSampleRate(1);
+    relay.publish(10);
+    await waitFor('acks for all 10', () => relay.view().targets[0]!.counters.acked === 10);
+    relay.builder.setSession('sess_next', { track: 'other' });
+    relay.manager.resendHello();
+    relay.publish(5);
+    await waitFor('the new session at the gateway', () => a.parity('sess_next')?.streams.controls?.framesIn === 5);
+    expect(a.parity('sess_next')!.streams.controls!.firstSeq).toBe(1);
+  });
+});
