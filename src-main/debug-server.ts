@@ -39,7 +39,12 @@ export function startDebugServer(port: number, routes: Record<string, Route>): P
         send(405, { error: `method ${req.method} not allowed on ${pathname}; expected GET` }, { allow: 'GET' });
         return;
       }
-      send(200, route());
+      const body = route();
+      if (body === undefined) {
+        send(503, { error: 'the relay is still starting; try again in a moment' }, { 'retry-after': '1' });
+        return;
+      }
+      send(200, body);
     } catch (e) {
       send(500, { error: `internal error: ${(e as Error).message}` });
     }

@@ -79,8 +79,8 @@ export class Relay {
     source.start({
       session: (s) => {
         if (s.sessionId === builder.sessionId) return;
+        // Each target announces the new session before its first frame, in queue order.
         builder.setSession(s.sessionId, s.meta);
-        manager.resendHello();
         log.info(`session ${s.sessionId}`);
       },
       sample: (s) => manager.publish(builder.build(s.stream, s.data, s.tick)),

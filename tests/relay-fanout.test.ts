@@ -154,9 +154,24 @@ describe('live settings', () => {
     relay.publish(10);
     await waitFor('acks for all 10', () => relay.view().targets[0]!.counters.acked === 10);
     relay.builder.setSession('sess_next', { track: 'other' });
-    relay.manager.resendHello();
     relay.publish(5);
     await waitFor('the new session at the gateway', () => a.parity('sess_next')?.streams.controls?.framesIn === 5);
     expect(a.parity('sess_next')!.streams.controls!.firstSeq).toBe(1);
+    expect(a.parity('sess_test')!.lastError).toBeNull();
+  });
+
+  it('keeps frames of the old session queued across a session change valid at the gateway', async () => {
+    const probe = await h.gateway();
+    const port = probe.port;
+    await probe.close();
+    h.gateways.length = 0;
+    const relay = h.relay(backends(`ws://127.0.0.1:${port}/relay`));
+    relay.publish(10);
+    relay.builder.setSession('sess_next', {});
+    relay.publish(7);
+    const g = await h.gateway({ port });
+    await waitFor('both sessions delivered', () => framesIn(g) === 10 && framesIn(g, 'controls', 'sess_next') === 7, 10_000);
+    expect(g.parity('sess_test')).toMatchObject({ duplicates: 0, outOfOrder: 0, missing: 0, lastError: null });
+    expect(g.parity('sess_next')).toMatchObject({ duplicates: 0, outOfOrder: 0, missing: 0, lastError: null });
   });
 });

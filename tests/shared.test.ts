@@ -118,7 +118,7 @@ describe('host check', () => {
 });
 
 describe('FrameQueue', () => {
-  const frame = (seq: number, bytes = 10): OutgoingFrame => ({ stream: 'c', seq, ack: false, payload: '', bytes, producedAt: 0 });
+  const frame = (seq: number, bytes = 10): OutgoingFrame => ({ stream: 'c', seq, ack: false, hello: '', payload: '', bytes, producedAt: 0 });
 
   it('is FIFO and drops the oldest when full', () => {
     const q = new FrameQueue(3, 1000);

@@ -109,11 +109,6 @@ export class BackendManager {
     for (const t of this.targets) t.enqueue(frame);
   }
 
-  /** A new session began: every open connection announces it before its next frame. */
-  resendHello(): void {
-    for (const t of this.targets) t.resendHello();
-  }
-
   timeline(): TimelineEvent[] {
     return [...this.events];
   }

@@ -52,7 +52,7 @@ export class FrameBuilder {
         ? { type: 'frame', sessionId: this.session, stream, seq, ts, ack: true, ...(tick === undefined ? {} : { tick }), data }
         : { type: 'frame', sessionId: this.session, stream, seq, ts, ...(tick === undefined ? {} : { tick }), data },
     );
-    return { stream, seq, ack, payload, bytes: Buffer.byteLength(payload), producedAt: performance.now() };
+    return { stream, seq, ack, hello: this.helloText, payload, bytes: Buffer.byteLength(payload), producedAt: performance.now() };
   }
 
   private renderHello(): void {

@@ -4,6 +4,12 @@
 export interface OutgoingFrame {
   readonly stream: string;
   readonly seq: number;
+  /**
+   * The hello of the session this frame belongs to. A target announces it before the first
+   * frame of that session on each connection, in queue order, so frames of an old session
+   * still queued at a session change never reach a gateway under the new session's hello.
+   */
+  readonly hello: string;
   /** Asks the gateway for an ack: the same answer for every target. */
   readonly ack: boolean;
   /** Serialised once and shared by every target's queue. */

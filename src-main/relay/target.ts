@@ -59,6 +59,8 @@ interface Connection {
   inFlight: InFlight[];
   inFlightBytes: number;
   awaitingPong: boolean;
+  /** The hello last sent on this socket. */
+  announced: string | null;
   heartbeat?: NodeJS.Timeout;
   sendTimer?: NodeJS.Timeout;
   connectTimer?: NodeJS.Timeout;
@@ -201,11 +203,6 @@ export class Target {
     if (this.conn?.open) this.flush();
   }
 
-  /** Switches the hello on the open connection: a new session begins for the gateway. */
-  resendHello(): void {
-    if (this.conn?.open) this.conn.ws.send(this.helloPayload());
-  }
-
   /** Takes the target out for good: what it still holds counts as dropped (removed). */
   dispose(): void {
     this.activity = 'disabled';
@@ -284,7 +281,7 @@ export class Target {
       this.scheduleRetry();
       return;
     }
-    const c: Connection = { ws, open: false, inFlight: [], inFlightBytes: 0, awaitingPong: false };
+    const c: Connection = { ws, open: false, inFlight: [], inFlightBytes: 0, awaitingPong: false, announced: null };
     this.conn = c;
     // ws's handshakeTimeout covers the upgrade; this also bounds a TCP connect that never answers.
     c.connectTimer = setTimeout(() => {
@@ -328,11 +325,9 @@ export class Target {
     }, this.tuning.stableAfterMs);
     c.heartbeat = setInterval(() => this.beat(c), this.tuning.heartbeatIntervalMs);
     c.heartbeat.unref?.();
-    try {
-      c.ws.send(this.helloPayload());
-    } catch (e) {
-      this.recordError(`cannot send hello: ${(e as Error).message}`);
-    }
+    // Announce at once (the frame in the queue, if any, or the current session), so the
+    // gateway knows the session even before the first frame.
+    this.announce(c, this.queue.peek()?.hello ?? this.helloPayload());
     this.flush();
   }
 
@@ -342,6 +337,7 @@ export class Target {
     if (this.activity !== 'active' && !this.draining) return;
     while (this.queue.length > 0 && c.inFlightBytes < this.tuning.maxInFlightBytes) {
       const frame = this.queue.shift() as OutgoingFrame;
+      if (frame.hello !== c.announced) this.announce(c, frame.hello);
       const entry: InFlight = { frame, handedAt: performance.now(), settled: false };
       c.inFlight.push(entry);
       c.inFlightBytes += frame.bytes;
@@ -351,6 +347,15 @@ export class Target {
     }
     if (c.inFlight.length > 0 && !c.sendTimer) this.armSendTimer(c);
     if (this.draining && this.queued === 0) this.finishDrain(this.activity);
+  }
+
+  private announce(c: Connection, hello: string): void {
+    c.announced = hello;
+    try {
+      c.ws.send(hello);
+    } catch (e) {
+      this.recordError(`cannot send hello: ${(e as Error).message}`);
+    }
   }
 
   private onWritten(c: Connection, entry: InFlight, err?: Error | null): void {
