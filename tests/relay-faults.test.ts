@@ -247,3 +247,39 @@ describe('token auth', () => {
     await waitFor('queued frames delivered', () => wrong.view().targets[0]!.counters.sent === 3);
   });
 });
+
+describe('send timeout and backoff', () => {
+  it('counts frames not written within RELAY_SEND_TIMEOUT_MS as failed and replaces the socket', async () => {
+    const stalled = await h.stallAfterUpgrade();
+    // A long heartbeat, so the send timeout is what notices the stall.
+    const relay = h.relay(backends(stalled.url), { sendTimeoutMs: 100, queueMaxFrames: 100_000, queueMaxBytes: 256 * 1024 * 1024 }, { tuning: { heartbeatIntervalMs: 60_000, backoffBaseMs: 20, backoffCapMs: 100 } });
+    await waitFor('connected', () => relay.view().targets[0]!.state === 'connected');
+    const blob = 'x'.repeat(16_000);
+    // Far more than loopback's socket buffers hold, so writes stop completing.
+    for (let i = 0; i < 2000; i++) relay.manager.publish(relay.builder.build('controls', { blob }));
+    await waitFor('a send timeout', () => relay.view().targets[0]!.failedBy.sendTimeout > 0, 10_000);
+    const t = relay.view().targets[0]!;
+    expect(t.lastError).toMatch(/send timeout: \d+ frame\(s\) not written within 100 ms/);
+    expectAccounting(relay.view());
+    await waitFor('a fresh connection', () => stalled.connections() >= 2, 5000);
+  });
+
+  it('retries a refused backend with growing, capped, jittered delays', async () => {
+    const refused = await h.refusedUrl();
+    const relay = h.relay(backends(refused), {}, { tuning: { backoffBaseMs: 10, backoffCapMs: 80 } });
+    const delays: number[] = [];
+    const until = Date.now() + 1500;
+    while (Date.now() < until) {
+      const t = relay.view().targets[0]!;
+      if (t.state === 'backoff' && t.nextRetryMs !== null) delays.push(t.nextRetryMs);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const t = relay.view().targets[0]!;
+    expect(t.lastError).toMatch(/connection refused/);
+    expect(t.connects).toBe(0);
+    expect(delays.length).toBeGreaterThan(5);
+    expect(Math.max(...delays)).toBeLessThanOrEqual(80);
+    const events = relay.manager.timeline().filter((e) => e.kind === 'backoff');
+    expect(events.length).toBeGreaterThan(5);
+  });
+});
