@@ -65,7 +65,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         expectArgs(rest, 1, 'kill on|off');
         const flag = (rest[0] as string).toLowerCase();
         if (flag !== 'on' && flag !== 'off') throw new UsageError(`kill: got ${JSON.stringify(rest[0])}; expected "on" or "off"`);
-        return setSetting(configDir, 'killSwitch', flag === 'on' ? '1' : '0');
+        return setKillSwitch(configDir, flag === 'on');
       }
       case 'status':
         expectArgs(rest, 0, 'status');
@@ -80,7 +80,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     if (e instanceof SettingsError) {
       return fail(EXIT_USAGE, `Relay Agent: bad settings, nothing was started or changed. Fix:\n${e.problems.length > 0 ? e.message.split('\n').map((l) => `  - ${l}`).join('\n') : ''}`);
     }
-    if (e instanceof SettingsFileError || e instanceof UsageError) return fail(EXIT_USAGE, `Relay Agent: ${e.message}`);
+    if (e instanceof UsageError) return fail(EXIT_USAGE, `Relay Agent: ${e.message}\n\n${USAGE}`);
+    if (e instanceof SettingsFileError) return fail(EXIT_USAGE, `Relay Agent: ${e.message}`);
     return fail(EXIT_RUNTIME, `Relay Agent: ${(e as Error).message}`);
   }
 }
@@ -126,6 +127,22 @@ function setSetting(configDir: string, name: string, value: string): number {
   const isBackends = name === 'backends' || SETTING_VARIABLES[name.toUpperCase()] === 'backends';
   const shown = /token/i.test(name) ? '(redacted)' : isBackends ? value.split(',').map((u) => maskUrl(u.trim())).join(',') : value;
   return print(`${name} = ${shown} saved to ${store.path}; a running relay applies it within 200 ms`);
+}
+
+/**
+ * The emergency control writes its one key whatever else the file holds: an unrelated bad
+ * setting must never stand between a racer and the kill switch.
+ */
+function setKillSwitch(configDir: string, on: boolean): number {
+  const store = new SettingsStore(configDir);
+  store.write({ ...store.read(), killSwitch: on });
+  let note = '';
+  try {
+    resolveSettings(store.read(), {});
+  } catch (e) {
+    if (e instanceof SettingsError) note = `\n(note: other settings in the file are invalid and were left as they are:\n${e.message}\nthe kill switch applies regardless)`;
+  }
+  return print(`kill switch ${on ? 'ON: every backend is cut off' : 'off: backends reconnect'}; saved to ${store.path}, a running relay applies it within 200 ms${note}`);
 }
 
 function showConfig(configDir: string, env: NodeJS.ProcessEnv): number {

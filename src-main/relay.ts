@@ -117,6 +117,12 @@ export class Relay {
       next = resolveSettings(this.store.read(), this.env).settings;
     } catch (e) {
       const detail = e instanceof SettingsError ? e.message : (e as Error).message;
+      if (this.killRequestedDespite() && !this.manager.settings.killSwitch) {
+        // Safety first: a kill switch turned on in a file that is otherwise broken still bites.
+        this.log.error(`settings file has problems, but its kill switch is on: applying the kill switch alone.\n${detail}`);
+        this.manager.apply({ ...this.manager.settings, killSwitch: true });
+        return;
+      }
       this.log.error(`settings change ignored, the previous settings stay in force:\n${detail}`);
       return;
     }
@@ -127,6 +133,14 @@ export class Relay {
     this.builder.setSampleRate(next.paritySampleRate);
     this.manager.apply(next);
     this.log.info(`settings applied: ${describe(next)}`);
+  }
+
+  private killRequestedDespite(): boolean {
+    try {
+      return this.store.read().killSwitch === true;
+    } catch {
+      return false;
+    }
   }
 
   /** Waits until every target has nothing queued (or the time is up); true when drained. */

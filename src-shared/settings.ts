@@ -376,9 +376,12 @@ export function maskUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.host) {
+      const secretKeys = [...u.searchParams.keys()].filter((key) => SECRET_QUERY.test(key));
+      // Nothing to hide: show the value exactly as given (toString would rewrite http://x as http://x/).
+      if (!u.username && !u.password && secretKeys.length === 0) return url;
       if (u.username) u.username = '***';
       if (u.password) u.password = '***';
-      for (const key of [...u.searchParams.keys()]) if (SECRET_QUERY.test(key)) u.searchParams.set(key, '***');
+      for (const key of secretKeys) u.searchParams.set(key, '***');
       return u.toString();
     }
   } catch {

@@ -1,0 +1,369 @@
+// The real headless CLI, run as child processes: bad settings stop it before it connects
+// anywhere (exit 2, one line per problem), set/kill write the settings file, a running relay
+// applies changes from another process live, status reads its debug server, and the debug
+// server answers only on 127.0.0.1 with the right Host header.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startGateway, type Gateway } from '../src-gateway/gateway';
+import type { HealthResponse, TargetsResponse } from '../src-shared/debug-api';
+import { CliRunner, connectionCounter, freePort, nonLoopbackIPv4, pollUntil, request, tryConnect, type RunningCli } from './helpers/cli';
+
+const cli = new CliRunner();
+const gateways: Gateway[] = [];
+const closers: (() => Promise<void>)[] = [];
+
+afterEach(async () => {
+  await cli.cleanup();
+  await Promise.all(closers.splice(0).map((c) => c()));
+  await Promise.all(gateways.splice(0).map((g) => g.close()));
+});
+
+const DEBUG_LINE = /debug: {4}http:\/\/127\.0\.0\.1:(\d+)\//;
+
+const readConfig = (dir: string): unknown => JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+
+/** The lines of a bad-settings report, one per problem. */
+const problemLines = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('  - '));
+
+async function startRelay(configDir: string, env: Record<string, string> = {}): Promise<{ relay: RunningCli; port: number }> {
+  const relay = cli.start(['run', '--config-dir', configDir], { RELAY_DEBUG_PORT: '0', ...env });
+  const m = await relay.waitForStdout(DEBUG_LINE);
+  return { relay, port: Number(m[1]) };
+}
+
+const getJson = async <T>(port: number, p: string): Promise<T> => {
+  const res = await request(port, p);
+  if (res.status !== 200) throw new Error(`${p} answered ${res.status}: ${res.text}`);
+  return res.json as T;
+};
+
+describe('bad settings stop the relay before it connects anywhere', () => {
+  it('exits 2 with one line per problem, naming variable, value and expectation, and opens no connection', async () => {
+    const backend = await connectionCounter();
+    closers.push(backend.close);
+    const dir = cli.tempDir();
+    const several = cli.run(['run', '--config-dir', dir], {
+      RELAY_BACKENDS: `ws://127.0.0.1:${backend.port}/relay,http://x`,
+      RELAY_BACKEND_MODE: 'bogus',
+      RELAY_PARITY_SAMPLE_RATE: '2',
+      RELAY_DEBUG_PORT: '0',
+    });
+    // Only one thing wrong, and the backend URL itself is valid: still nothing connects.
+    const one = cli.run(['run', '--config-dir', cli.tempDir()], {
+      RELAY_BACKENDS: `ws://127.0.0.1:${backend.port}/relay`,
+      RELAY_PRIMARY_INDEX: '5',
+      RELAY_DEBUG_PORT: '0',
+    });
+    const [r, r1] = await Promise.all([several, one]);
+
+    expect(r.code, r.stderr).toBe(2);
+    const lines = problemLines(r.stderr);
+    expect(lines, r.stderr).toHaveLength(3);
+    const line = (v: string) => lines.find((l) => l.startsWith(`  - ${v}: `)) ?? `(no line for ${v})`;
+    expect(line('RELAY_BACKENDS')).toContain('got "http://x"');
+    expect(line('RELAY_BACKENDS')).toContain('expected comma-separated ws:// or wss:// URLs');
+    expect(line('RELAY_BACKEND_MODE')).toContain('got "bogus"');
+    expect(line('RELAY_BACKEND_MODE')).toContain('expected "single" or "parallel"');
+    expect(line('RELAY_PARITY_SAMPLE_RATE')).toContain('got "2"');
+    expect(line('RELAY_PARITY_SAMPLE_RATE')).toContain('expected a fraction from 0 to 1');
+    expect(r.stderr).toContain('bad settings, nothing was started');
+    expect(r.stdout).not.toContain('debug:');
+
+    expect(r1.code, r1.stderr).toBe(2);
+    expect(problemLines(r1.stderr)).toEqual([expect.stringContaining('RELAY_PRIMARY_INDEX: got "5" (from environment); expected an index from 0 to 0')]);
+
+    // The children have exited; give a stray connection time to land before counting.
+    await new Promise((res) => setTimeout(res, 100));
+    expect(backend.connections()).toBe(0);
+    // Nothing was written either: no runtime file, no settings file.
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  it('never prints a secret of a backend URL in its report', async () => {
+    const r = await cli.run(['run', '--config-dir', cli.tempDir()], {
+      RELAY_BACKENDS: 'ws://user:pass@127.0.0.1:1/relay?token=abc,ws://user:pass@127.0.0.1:1/relay?token=abc',
+      RELAY_DEBUG_PORT: '0',
+    });
+    expect(r.code).toBe(2);
+    expect(problemLines(r.stderr)).toHaveLength(1);
+    expect(r.stderr).toContain('RELAY_BACKENDS');
+    for (const secret of ['user:pass', 'pass@', 'token=abc']) expect(r.stderr).not.toContain(secret);
+  });
+
+  it('exits 2 on a bad settings file: invalid JSON, or a key with a bad value', async () => {
+    const invalid = cli.tempDir();
+    fs.writeFileSync(path.join(invalid, 'config.json'), '{"mode": "parallel",');
+    const badKey = cli.tempDir();
+    fs.writeFileSync(path.join(badKey, 'config.json'), JSON.stringify({ mode: 'bogus', debugPort: 70000 }));
+    const backend = await connectionCounter();
+    closers.push(backend.close);
+    const env = { RELAY_BACKENDS: `ws://127.0.0.1:${backend.port}/relay`, RELAY_DEBUG_PORT: '0' };
+    const [r1, r2, r3] = await Promise.all([
+      cli.run(['run', '--config-dir', invalid], env),
+      cli.run(['run', '--config-dir', badKey], env),
+      cli.run(['config', '--config-dir', invalid]),
+    ]);
+    expect(r1.code, r1.stderr).toBe(2);
+    expect(r1.stderr).toContain(path.join(invalid, 'config.json'));
+    expect(r1.stderr).toContain('not valid JSON');
+    expect(r3.code).toBe(2);
+    expect(r3.stderr).toContain(path.join(invalid, 'config.json'));
+
+    expect(r2.code, r2.stderr).toBe(2);
+    const lines = problemLines(r2.stderr);
+    expect(lines).toHaveLength(2);
+    expect(r2.stderr).toContain('RELAY_BACKEND_MODE: got "bogus" (from settings file key "mode"); expected "single" or "parallel"');
+    expect(r2.stderr).toContain('RELAY_DEBUG_PORT: got "70000" (from settings file key "debugPort"); expected a TCP port');
+
+    await new Promise((res) => setTimeout(res, 100));
+    expect(backend.connections()).toBe(0);
+    // The broken file is left as it was, for the operator to fix.
+    expect(fs.readFileSync(path.join(invalid, 'config.json'), 'utf8')).toBe('{"mode": "parallel",');
+  });
+});
+
+describe('set and kill write the settings file', () => {
+  it('set writes the value, by variable name or key; bad values exit 2 and leave the file alone', async () => {
+    const dir = cli.tempDir();
+    const r1 = await cli.run(['set', 'RELAY_BACKEND_MODE', 'parallel', '--config-dir', dir]);
+    expect(r1.code, r1.stderr).toBe(0);
+    expect(r1.stdout).toContain(path.join(dir, 'config.json'));
+    expect(readConfig(dir)).toEqual({ mode: 'parallel' });
+
+    const r2 = await cli.run(['set', 'RELAY_BACKENDS', 'ws://user:pass@127.0.0.1:1/relay?token=abc,ws://127.0.0.1:2/relay', '--config-dir', dir]);
+    expect(r2.code, r2.stderr).toBe(0);
+    expect(readConfig(dir)).toEqual({
+      mode: 'parallel',
+      backends: [
+        { url: 'ws://user:pass@127.0.0.1:1/relay?token=abc', enabled: true },
+        { url: 'ws://127.0.0.1:2/relay', enabled: true },
+      ],
+    });
+    for (const secret of ['user:pass', 'token=abc']) expect(r2.stdout + r2.stderr).not.toContain(secret);
+
+    const before = fs.readFileSync(path.join(dir, 'config.json'), 'utf8');
+    const rejected = await Promise.all([
+      cli.run(['set', 'RELAY_BACKEND_MODE', 'bogus', '--config-dir', dir]),
+      cli.run(['set', 'RELAY_PARITY_SAMPLE_RATE', '2', '--config-dir', dir]),
+      cli.run(['set', 'primaryIndex', '2', '--config-dir', dir]),
+      cli.run(['set', 'RELAY_TARGET_TIMEOUT_MS', '12abc', '--config-dir', dir]),
+      cli.run(['set', 'RELAY_BOGUS', '1', '--config-dir', dir]),
+      cli.run(['set', 'RELAY_BACKEND_MODE', '--config-dir', dir]),
+    ]);
+    const [mode, rate, primary, timeout, unknown, missing] = rejected;
+    for (const r of rejected) expect(r.code, r.stderr).toBe(2);
+    expect(mode?.stderr).toContain('RELAY_BACKEND_MODE: got "bogus" (from command line); expected "single" or "parallel"');
+    expect(rate?.stderr).toContain('RELAY_PARITY_SAMPLE_RATE: got "2" (from command line); expected a fraction from 0 to 1');
+    expect(primary?.stderr).toContain('RELAY_PRIMARY_INDEX: got "2" (from command line); expected an index from 0 to 1');
+    expect(timeout?.stderr).toContain('RELAY_TARGET_TIMEOUT_MS: got "12abc"');
+    expect(unknown?.stderr).toContain('RELAY_BOGUS');
+    expect(unknown?.stderr).toContain('expected a setting name');
+    expect(missing?.stderr).toContain('Usage:');
+    expect(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')).toBe(before);
+  });
+
+  it('kill on|off writes killSwitch; kill maybe exits 2 and changes nothing', async () => {
+    const dir = cli.tempDir();
+    const on = await cli.run(['kill', 'on', '--config-dir', dir]);
+    expect(on.code, on.stderr).toBe(0);
+    expect(readConfig(dir)).toEqual({ killSwitch: true });
+    const [maybe, nothing] = await Promise.all([cli.run(['kill', 'maybe', '--config-dir', dir]), cli.run(['kill', '--config-dir', dir])]);
+    expect(maybe.code).toBe(2);
+    expect(maybe.stderr).toContain('kill: got "maybe"; expected "on" or "off"');
+    expect(nothing.code).toBe(2);
+    expect(readConfig(dir)).toEqual({ killSwitch: true });
+    const off = await cli.run(['kill', 'off', '--config-dir', dir]);
+    expect(off.code, off.stderr).toBe(0);
+    expect(readConfig(dir)).toEqual({ killSwitch: false });
+  });
+
+  it('an unknown command or flag exits 2 with the usage; --help exits 0', async () => {
+    const dir = cli.tempDir();
+    const [command, flag, help] = await Promise.all([
+      cli.run(['frobnicate', '--config-dir', dir]),
+      cli.run(['status', '--bogus', '--config-dir', dir]),
+      cli.run(['--help']),
+    ]);
+    expect(command.code).toBe(2);
+    expect(command.stderr).toContain('unknown command "frobnicate"');
+    expect(command.stderr).toContain('Usage:');
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toContain('--bogus');
+    expect(flag.stderr).toContain('Usage:');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Usage:');
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+});
+
+describe('status with no relay running', () => {
+  it('exits non-zero and says that no relay answers', async () => {
+    const port = await freePort();
+    const fresh = cli.tempDir();
+    // A runtime file left behind by a relay that died.
+    const stale = cli.tempDir();
+    fs.writeFileSync(path.join(stale, 'relay-runtime.json'), JSON.stringify({ pid: 999999, debugPort: port, startedAt: new Date().toISOString(), version: '0' }));
+    const [r1, r2] = await Promise.all([
+      cli.run(['status', '--config-dir', fresh], { RELAY_DEBUG_PORT: String(port) }),
+      cli.run(['status', '--config-dir', stale]),
+    ]);
+    for (const r of [r1, r2]) {
+      expect(r.code).not.toBe(0);
+      expect(r.code).not.toBeNull();
+      expect(r.stderr).toContain(`no relay answers on http://127.0.0.1:${port}`);
+    }
+  });
+});
+
+describe('a running relay', () => {
+  it('reports status, applies kill on / set / kill off from other processes live, and exits 0 on SIGTERM', async () => {
+    const a = await startGateway({ name: 'A' });
+    gateways.push(a);
+    const b = await startGateway({ name: 'B' });
+    gateways.push(b);
+    const dir = cli.tempDir();
+    const { relay, port } = await startRelay(dir, { RELAY_BACKENDS: `${a.url},${b.url}` });
+    expect(relay.stdout).toContain('single mode');
+    expect(fs.existsSync(path.join(dir, 'relay-runtime.json'))).toBe(true);
+    await pollUntil('the relay to connect to its primary, A', () => a.connections() === 1);
+    expect(b.connections()).toBe(0);
+
+    // status: a second process, the same config dir.
+    const st = await cli.run(['status', '--config-dir', dir]);
+    expect(st.code, st.stderr).toBe(0);
+    expect(st.stdout).toContain('mode single, primary 0');
+    expect(st.stdout).toMatch(new RegExp(`\\* ${a.url.replace(/[/.]/g, '\\$&')} {2}connected`));
+    expect(st.stdout).toMatch(new RegExp(`${b.url.replace(/[/.]/g, '\\$&')} {2}standby`));
+    expect(st.stdout).not.toContain('Kill Switch Active');
+
+    // kill on, from another process: measure from the write of the file to the relay saying so.
+    const health = () => getJson<HealthResponse>(port, '/debug/health');
+    const killed = pollUntil('/debug/health to report the kill switch', async () => {
+      const h = await health();
+      return h.killSwitch === true && JSON.stringify(h).includes('Kill Switch Active');
+    });
+    const kill = await cli.run(['kill', 'on', '--config-dir', dir]);
+    expect(kill.code, kill.stderr).toBe(0);
+    const killSeenAt = await killed;
+    const killDelay = performance.timeOrigin + killSeenAt - fs.statSync(path.join(dir, 'config.json')).mtimeMs;
+    const h = await health();
+    expect(h.killSwitch).toBe(true);
+    expect(h.message).toContain('Kill Switch Active');
+    await pollUntil('A to lose its connection', () => a.connections() === 0, 3000);
+    const killedStatus = await cli.run(['status', '--config-dir', dir]);
+    expect(killedStatus.code).toBe(0);
+    expect(killedStatus.stdout).toContain('Kill Switch Active');
+
+    // set, from another process: shows in /debug/targets.
+    const parallel = pollUntil('/debug/targets to say parallel', async () => (await getJson<TargetsResponse>(port, '/debug/targets')).mode === 'parallel');
+    const set = await cli.run(['set', 'RELAY_BACKEND_MODE', 'parallel', '--config-dir', dir]);
+    expect(set.code, set.stderr).toBe(0);
+    const setSeenAt = await parallel;
+    const setDelay = performance.timeOrigin + setSeenAt - fs.statSync(path.join(dir, 'config.json')).mtimeMs;
+    const targets = await getJson<TargetsResponse>(port, '/debug/targets');
+    expect(targets.mode).toBe('parallel');
+    expect(targets.killSwitch).toBe(true);
+    expect(targets.targets.map((t) => t.state)).toEqual(['killed', 'killed']);
+    expect(a.connections() + b.connections()).toBe(0);
+
+    // kill off: both gateways get a connection again, by themselves.
+    const off = await cli.run(['kill', 'off', '--config-dir', dir]);
+    expect(off.code, off.stderr).toBe(0);
+    await pollUntil('both gateways to be connected in parallel mode', () => a.connections() === 1 && b.connections() === 1, 5000);
+    expect((await health()).killSwitch).toBe(false);
+
+    console.log(
+      `cli: running relay applied "kill on" ${killDelay.toFixed(0)} ms and "set RELAY_BACKEND_MODE parallel" ${setDelay.toFixed(0)} ms after the settings file was written (claim: 200 ms; polled every 10 ms)`,
+    );
+    expect(killDelay).toBeLessThan(1000);
+    expect(setDelay).toBeLessThan(1000);
+
+    relay.child.kill('SIGTERM');
+    const exit = await relay.waitForExit(10_000);
+    expect(exit.signal).toBeNull();
+    expect(exit.code, exit.stderr).toBe(0);
+    expect(fs.existsSync(path.join(dir, 'relay-runtime.json'))).toBe(false);
+    await pollUntil('the gateways to see the relay go', () => a.connections() === 0 && b.connections() === 0, 3000);
+  });
+});
+
+describe('the kill switch is never blocked by an unrelated bad setting', () => {
+  it('kill on writes the switch into a broken file, and a running relay applies it alone', async () => {
+    const a = await startGateway({ name: 'A' });
+    gateways.push(a);
+    const dir = cli.tempDir();
+    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ backends: [{ url: a.url, enabled: true }] }));
+    const { port } = await startRelay(dir);
+    await pollUntil('connected to A', () => a.connections() === 1);
+    // Someone breaks an unrelated setting by hand; the relay keeps the last good settings.
+    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ backends: [{ url: a.url, enabled: true }], mode: 'sideways' }));
+    const kill = await cli.run(['kill', 'on', '--config-dir', dir]);
+    expect(kill.code, kill.stderr).toBe(0);
+    expect(kill.stdout).toContain('RELAY_BACKEND_MODE');
+    expect(readConfig(dir)).toMatchObject({ killSwitch: true, mode: 'sideways' });
+    await pollUntil('the relay to apply the kill switch', async () => (await getJson<HealthResponse>(port, '/debug/health')).killSwitch === true);
+    await pollUntil('A to lose its connection', () => a.connections() === 0, 3000);
+    expect((await getJson<TargetsResponse>(port, '/debug/targets')).mode).toBe('single');
+  });
+});
+
+describe('the debug server', () => {
+  // One relay (no backends) serves every check of this block; it is killed after the block.
+  const own = new CliRunner();
+  let port = 0;
+  beforeAll(async () => {
+    const relay = own.start(['run', '--config-dir', own.tempDir()], { RELAY_DEBUG_PORT: '0' });
+    port = Number((await relay.waitForStdout(DEBUG_LINE))[1]);
+    await pollUntil('the debug server to answer', async () => (await request(port, '/debug/health')).status === 200);
+  });
+  afterAll(() => own.cleanup());
+
+  it('answers 403 to a Host header other than 127.0.0.1:<port> or localhost:<port>', async () => {
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `LOCALHOST:${port}`]) {
+      const res = await request(port, '/debug/health', { host });
+      expect(res.status, host).toBe(200);
+      expect(res.json).toMatchObject({ status: expect.any(String), killSwitch: false, mode: 'single', version: expect.any(String) });
+    }
+    for (const host of [`evil.example:${port}`, 'evil.example', `127.0.0.1:${port + 1}`, 'localhost', '127.0.0.1', `localhost.evil.example:${port}`]) {
+      const res = await request(port, '/debug/targets', { host });
+      expect(res.status, host).toBe(403);
+      expect(res.text).not.toContain('"targets"');
+    }
+  });
+
+  it('sends no CORS headers, even when asked from a web page', async () => {
+    const res = await request(port, '/debug/health', { headers: { origin: 'http://evil.example' } });
+    expect(res.status).toBe(200);
+    expect(Object.keys(res.headers).filter((h) => h.startsWith('access-control-'))).toEqual([]);
+  });
+
+  it('answers 405 to methods other than GET, and 404 with a JSON body to unknown paths', async () => {
+    for (const method of ['POST', 'PUT', 'DELETE']) {
+      const res = await request(port, '/debug/health', { method });
+      expect(res.status, method).toBe(405);
+      expect(res.headers.allow).toBe('GET');
+    }
+    for (const p of ['/nope', '/debug', '/debug/health/extra', '/']) {
+      const res = await request(port, p);
+      expect(res.status, p).toBe(404);
+      expect(res.headers['content-type']).toContain('application/json');
+      expect(res.json, res.text).toMatchObject({ error: expect.stringContaining(p === '/' ? 'no such endpoint' : p) });
+    }
+  });
+
+  it('listens on 127.0.0.1 only', async () => {
+    expect(await tryConnect('127.0.0.1', port)).toBe('connected');
+    // Linux routes all of 127/8 to lo: a server bound to 0.0.0.0 would accept on 127.0.0.2.
+    if (process.platform === 'linux') expect(await tryConnect('127.0.0.2', port)).not.toBe('connected');
+    expect(await tryConnect('::1', port)).not.toBe('connected');
+  });
+
+  const external = nonLoopbackIPv4();
+  it.skipIf(!external)(
+    external ? `refuses connections on this machine's network address ${external}` : "refuses connections on a network address: SKIPPED, this machine has no non-loopback IPv4 address",
+    async () => {
+      expect(await tryConnect(external as string, port)).not.toBe('connected');
+    },
+  );
+});

@@ -1,0 +1,543 @@
+// The one settings schema, pure: defaults, environment parsing, file + environment merge,
+// the sticky kill switch, tokens, the bad-settings matrix and secret hygiene.
+import { describe, expect, it } from 'vitest';
+import {
+  DEFAULT_SETTINGS,
+  SettingsError,
+  applySettingText,
+  formatProblem,
+  maskUrl,
+  redactSettings,
+  resolveSettings,
+  type Env,
+  type SettingsProblem,
+} from '../src-shared/settings';
+
+const A = 'ws://127.0.0.1:9001/relay';
+const B = 'wss://gateway-b.example.com/relay';
+const C = 'ws://gateway-c.example.com:8080/relay';
+
+/** The SettingsError that resolving these settings must throw. */
+function rejection(file: unknown, env: Env = {}): SettingsError {
+  try {
+    resolveSettings(file, env);
+  } catch (e) {
+    if (e instanceof SettingsError) return e;
+    throw e;
+  }
+  throw new Error(`expected a SettingsError for file ${JSON.stringify(file)} and env ${JSON.stringify(env)}, but the settings were accepted`);
+}
+
+function applyRejection(file: unknown, name: string, text: string): SettingsError {
+  try {
+    applySettingText(file, name, text);
+  } catch (e) {
+    if (e instanceof SettingsError) return e;
+    throw e;
+  }
+  throw new Error(`expected applySettingText(${name}, ${JSON.stringify(text)}) to be rejected`);
+}
+
+describe('defaults', () => {
+  it('gives every variable its default when neither the file nor the environment sets it', () => {
+    for (const file of [undefined, {}]) {
+      const { settings, envOverrides } = resolveSettings(file, {});
+      expect(settings.backends).toEqual([]); // RELAY_BACKENDS empty
+      expect(settings.mode).toBe('single'); // RELAY_BACKEND_MODE
+      expect(settings.primaryIndex).toBe(0); // RELAY_PRIMARY_INDEX
+      expect(settings.targetTimeoutMs).toBe(1500); // RELAY_TARGET_TIMEOUT_MS
+      expect(settings.sendTimeoutMs).toBe(250); // RELAY_SEND_TIMEOUT_MS
+      expect(settings.killSwitch).toBe(false); // RELAY_KILL_SWITCH
+      expect(settings.paritySampleRate).toBe(0.05); // RELAY_PARITY_SAMPLE_RATE
+      expect(settings.debugPort).toBe(8765); // RELAY_DEBUG_PORT
+      expect(envOverrides).toEqual([]);
+      expect(settings).toEqual({ ...DEFAULT_SETTINGS, backends: [] });
+    }
+  });
+
+  it('enables every backend when RELAY_TARGETS_ENABLED is unset', () => {
+    const { settings } = resolveSettings({}, { RELAY_BACKENDS: `${A},${B},${C}` });
+    expect(settings.backends.map((b) => b.enabled)).toEqual([true, true, true]);
+  });
+
+  it('does not mutate DEFAULT_SETTINGS through a resolved result', () => {
+    const { settings } = resolveSettings({}, { RELAY_BACKENDS: A });
+    settings.backends.push({ url: B, enabled: true });
+    expect(DEFAULT_SETTINGS.backends).toEqual([]);
+    expect(resolveSettings({}, {}).settings.backends).toEqual([]);
+  });
+});
+
+describe('environment parsing', () => {
+  it('reads every variable of the spec', () => {
+    const { settings, envOverrides } = resolveSettings(
+      {},
+      {
+        RELAY_BACKENDS: `${A}, ${B}`,
+        RELAY_BACKEND_MODE: 'parallel',
+        RELAY_PRIMARY_INDEX: '1',
+        RELAY_TARGET_TIMEOUT_MS: '3000',
+        RELAY_SEND_TIMEOUT_MS: '100',
+        RELAY_KILL_SWITCH: '1',
+        RELAY_TARGETS_ENABLED: '1,0',
+        RELAY_PARITY_SAMPLE_RATE: '0.25',
+        RELAY_DEBUG_PORT: '9876',
+      },
+    );
+    expect(settings).toMatchObject({
+      backends: [
+        { url: A, enabled: true },
+        { url: B, enabled: false },
+      ],
+      mode: 'parallel',
+      primaryIndex: 1,
+      targetTimeoutMs: 3000,
+      sendTimeoutMs: 100,
+      killSwitch: true,
+      paritySampleRate: 0.25,
+      debugPort: 9876,
+    });
+    expect(new Set(envOverrides)).toEqual(
+      new Set([
+        'RELAY_BACKENDS',
+        'RELAY_BACKEND_MODE',
+        'RELAY_PRIMARY_INDEX',
+        'RELAY_TARGET_TIMEOUT_MS',
+        'RELAY_SEND_TIMEOUT_MS',
+        'RELAY_KILL_SWITCH',
+        'RELAY_TARGETS_ENABLED',
+        'RELAY_PARITY_SAMPLE_RATE',
+        'RELAY_DEBUG_PORT',
+      ]),
+    );
+  });
+
+  it.each([
+    ['RELAY_BACKEND_MODE', 'single', { mode: 'single' }],
+    ['RELAY_BACKEND_MODE', ' parallel ', { mode: 'parallel' }],
+    ['RELAY_TARGET_TIMEOUT_MS', '50', { targetTimeoutMs: 50 }],
+    ['RELAY_SEND_TIMEOUT_MS', '1', { sendTimeoutMs: 1 }],
+    ['RELAY_KILL_SWITCH', '0', { killSwitch: false }],
+    ['RELAY_KILL_SWITCH', '1', { killSwitch: true }],
+    ['RELAY_PARITY_SAMPLE_RATE', '0', { paritySampleRate: 0 }],
+    ['RELAY_PARITY_SAMPLE_RATE', '1', { paritySampleRate: 1 }],
+    ['RELAY_PARITY_SAMPLE_RATE', '.5', { paritySampleRate: 0.5 }],
+    ['RELAY_DEBUG_PORT', '0', { debugPort: 0 }],
+    ['RELAY_DEBUG_PORT', '65535', { debugPort: 65535 }],
+  ] as const)('%s=%j', (variable, text, expected) => {
+    const { settings, envOverrides } = resolveSettings({}, { [variable]: text });
+    expect(settings).toMatchObject(expected);
+    expect(envOverrides).toEqual([variable]);
+  });
+
+  it('reads RELAY_PRIMARY_INDEX against the backends it indexes', () => {
+    expect(resolveSettings({}, { RELAY_BACKENDS: `${A},${B},${C}`, RELAY_PRIMARY_INDEX: '2' }).settings.primaryIndex).toBe(2);
+  });
+
+  it('reads RELAY_TARGETS_ENABLED as one flag per backend', () => {
+    const { settings } = resolveSettings({}, { RELAY_BACKENDS: `${A},${B},${C}`, RELAY_TARGETS_ENABLED: '0,1,0' });
+    expect(settings.backends.map((b) => b.enabled)).toEqual([false, true, false]);
+  });
+});
+
+describe('the environment overrides the file', () => {
+  const file = {
+    backends: [
+      { url: A, enabled: true },
+      { url: B, enabled: false },
+    ],
+    mode: 'single',
+    primaryIndex: 1,
+    targetTimeoutMs: 2000,
+    sendTimeoutMs: 300,
+    paritySampleRate: 0.1,
+    debugPort: 9000,
+  };
+
+  it('uses the file when the environment is silent', () => {
+    const { settings, envOverrides } = resolveSettings(file, {});
+    expect(settings).toMatchObject({ ...file, killSwitch: false });
+    expect(envOverrides).toEqual([]);
+  });
+
+  it('lets each variable replace the file value for this run, and says which', () => {
+    const { settings, envOverrides } = resolveSettings(file, {
+      RELAY_BACKEND_MODE: 'parallel',
+      RELAY_PRIMARY_INDEX: '0',
+      RELAY_TARGET_TIMEOUT_MS: '700',
+      RELAY_SEND_TIMEOUT_MS: '40',
+      RELAY_PARITY_SAMPLE_RATE: '0.5',
+      RELAY_DEBUG_PORT: '0',
+      RELAY_TARGETS_ENABLED: '0,1',
+    });
+    expect(settings).toMatchObject({
+      mode: 'parallel',
+      primaryIndex: 0,
+      targetTimeoutMs: 700,
+      sendTimeoutMs: 40,
+      paritySampleRate: 0.5,
+      debugPort: 0,
+      backends: [
+        { url: A, enabled: false },
+        { url: B, enabled: true },
+      ],
+    });
+    expect(envOverrides).toContain('RELAY_BACKEND_MODE');
+    expect(envOverrides).toContain('RELAY_TARGETS_ENABLED');
+    expect(envOverrides).not.toContain('RELAY_BACKENDS');
+  });
+
+  it('lets RELAY_BACKENDS replace the whole list of the file', () => {
+    const { settings } = resolveSettings(file, { RELAY_BACKENDS: C, RELAY_PRIMARY_INDEX: '0' });
+    expect(settings.backends).toEqual([{ url: C, enabled: true }]);
+  });
+
+  it('checks the file primary index against the backends the environment lists', () => {
+    // The file says primary 1; the environment lists one backend: index 1 no longer exists.
+    const err = rejection(file, { RELAY_BACKENDS: C });
+    expect(err.problems).toHaveLength(1);
+    expect(err.message).toContain('RELAY_PRIMARY_INDEX');
+    expect(err.message).toContain('settings file key "primaryIndex"');
+  });
+});
+
+describe('the kill switch is sticky: on in either place means on', () => {
+  it.each([
+    [undefined, undefined, false],
+    [false, undefined, false],
+    [true, undefined, true],
+    [undefined, '1', true],
+    [false, '0', false],
+    [true, '0', true], // file on + env 0 => on
+    [false, '1', true], // file off + env 1 => on
+    [true, '1', true],
+  ])('file %s, RELAY_KILL_SWITCH=%s => %s', (fileFlag, envFlag, expected) => {
+    const file = fileFlag === undefined ? {} : { killSwitch: fileFlag };
+    const env = envFlag === undefined ? {} : { RELAY_KILL_SWITCH: envFlag };
+    expect(resolveSettings(file, env).settings.killSwitch).toBe(expected);
+  });
+});
+
+describe('tokens', () => {
+  it('reads RELAY_BACKEND_TOKENS as one token per backend, empty for none', () => {
+    const { settings } = resolveSettings({}, { RELAY_BACKENDS: `${A},${B},${C}`, RELAY_BACKEND_TOKENS: 'tok-a,,tok-c' });
+    expect(settings.backends).toEqual([
+      { url: A, enabled: true, token: 'tok-a' },
+      { url: B, enabled: true },
+      { url: C, enabled: true, token: 'tok-c' },
+    ]);
+  });
+
+  it('reads tokens from the file', () => {
+    const { settings } = resolveSettings({ backends: [{ url: A, enabled: true, token: 'file-tok' }, { url: B }] }, {});
+    expect(settings.backends).toEqual([
+      { url: A, enabled: true, token: 'file-tok' },
+      { url: B, enabled: true },
+    ]);
+  });
+
+  it('keeps the file token for a URL that the environment lists again', () => {
+    const file = { backends: [{ url: A, enabled: true, token: 'file-tok-a' }, { url: B, enabled: true, token: 'file-tok-b' }] };
+    const { settings } = resolveSettings(file, { RELAY_BACKENDS: `${C},${A}` });
+    expect(settings.backends).toEqual([
+      { url: C, enabled: true },
+      { url: A, enabled: true, token: 'file-tok-a' },
+    ]);
+  });
+
+  it('lets RELAY_BACKEND_TOKENS replace the file tokens', () => {
+    const file = { backends: [{ url: A, enabled: true, token: 'file-tok-a' }] };
+    expect(resolveSettings(file, { RELAY_BACKEND_TOKENS: 'env-tok' }).settings.backends).toEqual([{ url: A, enabled: true, token: 'env-tok' }]);
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+// The bad-settings matrix: each case has exactly one bad variable, so exactly one problem,
+// whose message names the variable, the value given and what was expected.
+
+interface BadCase {
+  name: string;
+  file?: unknown;
+  env?: Env;
+  variable: string;
+  /** The value as the message must quote it. */
+  value: string;
+  /** Words of the expectation the message must carry. */
+  expected: string;
+  /** For file problems: the key in the file the message must name. */
+  fileKey?: string;
+}
+
+const BAD: BadCase[] = [
+  // an invalid URL
+  { name: 'http:// URL', env: { RELAY_BACKENDS: 'http://gateway.example.com/relay' }, variable: 'RELAY_BACKENDS', value: 'http://gateway.example.com/relay', expected: 'ws:// or wss:// URLs' },
+  { name: 'garbage URL', env: { RELAY_BACKENDS: `${A},not a url` }, variable: 'RELAY_BACKENDS', value: 'not a url', expected: 'ws:// or wss:// URLs' },
+  { name: 'URL without a host', env: { RELAY_BACKENDS: 'ws://' }, variable: 'RELAY_BACKENDS', value: 'ws://', expected: 'ws:// or wss:// URLs' },
+  { name: 'empty entry', env: { RELAY_BACKENDS: `${A},,${B}` }, variable: 'RELAY_BACKENDS', value: `${A},,${B}`, expected: 'no empty entries' },
+  { name: 'only empty entries', env: { RELAY_BACKENDS: ',' }, variable: 'RELAY_BACKENDS', value: ',', expected: 'no empty entries' },
+  { name: 'duplicate URLs', env: { RELAY_BACKENDS: `${A},${B},${A}` }, variable: 'RELAY_BACKENDS', value: A, expected: 'each backend URL listed once' },
+  { name: 'a URL three times', env: { RELAY_BACKENDS: `${A},${A},${A}` }, variable: 'RELAY_BACKENDS', value: A, expected: 'each backend URL listed once' },
+  // an unknown mode
+  { name: 'unknown mode', env: { RELAY_BACKEND_MODE: 'bogus' }, variable: 'RELAY_BACKEND_MODE', value: 'bogus', expected: '"single" or "parallel"' },
+  { name: 'empty mode', env: { RELAY_BACKEND_MODE: '' }, variable: 'RELAY_BACKEND_MODE', value: '', expected: '"single" or "parallel"' },
+  // a primary index outside the backends
+  { name: 'primary past the end', env: { RELAY_BACKENDS: `${A},${B}`, RELAY_PRIMARY_INDEX: '2' }, variable: 'RELAY_PRIMARY_INDEX', value: '2', expected: 'an index from 0 to 1 (2 backends are configured)' },
+  { name: 'primary with no backends', env: { RELAY_PRIMARY_INDEX: '1' }, variable: 'RELAY_PRIMARY_INDEX', value: '1', expected: '0 (no backends are configured)' },
+  { name: 'negative primary', env: { RELAY_BACKENDS: A, RELAY_PRIMARY_INDEX: '-1' }, variable: 'RELAY_PRIMARY_INDEX', value: '-1', expected: 'whole number' },
+  { name: 'garbage primary', env: { RELAY_BACKENDS: A, RELAY_PRIMARY_INDEX: 'first' }, variable: 'RELAY_PRIMARY_INDEX', value: 'first', expected: 'whole number' },
+  // an enabled list of the wrong length or with a non-flag
+  { name: 'enabled list too short', env: { RELAY_BACKENDS: `${A},${B}`, RELAY_TARGETS_ENABLED: '1' }, variable: 'RELAY_TARGETS_ENABLED', value: '1', expected: '2 comma-separated 1/0 flags, one per backend' },
+  { name: 'enabled list too long', env: { RELAY_BACKENDS: `${A},${B}`, RELAY_TARGETS_ENABLED: '1,1,1' }, variable: 'RELAY_TARGETS_ENABLED', value: '1,1,1', expected: '2 comma-separated 1/0 flags' },
+  { name: 'enabled list with a non-flag', env: { RELAY_BACKENDS: `${A},${B}`, RELAY_TARGETS_ENABLED: '1,yes please' }, variable: 'RELAY_TARGETS_ENABLED', value: '1,yes please', expected: '1/0 flags' },
+  { name: 'enabled list with no backends', env: { RELAY_TARGETS_ENABLED: '1' }, variable: 'RELAY_TARGETS_ENABLED', value: '1', expected: '0 comma-separated 1/0 flags' },
+  // a rate outside [0,1], or garbage
+  { name: 'negative rate', env: { RELAY_PARITY_SAMPLE_RATE: '-0.1' }, variable: 'RELAY_PARITY_SAMPLE_RATE', value: '-0.1', expected: 'a fraction from 0 to 1' },
+  { name: 'rate above 1', env: { RELAY_PARITY_SAMPLE_RATE: '1.5' }, variable: 'RELAY_PARITY_SAMPLE_RATE', value: '1.5', expected: 'a fraction from 0 to 1' },
+  { name: 'garbage rate', env: { RELAY_PARITY_SAMPLE_RATE: 'lots' }, variable: 'RELAY_PARITY_SAMPLE_RATE', value: 'lots', expected: 'a fraction from 0 to 1' },
+  { name: 'percent rate', env: { RELAY_PARITY_SAMPLE_RATE: '5%' }, variable: 'RELAY_PARITY_SAMPLE_RATE', value: '5%', expected: 'a fraction from 0 to 1' },
+  // a port that is not a port
+  { name: 'port above 65535', env: { RELAY_DEBUG_PORT: '70000' }, variable: 'RELAY_DEBUG_PORT', value: '70000', expected: 'a TCP port from 1 to 65535' },
+  { name: 'negative port', env: { RELAY_DEBUG_PORT: '-1' }, variable: 'RELAY_DEBUG_PORT', value: '-1', expected: 'a TCP port' },
+  { name: 'garbage port', env: { RELAY_DEBUG_PORT: 'abc' }, variable: 'RELAY_DEBUG_PORT', value: 'abc', expected: 'a TCP port' },
+  { name: 'fractional port', env: { RELAY_DEBUG_PORT: '8765.5' }, variable: 'RELAY_DEBUG_PORT', value: '8765.5', expected: 'a TCP port' },
+  // a garbage number for the timeouts
+  { name: 'target timeout 12abc', env: { RELAY_TARGET_TIMEOUT_MS: '12abc' }, variable: 'RELAY_TARGET_TIMEOUT_MS', value: '12abc', expected: 'a whole number of milliseconds' },
+  { name: 'target timeout 1.5', env: { RELAY_TARGET_TIMEOUT_MS: '1.5' }, variable: 'RELAY_TARGET_TIMEOUT_MS', value: '1.5', expected: 'a whole number of milliseconds' },
+  { name: 'target timeout empty', env: { RELAY_TARGET_TIMEOUT_MS: '' }, variable: 'RELAY_TARGET_TIMEOUT_MS', value: '', expected: 'a whole number of milliseconds' },
+  { name: 'target timeout too small', env: { RELAY_TARGET_TIMEOUT_MS: '10' }, variable: 'RELAY_TARGET_TIMEOUT_MS', value: '10', expected: 'from 50 to 120000' },
+  { name: 'send timeout 12abc', env: { RELAY_SEND_TIMEOUT_MS: '12abc' }, variable: 'RELAY_SEND_TIMEOUT_MS', value: '12abc', expected: 'a whole number of milliseconds' },
+  { name: 'send timeout 1.5', env: { RELAY_SEND_TIMEOUT_MS: '1.5' }, variable: 'RELAY_SEND_TIMEOUT_MS', value: '1.5', expected: 'a whole number of milliseconds' },
+  { name: 'send timeout empty', env: { RELAY_SEND_TIMEOUT_MS: '' }, variable: 'RELAY_SEND_TIMEOUT_MS', value: '', expected: 'a whole number of milliseconds' },
+  { name: 'send timeout zero', env: { RELAY_SEND_TIMEOUT_MS: '0' }, variable: 'RELAY_SEND_TIMEOUT_MS', value: '0', expected: 'from 1 to 60000' },
+  // the kill switch and tokens
+  { name: 'kill switch maybe', env: { RELAY_KILL_SWITCH: 'maybe' }, variable: 'RELAY_KILL_SWITCH', value: 'maybe', expected: '1 (kill switch on) or 0 (off)' },
+  { name: 'token count', env: { RELAY_BACKENDS: `${A},${B}`, RELAY_BACKEND_TOKENS: 'only-one' }, variable: 'RELAY_BACKEND_TOKENS', value: '(redacted)', expected: '2 comma-separated tokens' },
+  // bad types and values in the file
+  { name: 'file mode: 3', file: { mode: 3 }, variable: 'RELAY_BACKEND_MODE', value: '3', fileKey: 'mode', expected: '"single" or "parallel"' },
+  { name: "file backends: 'x'", file: { backends: 'x' }, variable: 'RELAY_BACKENDS', value: 'x', fileKey: 'backends', expected: 'a list of {url, enabled, token?} objects' },
+  { name: "file primaryIndex: '1'", file: { backends: [{ url: A }, { url: B }], primaryIndex: '1' }, variable: 'RELAY_PRIMARY_INDEX', value: '1', fileKey: 'primaryIndex', expected: 'whole number' },
+  { name: 'file primaryIndex past the end', file: { backends: [{ url: A }], primaryIndex: 1 }, variable: 'RELAY_PRIMARY_INDEX', value: '1', fileKey: 'primaryIndex', expected: 'an index from 0 to 0' },
+  { name: 'file http URL', file: { backends: [{ url: A }, { url: 'http://gateway.example.com/relay' }] }, variable: 'RELAY_BACKENDS', value: 'http://gateway.example.com/relay', fileKey: 'backends[1].url', expected: 'a ws:// or wss:// URL' },
+  { name: 'file backend without url', file: { backends: [{ enabled: true }] }, variable: 'RELAY_BACKENDS', value: '(no url)', fileKey: 'backends[0].url', expected: 'a ws:// or wss:// URL' },
+  { name: 'file duplicate URLs', file: { backends: [{ url: A }, { url: A }] }, variable: 'RELAY_BACKENDS', value: A, fileKey: 'backends', expected: 'each backend URL listed once' },
+  { name: "file enabled: 'yes'", file: { backends: [{ url: A, enabled: 'yes' }] }, variable: 'RELAY_TARGETS_ENABLED', value: 'yes', fileKey: 'backends[0].enabled', expected: 'true or false' },
+  { name: "file killSwitch: 'on'", file: { killSwitch: 'on' }, variable: 'RELAY_KILL_SWITCH', value: 'on', fileKey: 'killSwitch', expected: '1 (kill switch on) or 0 (off)' },
+  { name: 'file paritySampleRate: 2', file: { paritySampleRate: 2 }, variable: 'RELAY_PARITY_SAMPLE_RATE', value: '2', fileKey: 'paritySampleRate', expected: 'a fraction from 0 to 1' },
+  { name: 'file debugPort: 70000', file: { debugPort: 70000 }, variable: 'RELAY_DEBUG_PORT', value: '70000', fileKey: 'debugPort', expected: 'a TCP port' },
+  { name: 'file targetTimeoutMs: 1.5', file: { targetTimeoutMs: 1.5 }, variable: 'RELAY_TARGET_TIMEOUT_MS', value: '1.5', fileKey: 'targetTimeoutMs', expected: 'a whole number of milliseconds' },
+  { name: "file sendTimeoutMs: '250'", file: { sendTimeoutMs: '250' }, variable: 'RELAY_SEND_TIMEOUT_MS', value: '250', fileKey: 'sendTimeoutMs', expected: 'a whole number of milliseconds' },
+  { name: 'file root is an array', file: [1, 2], variable: 'settings file', value: '[1,2]', fileKey: '(root)', expected: 'a JSON object' },
+];
+
+describe('the bad-settings matrix', () => {
+  it.each(BAD.map((c) => [c.name, c] as const))('%s: one problem naming the variable, the value and the expectation', (_name, c) => {
+    const err = rejection(c.file ?? {}, c.env ?? {});
+    expect(err).toBeInstanceOf(SettingsError);
+    expect(err.name).toBe('SettingsError');
+    expect(err.problems, err.message).toHaveLength(1);
+    const [p] = err.problems as [SettingsProblem];
+    expect(p.variable).toBe(c.variable);
+    expect(p.value).toBe(c.value);
+    const text = formatProblem(p);
+    expect(err.message).toBe(text);
+    expect(text.startsWith(`${c.variable}: `)).toBe(true);
+    expect(text).toContain(`got ${JSON.stringify(c.value)}`);
+    expect(text).toContain('; expected ');
+    expect(text.slice(text.indexOf('; expected '))).toContain(c.expected);
+    if (c.fileKey !== undefined) {
+      expect(p.source).toBe('file');
+      expect(text).toContain(`(from settings file key "${c.fileKey}")`);
+    } else {
+      expect(p.source).toBe('env');
+      expect(text).toContain('(from environment)');
+    }
+  });
+
+  it('reports several bad variables at once, one problem each', () => {
+    const err = rejection(
+      {},
+      {
+        RELAY_BACKENDS: 'http://x',
+        RELAY_BACKEND_MODE: 'bogus',
+        RELAY_PARITY_SAMPLE_RATE: '2',
+        RELAY_DEBUG_PORT: 'abc',
+        RELAY_SEND_TIMEOUT_MS: '12abc',
+      },
+    );
+    const lines = err.message.split('\n');
+    expect(lines).toHaveLength(5);
+    expect(err.problems.map((p) => p.variable).sort()).toEqual(
+      ['RELAY_BACKENDS', 'RELAY_BACKEND_MODE', 'RELAY_DEBUG_PORT', 'RELAY_PARITY_SAMPLE_RATE', 'RELAY_SEND_TIMEOUT_MS'].sort(),
+    );
+    const line = (v: string) => lines.find((l) => l.startsWith(`${v}: `)) ?? '';
+    expect(line('RELAY_BACKENDS')).toContain('got "http://x"');
+    expect(line('RELAY_BACKENDS')).toContain('ws:// or wss://');
+    expect(line('RELAY_BACKEND_MODE')).toContain('got "bogus"');
+    expect(line('RELAY_BACKEND_MODE')).toContain('"single" or "parallel"');
+    expect(line('RELAY_PARITY_SAMPLE_RATE')).toContain('got "2"');
+    expect(line('RELAY_PARITY_SAMPLE_RATE')).toContain('from 0 to 1');
+    expect(line('RELAY_DEBUG_PORT')).toContain('got "abc"');
+    expect(line('RELAY_DEBUG_PORT')).toContain('TCP port');
+    expect(line('RELAY_SEND_TIMEOUT_MS')).toContain('got "12abc"');
+    expect(line('RELAY_SEND_TIMEOUT_MS')).toContain('whole number of milliseconds');
+  });
+
+  it('reports bad file keys and bad variables together', () => {
+    const err = rejection({ mode: 3, backends: 'x', primaryIndex: '1' }, { RELAY_PARITY_SAMPLE_RATE: '-0.1' });
+    expect(err.problems).toHaveLength(4);
+    expect(err.message).toContain('RELAY_BACKEND_MODE: got "3" (from settings file key "mode")');
+    expect(err.message).toContain('RELAY_BACKENDS: got "x" (from settings file key "backends")');
+    expect(err.message).toContain('RELAY_PRIMARY_INDEX: got "1" (from settings file key "primaryIndex")');
+    expect(err.message).toContain('RELAY_PARITY_SAMPLE_RATE: got "-0.1" (from environment)');
+  });
+
+  it('reports a bad environment value even when the file value is good, and the reverse', () => {
+    expect(rejection({ mode: 'parallel' }, { RELAY_BACKEND_MODE: 'both' }).problems.map((p) => [p.variable, p.source])).toEqual([['RELAY_BACKEND_MODE', 'env']]);
+    expect(rejection({ mode: 'both' }, { RELAY_BACKEND_MODE: 'parallel' }).problems.map((p) => [p.variable, p.source])).toEqual([['RELAY_BACKEND_MODE', 'file']]);
+  });
+
+  it('formats a problem as variable, value given, where from and what was expected', () => {
+    expect(formatProblem({ variable: 'RELAY_DEBUG_PORT', source: 'env', value: '70000', expected: 'a port' })).toBe(
+      'RELAY_DEBUG_PORT: got "70000" (from environment); expected a port',
+    );
+    expect(formatProblem({ variable: 'RELAY_BACKEND_MODE', source: 'file', fileKey: 'mode', value: '3', expected: 'a mode' })).toBe(
+      'RELAY_BACKEND_MODE: got "3" (from settings file key "mode"); expected a mode',
+    );
+    expect(formatProblem({ variable: 'RELAY_BACKEND_MODE', source: 'cli', value: 'x', expected: 'a mode' })).toBe('RELAY_BACKEND_MODE: got "x" (from command line); expected a mode');
+  });
+});
+
+describe('secrets never appear in problems or redacted settings', () => {
+  const SECRET_URL = 'ws://user:pass@host/relay?token=abc';
+  const leaks = (text: string) => ['user:pass', 'pass@', 'token=abc', 'abc'].filter((s) => text.includes(s));
+
+  it.each([
+    ['bad URL next to it (the secret URL is valid)', { RELAY_BACKENDS: `${SECRET_URL},http://x` }],
+    ['listed twice', { RELAY_BACKENDS: `${SECRET_URL},${SECRET_URL}` }],
+    ['next to an empty entry', { RELAY_BACKENDS: `${A},,${SECRET_URL}` }],
+    ['as http://', { RELAY_BACKENDS: SECRET_URL.replace('ws://', 'http://') }],
+    ['with a host that is not a host', { RELAY_BACKENDS: 'ws://user:pass@bad host/relay?token=abc' }],
+    ['without a scheme', { RELAY_BACKENDS: 'user:pass@host/relay?token=abc' }],
+    ['with a bad primary index', { RELAY_BACKENDS: SECRET_URL, RELAY_PRIMARY_INDEX: '3' }],
+    ['with a wrong enabled list', { RELAY_BACKENDS: SECRET_URL, RELAY_TARGETS_ENABLED: '1,1' }],
+    ['with a wrong token list', { RELAY_BACKENDS: SECRET_URL, RELAY_BACKEND_TOKENS: 'abc,abc' }],
+  ])('in the environment, %s', (_name, env) => {
+    const err = rejection({}, env);
+    expect(err.problems.length).toBeGreaterThan(0);
+    expect(leaks(err.message)).toEqual([]);
+    for (const p of err.problems) expect(leaks(p.value)).toEqual([]);
+  });
+
+  it.each([
+    ['an http:// URL', { backends: [{ url: SECRET_URL.replace('ws://', 'http://') }] }],
+    ['listed twice', { backends: [{ url: SECRET_URL }, { url: SECRET_URL }] }],
+    ['a bare URL string instead of an object', { backends: [SECRET_URL.replace('ws://', 'http://')] }],
+    ['an entry with a token but no url', { backends: [{ enabled: true, token: 'abc' }] }],
+    ['a token with a space', { backends: [{ url: A, token: 'abc abc' }] }],
+  ])('in the file, %s', (_name, file) => {
+    const err = rejection(file, {});
+    expect(leaks(err.message)).toEqual([]);
+  });
+
+  it('redactSettings masks credentials, secret query values and tokens', () => {
+    const { settings } = resolveSettings({}, { RELAY_BACKENDS: `${SECRET_URL},${A}`, RELAY_BACKEND_TOKENS: 'abc,' });
+    expect(settings.backends[0]).toEqual({ url: SECRET_URL, enabled: true, token: 'abc' }); // the real settings keep them
+    const redacted = redactSettings(settings);
+    const text = JSON.stringify(redacted);
+    expect(leaks(text)).toEqual([]);
+    expect(redacted.backends[0]?.url).toBe('ws://***:***@host/relay?token=***');
+    expect(redacted.backends[0]?.token).toBe('(redacted)');
+    expect(redacted.backends[1]).toEqual({ url: A, enabled: true });
+    expect(redacted.mode).toBe(settings.mode);
+    // The input is not modified.
+    expect(settings.backends[0]?.token).toBe('abc');
+  });
+
+  it('maskUrl leaves a URL without secrets alone', () => {
+    expect(maskUrl(A)).toBe(A);
+    expect(maskUrl(`${B}?session=1`)).toBe(`${B}?session=1`);
+    expect(maskUrl('not a url')).toBe('not a url');
+    expect(maskUrl(`${B}?api_key=k1&x=2`)).toBe(`${B}?api_key=***&x=2`);
+  });
+});
+
+describe('applySettingText (relay set <name> <value>)', () => {
+  it('takes the variable name or the settings key', () => {
+    expect(applySettingText({}, 'RELAY_BACKEND_MODE', 'parallel')).toEqual({ mode: 'parallel' });
+    expect(applySettingText({}, 'relay_backend_mode', 'parallel')).toEqual({ mode: 'parallel' });
+    expect(applySettingText({}, 'mode', 'parallel')).toEqual({ mode: 'parallel' });
+    expect(applySettingText({}, 'RELAY_PARITY_SAMPLE_RATE', '0.5')).toEqual({ paritySampleRate: 0.5 });
+    expect(applySettingText({}, 'paritySampleRate', '0.5')).toEqual({ paritySampleRate: 0.5 });
+    expect(applySettingText({}, 'RELAY_DEBUG_PORT', '9999')).toEqual({ debugPort: 9999 });
+    expect(applySettingText({}, 'targetTimeoutMs', '2500')).toEqual({ targetTimeoutMs: 2500 });
+    expect(applySettingText({}, 'RELAY_SEND_TIMEOUT_MS', '100')).toEqual({ sendTimeoutMs: 100 });
+  });
+
+  it('keeps the other keys and does not modify its input', () => {
+    const file = { mode: 'single', debugPort: 9000, somethingElse: { kept: true } };
+    const next = applySettingText(file, 'mode', 'parallel');
+    expect(next).toEqual({ mode: 'parallel', debugPort: 9000, somethingElse: { kept: true } });
+    expect(file.mode).toBe('single');
+  });
+
+  it('writes backends, enabled flags and tokens as the file objects', () => {
+    let file = applySettingText({}, 'RELAY_BACKENDS', `${A},${B}`);
+    expect(file).toEqual({ backends: [{ url: A, enabled: true }, { url: B, enabled: true }] });
+    file = applySettingText(file, 'RELAY_TARGETS_ENABLED', '1,0');
+    expect(file.backends).toEqual([{ url: A, enabled: true }, { url: B, enabled: false }]);
+    file = applySettingText(file, 'tokens', 'tok-a,');
+    expect(file.backends).toEqual([{ url: A, enabled: true, token: 'tok-a' }, { url: B, enabled: false }]);
+    // Listing the backends again keeps the token of a URL that stays.
+    file = applySettingText(file, 'backends', `${A},${C}`);
+    expect(file.backends).toEqual([{ url: A, enabled: true, token: 'tok-a' }, { url: C, enabled: true }]);
+    file = applySettingText(file, 'RELAY_PRIMARY_INDEX', '1');
+    expect(file.primaryIndex).toBe(1);
+    expect(resolveSettings(file, {}).settings.backends[1]?.url).toBe(C);
+  });
+
+  it('is the one place that turns the kill switch off in the file', () => {
+    expect(applySettingText({}, 'RELAY_KILL_SWITCH', '1')).toEqual({ killSwitch: true });
+    expect(applySettingText({ killSwitch: true }, 'RELAY_KILL_SWITCH', '0')).toEqual({ killSwitch: false });
+    expect(applySettingText({ killSwitch: false }, 'killSwitch', 'on')).toEqual({ killSwitch: true });
+    expect(applySettingText({ killSwitch: true }, 'killSwitch', 'off')).toEqual({ killSwitch: false });
+  });
+
+  it('rejects an unknown name, listing the names it knows', () => {
+    const err = applyRejection({}, 'RELAY_BOGUS', '1');
+    expect(err.problems).toHaveLength(1);
+    expect(err.message).toContain('RELAY_BOGUS: got "1" (from command line); expected a setting name');
+    expect(err.message).toContain('RELAY_BACKEND_MODE');
+    expect(err.message).toContain('RELAY_KILL_SWITCH');
+  });
+
+  it.each([
+    ['RELAY_BACKEND_MODE', 'bogus', 'RELAY_BACKEND_MODE', '"single" or "parallel"'],
+    ['mode', '', 'RELAY_BACKEND_MODE', '"single" or "parallel"'],
+    ['RELAY_PARITY_SAMPLE_RATE', '1.5', 'RELAY_PARITY_SAMPLE_RATE', 'from 0 to 1'],
+    ['RELAY_DEBUG_PORT', '70000', 'RELAY_DEBUG_PORT', 'TCP port'],
+    ['RELAY_TARGET_TIMEOUT_MS', '12abc', 'RELAY_TARGET_TIMEOUT_MS', 'whole number of milliseconds'],
+    ['RELAY_TARGET_TIMEOUT_MS', '', 'RELAY_TARGET_TIMEOUT_MS', 'whole number of milliseconds'],
+    ['sendTimeoutMs', '1.5', 'RELAY_SEND_TIMEOUT_MS', 'whole number of milliseconds'],
+    ['RELAY_KILL_SWITCH', 'maybe', 'RELAY_KILL_SWITCH', '1 (kill switch on) or 0 (off)'],
+    ['RELAY_BACKENDS', 'http://x', 'RELAY_BACKENDS', 'ws:// or wss://'],
+    ['RELAY_PRIMARY_INDEX', '1', 'RELAY_PRIMARY_INDEX', '0 (no backends are configured)'],
+    ['RELAY_TARGETS_ENABLED', '1', 'RELAY_TARGETS_ENABLED', '0 comma-separated 1/0 flags'],
+  ])('rejects %s=%j as from the command line', (name, text, variable, expected) => {
+    const err = applyRejection({}, name, text);
+    expect(err.problems).toHaveLength(1);
+    expect(err.problems[0]?.variable).toBe(variable);
+    expect(err.message).toContain(`${variable}: got ${JSON.stringify(text)} (from command line); expected `);
+    expect(err.message).toContain(expected);
+  });
+
+  it('never echoes a token it rejects', () => {
+    const err = applyRejection({ backends: [{ url: A }] }, 'RELAY_BACKEND_TOKENS', 'abc,def');
+    expect(err.message).not.toContain('abc');
+    expect(err.message).toContain('(redacted)');
+  });
+
+  it('reports problems already in the file with the file as their source', () => {
+    const err = applyRejection({ mode: 'bogus' }, 'RELAY_DEBUG_PORT', '9000');
+    expect(err.message).toContain('RELAY_BACKEND_MODE: got "bogus" (from settings file key "mode")');
+  });
+});
