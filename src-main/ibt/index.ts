@@ -1,0 +1,12 @@
+export { IbtFile } from './ibt-file';
+export { IbtError, type IbtErrorCode } from './errors';
+export type {
+  IbtDiskHeader,
+  IbtHeader,
+  IbtOpenOptions,
+  IbtSample,
+  IbtSamplesOptions,
+  IbtValue,
+  IbtVarType,
+  IbtVariable,
+} from './types';

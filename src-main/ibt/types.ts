@@ -1,0 +1,63 @@
+export type IbtVarType = 'char' | 'bool' | 'int' | 'bitField' | 'float' | 'double';
+
+export interface IbtVariable {
+  name: string;
+  description: string;
+  unit: string;
+  type: IbtVarType;
+  typeCode: number;
+  /** Byte offset of the value inside one sample (not aligned). */
+  offset: number;
+  /** Number of elements; more than 1 makes the value an array (a string for char). */
+  count: number;
+  countAsTime: boolean;
+}
+
+export interface IbtHeader {
+  ver: number;
+  status: number;
+  tickRate: number;
+  sessionInfoUpdate: number;
+  sessionInfoLen: number;
+  sessionInfoOffset: number;
+  numVars: number;
+  varHeaderOffset: number;
+  numBuf: number;
+  bufLen: number;
+  /** varBuf[0].bufOffset: where the samples start in a disk file. */
+  bufOffset: number;
+}
+
+export interface IbtDiskHeader {
+  /** Unix seconds. */
+  sessionStartDate: number;
+  startTime: number;
+  endTime: number;
+  lapCount: number;
+  recordCount: number;
+}
+
+export type IbtValue = number | boolean | string | number[] | boolean[];
+
+export interface IbtSample {
+  /** Position of the sample in the file, from 0. */
+  index: number;
+  values: Record<string, IbtValue>;
+}
+
+export interface IbtOpenOptions {
+  /**
+   * Read the complete samples of a file whose recordCount promises more than it holds
+   * (a recording cut short), instead of failing with 'truncated'.
+   */
+  allowTruncated?: boolean;
+}
+
+export interface IbtSamplesOptions {
+  /** Names of the variables to decode; all of them when absent. */
+  variables?: string[];
+  /** First sample index, inclusive (default 0). */
+  start?: number;
+  /** Last sample index, exclusive (default sampleCount). */
+  end?: number;
+}
