@@ -355,6 +355,11 @@ class GatewayServer extends EventEmitter<GatewayEvents> implements Gateway {
       return;
     }
     conn.session = this.book.open(hello.sessionId);
+    for (const [stream, seq] of Object.entries(hello.resume ?? {})) conn.session.stream(stream)?.resumeAt(seq);
+    for (const stream of hello.streams) {
+      const record = conn.session.stream(stream);
+      if (record) record.tickStride = hello.tickStrides?.[stream] ?? 1;
+    }
     this.send(conn, JSON.stringify({ type: 'welcome', protocol: PROTOCOL_VERSION, gateway: this.name }));
   }
 

@@ -22,6 +22,7 @@ export interface StreamParity {
   lastSeq: number | null;
   missing: number;
   sourceGaps: number;
+  restartSkipped: number;
 }
 
 export interface GatewayParity {
@@ -54,6 +55,10 @@ export class StreamRecord {
   sourceGaps = 0;
   duplicates = 0;
   outOfOrder = 0;
+  /** Seqs a restarted relay said it skipped (hello.resume): not produced, so not missing. */
+  restartSkipped = 0;
+  /** Ticks between consecutive frames when the source skipped nothing (hello.tickStrides). */
+  tickStride = 1;
   private lastTick: number | null = null;
   // Disjoint, ascending, inclusive ranges of seqs not yet received; parallel arrays keep the
   // in-order hot path allocation-free.
@@ -82,7 +87,7 @@ export class StreamRecord {
       // the jump beyond it was skipped at the source.
       let sourceGap = 0;
       if (tick !== undefined && this.lastTick !== null) {
-        sourceGap = Math.max(0, tick - this.lastTick - (seq - lastSeq));
+        sourceGap = Math.max(0, tick - this.lastTick - this.tickStride * (seq - lastSeq));
         this.sourceGaps += sourceGap;
       }
       this.lastTick = tick ?? null;
@@ -114,6 +119,15 @@ export class StreamRecord {
     return { outcome: 'duplicate', gap: 0, sourceGap: 0 };
   }
 
+  /** The relay restarted and continues at `seq`: what lies between was never sent by it. */
+  resumeAt(seq: number): void {
+    if (this.lastSeq === null || seq <= this.lastSeq + 1) return;
+    this.restartSkipped += seq - this.lastSeq - 1;
+    this.lastSeq = seq - 1;
+    // The sim went on while the relay was down: that is not a gap at the source.
+    this.lastTick = null;
+  }
+
   toJSON(): StreamParity {
     return {
       framesIn: this.framesIn,
@@ -123,6 +137,7 @@ export class StreamRecord {
       lastSeq: this.lastSeq,
       missing: this.missing,
       sourceGaps: this.sourceGaps,
+      restartSkipped: this.restartSkipped,
     };
   }
 

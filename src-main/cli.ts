@@ -3,12 +3,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { SettingsError, applySettingText, maskUrl, redactSettings, resolveSettings, SETTING_VARIABLES } from '../src-shared/settings';
+import { SettingsError, applySettingText, maskUrl, redactSettings, resolveSettings, SETTING_VARIABLES, type Settings } from '../src-shared/settings';
 import type { HealthResponse, TargetsResponse } from '../src-shared/debug-api';
 import { Relay, RUNTIME_FILE_NAME, describe, type RuntimeInfo } from './relay';
 import { SettingsFileError, SettingsStore, defaultConfigDir } from './settings-store';
 import { SyntheticSource } from './sources/synthetic';
-import type { TelemetrySource } from './sources/source';
+import { IbtReplaySource, type StreamSettings } from './sources/ibt-replay';
+// WIRE-IRACING import { IRacingSource } from './sources/iracing/iracing-source';
+import { IbtError } from './ibt/errors';
+import { SourceUnavailableError, type TelemetrySource } from './sources/source';
 import { createLogger } from './log';
 import { APP_VERSION } from './version';
 
@@ -41,6 +44,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       options: {
         'config-dir': { type: 'string' },
         source: { type: 'string' },
+        speed: { type: 'string' },
+        loop: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
@@ -57,7 +62,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     switch (command) {
       case 'run':
         expectArgs(rest, 0, 'run');
-        return await run(configDir, values.source ?? 'synthetic', env);
+        return await run(configDir, parseSource(values.source ?? 'synthetic', values.speed, values.loop ?? false), env);
       case 'set':
         expectArgs(rest, 2, 'set <name> <value>');
         return setSetting(configDir, rest[0] as string, rest[1] as string);
@@ -81,7 +86,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       return fail(EXIT_USAGE, `Relay Agent: bad settings, nothing was started or changed. Fix:\n${e.problems.length > 0 ? e.message.split('\n').map((l) => `  - ${l}`).join('\n') : ''}`);
     }
     if (e instanceof UsageError) return fail(EXIT_USAGE, `Relay Agent: ${e.message}\n\n${USAGE}`);
-    if (e instanceof SettingsFileError) return fail(EXIT_USAGE, `Relay Agent: ${e.message}`);
+    if (e instanceof SettingsFileError || e instanceof IbtError || e instanceof SourceUnavailableError) return fail(EXIT_USAGE, `Relay Agent: ${e.message}`);
     return fail(EXIT_RUNTIME, `Relay Agent: ${(e as Error).message}`);
   }
 }
@@ -90,30 +95,76 @@ function expectArgs(args: string[], count: number, form: string): void {
   if (args.length !== count) throw new UsageError(`expected: relay ${form} (got ${args.length} argument(s) after the command)`);
 }
 
-function makeSource(spec: string): TelemetrySource {
-  if (spec === 'synthetic') return new SyntheticSource();
-  throw new UsageError(`--source ${JSON.stringify(spec)} is not available; expected "synthetic" (recordings and live iRacing come with the telemetry-input work)`);
+type SourceFactory = (settings: Settings) => TelemetrySource;
+
+/** `synthetic`, `ibt:<path>` (with --speed and --loop) or `iracing`. */
+export function parseSource(spec: string, speedText: string | undefined, loop: boolean): SourceFactory {
+  if ((speedText !== undefined || loop) && !spec.startsWith('ibt:')) {
+    throw new UsageError(`--speed and --loop apply to a recording; expected --source ibt:<file.ibt> with them (got --source ${spec})`);
+  }
+  if (spec === 'synthetic') return () => new SyntheticSource();
+  // WIRE-IRACING if (spec === 'iracing') return (settings) => new IRacingSource(streamSettings(settings));
+  if (spec.startsWith('ibt:')) {
+    const file = spec.slice(4);
+    if (!file) throw new UsageError('--source ibt: needs a path, as in --source ibt:C:/Users/me/Documents/iRacing/telemetry/lap.ibt');
+    let speed: number | 'max' = 1;
+    if (speedText !== undefined) {
+      const n = Number(speedText);
+      if (speedText === 'max') speed = 'max';
+      else if (/^\s*\d+(\.\d+)?\s*$/.test(speedText) && n > 0 && n <= 1000) speed = n;
+      else throw new UsageError(`--speed: got ${JSON.stringify(speedText)}; expected a factor above 0 and up to 1000 (2 = twice the recorded pace) or "max"`);
+    }
+    return (settings) => new IbtReplaySource({ path: path.resolve(file), speed, loop, ...streamSettings(settings) });
+  }
+  throw new UsageError(`--source: got ${JSON.stringify(spec)}; expected synthetic, ibt:<file.ibt> or iracing`);
 }
 
-async function run(configDir: string, sourceSpec: string, env: NodeJS.ProcessEnv): Promise<number> {
-  const source = makeSource(sourceSpec);
+function streamSettings(s: Settings): StreamSettings {
+  return { controlsVars: s.controlsVars, baselineVars: s.baselineVars, baselineHz: s.baselineHz, sharePersonalData: s.sharePersonalData, sourceStaleMs: s.sourceStaleMs };
+}
+
+async function run(configDir: string, source: SourceFactory, env: NodeJS.ProcessEnv): Promise<number> {
   const log = createLogger();
   const relay = await Relay.start({ configDir, env, source, log });
   process.stdout.write(
     `Relay Agent ${APP_VERSION} running (${describe(relay.settings)})\n` +
+      `  source:   ${relay.source.kind}${relay.source.session ? `, session ${relay.source.session.sessionId}` : ''}\n` +
       `  settings: ${relay.store.path}\n` +
       `  debug:    http://127.0.0.1:${relay.debug.port}/debug/health  /debug/targets  /debug/parity\n`,
   );
   return new Promise<number>((resolve) => {
-    const shutdown = (signal: string) => {
-      log.info(`${signal}: stopping`);
+    let stopping = false;
+    const finish = (code: number) => {
+      if (stopping) return;
+      stopping = true;
       relay.stop().then(
-        () => resolve(EXIT_OK),
+        () => resolve(code),
         () => resolve(EXIT_RUNTIME),
       );
     };
-    process.once('SIGINT', () => shutdown('SIGINT'));
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => {
+      log.info('SIGINT: stopping');
+      finish(EXIT_OK);
+    });
+    process.once('SIGTERM', () => {
+      log.info('SIGTERM: stopping');
+      finish(EXIT_OK);
+    });
+    // A recording that ended: deliver what is queued, say so, and exit.
+    relay.source.finished?.then(async () => {
+      if (stopping) return;
+      const produced = relay.source.framesProduced;
+      log.info(`recording ended after ${produced} frames; delivering what is still queued`);
+      const drained = await relay.drain(Math.max(10_000, relay.settings.targetTimeoutMs * 4));
+      const left = relay.manager.targetsView().targets.filter((t) => t.queueSize > 0);
+      if (drained) {
+        process.stdout.write(`replay finished: ${produced} frames produced, every queued frame delivered\n`);
+        finish(EXIT_OK);
+      } else {
+        process.stdout.write(`replay finished: ${produced} frames produced; NOT delivered: ${left.map((t) => `${t.queueSize} frames for ${t.url} (${t.state}${t.lastError ? `: ${t.lastError}` : ''})`).join('; ')}\n`);
+        finish(EXIT_RUNTIME);
+      }
+    });
   });
 }
 

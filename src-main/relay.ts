@@ -9,6 +9,7 @@ import { startDebugServer, type DebugServer } from './debug-server';
 import { SettingsStore } from './settings-store';
 import type { TelemetrySource } from './sources/source';
 import { SyntheticSource } from './sources/synthetic';
+import { SessionRegistry } from './telemetry/session-registry';
 import { APP_VERSION } from './version';
 import { silentLogger, type Logger } from './log';
 
@@ -17,7 +18,8 @@ export const RUNTIME_FILE_NAME = 'relay-runtime.json';
 export interface RelayOptions {
   configDir: string;
   env?: Env;
-  source?: TelemetrySource;
+  /** A source, or a factory given the settings in force (stream variables, privacy). */
+  source?: TelemetrySource | ((settings: Settings) => TelemetrySource);
   log?: Logger;
   tuning?: ManagerOptions['tuning'];
 }
@@ -54,9 +56,12 @@ export class Relay {
     const store = new SettingsStore(options.configDir);
     const { settings, envOverrides } = resolveSettings(store.read(), env);
     if (envOverrides.length > 0) log.info(`environment overrides the settings file for: ${envOverrides.join(', ')}`);
-    const source = options.source ?? new SyntheticSource();
+    const source: TelemetrySource = typeof options.source === 'function' ? options.source(settings) : (options.source ?? new SyntheticSource());
+    // A recording that cannot be read fails here, before anything listens or connects.
+    await source.prepare?.();
+    const registry = new SessionRegistry(store.dir, (m) => log.warn(m));
     const session = source.session ?? { sessionId: 'pending', meta: {} };
-    const builder = new FrameBuilder(session.sessionId, session.meta, source.streams, settings.paritySampleRate, APP_VERSION);
+    const builder = new FrameBuilder(session.sessionId, session.meta, source.streams, settings.paritySampleRate, APP_VERSION, registry);
     // The debug server binds first: a port in use stops the start before any backend connects.
     const started: { relay?: Relay } = {};
     const debug = await startDebugServer(settings.debugPort, {
@@ -78,13 +83,13 @@ export class Relay {
     relay.stopWatching = store.watch(() => relay.reload());
     source.start({
       session: (s) => {
-        if (s.sessionId === builder.sessionId) return;
         // Each target announces the new session before its first frame, in queue order.
-        builder.setSession(s.sessionId, s.meta);
+        builder.setSession(s.sessionId, s.meta, s.tickStrides);
         log.info(`session ${s.sessionId}`);
       },
       sample: (s) => manager.publish(builder.build(s.stream, s.data, s.tick)),
       state: (state) => log.info(`source ${source.kind}: ${state}`),
+      backlog: () => manager.backlog(),
     });
     log.info(`relay ${APP_VERSION} started: ${describe(settings)}; debug server http://127.0.0.1:${debug.port}/debug/health`);
     return relay;
@@ -104,6 +109,7 @@ export class Relay {
         connected: this.source.state !== 'not-running',
         framesProduced: this.source.framesProduced,
         sessionId: this.source.session?.sessionId ?? null,
+        ...(this.source.stats ? { stats: this.source.stats() } : {}),
       },
       uptimeMs: Date.now() - this.startedAt,
     });
@@ -158,6 +164,7 @@ export class Relay {
     this.stopped = true;
     this.stopWatching();
     await this.source.stop();
+    this.builder.finish();
     await this.manager.close();
     await this.debug.close();
     try {

@@ -87,6 +87,8 @@ export interface SourceView {
   connected: boolean;
   framesProduced: number;
   sessionId: string | null;
+  /** The source's own figures: a replay's position, the live reader's read cost. */
+  stats?: Record<string, unknown>;
 }
 
 export interface HealthResponse {

@@ -18,6 +18,18 @@ export const HelloSchema = z.object({
   sessionId,
   streams: z.array(streamName).max(32),
   meta: z.record(z.string(), z.unknown()),
+  /**
+   * A relay restarted inside a session continues its seqs: the first seq it will send per
+   * stream. Seqs between the gateway's last one and this were never sent by this relay run
+   * (at most a reservation block after a crash), so they are not counted as missing.
+   */
+  resume: z.record(streamName, seq).optional(),
+  /**
+   * Source ticks between consecutive frames of a stream when the source skipped nothing
+   * (1 for a stream with a frame per sample; more for a slower stream). A larger jump is a
+   * gap at the source. Absent: 1.
+   */
+  tickStrides: z.record(streamName, z.number().int().min(1).max(1_000_000)).optional(),
 });
 
 export const FrameSchema = z.object({

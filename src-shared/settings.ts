@@ -24,7 +24,29 @@ export interface Settings {
   debugPort: number;
   queueMaxFrames: number;
   queueMaxBytes: number;
+  /** iRacing variables carried by the `controls` stream (one frame per sample). */
+  controlsVars: string[];
+  /** iRacing variables carried by the slower `baseline` stream. */
+  baselineVars: string[];
+  baselineHz: number;
+  /** Send personal fields of the session (user names, ids) to gateways. Off unless a person turns it on. */
+  sharePersonalData: boolean;
+  /** A connected source with no new data for this long is `stale`. */
+  sourceStaleMs: number;
 }
+
+export const DEFAULT_CONTROLS_VARS: readonly string[] = ['SessionTime', 'Throttle', 'Brake', 'Clutch', 'SteeringWheelAngle', 'Gear', 'RPM', 'Speed'];
+export const DEFAULT_BASELINE_VARS: readonly string[] = [
+  'SessionTime',
+  'SessionNum',
+  'Lap',
+  'LapDistPct',
+  'FuelLevel',
+  'OnPitRoad',
+  'PlayerCarPosition',
+  'SessionState',
+  'SessionFlags',
+];
 
 export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   backends: [],
@@ -38,6 +60,11 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   // About 30 s of 60 Hz telemetry: enough to ride out a gateway restart.
   queueMaxFrames: 2000,
   queueMaxBytes: 4 * 1024 * 1024,
+  controlsVars: [...DEFAULT_CONTROLS_VARS],
+  baselineVars: [...DEFAULT_BASELINE_VARS],
+  baselineHz: 4,
+  sharePersonalData: false,
+  sourceStaleMs: 2000,
 });
 
 export type SettingSource = 'default' | 'file' | 'env' | 'cli';
@@ -90,6 +117,10 @@ interface FieldRule<K extends keyof Settings> {
 const parseInteger = (text: string): number | undefined => (/^\s*-?\d+\s*$/.test(text) ? Number(text) : undefined);
 const parseDecimal = (text: string): number | undefined =>
   /^\s*-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(text) ? Number(text) : undefined;
+const VAR_NAME = /^[A-Za-z][A-Za-z0-9_]{0,31}$/;
+const varList = z.array(z.string().regex(VAR_NAME)).min(1).max(200);
+const parseVarList = (text: string): string[] => text.split(',').map((s) => s.trim());
+
 const parseFlag = (text: string): boolean | undefined => {
   const t = text.trim().toLowerCase();
   if (t === '1' || t === 'true' || t === 'on') return true;
@@ -161,6 +192,41 @@ const scalarRules = {
     schema: int(1024, 1024 * 1024 * 1024),
     fromEnv: parseInteger,
   },
+  controlsVars: {
+    key: 'controlsVars',
+    variable: 'RELAY_CONTROLS_VARS',
+    expected: 'comma-separated iRacing variable names, such as Throttle,Brake,RPM (1 to 200 names)',
+    schema: varList,
+    fromEnv: parseVarList,
+  },
+  baselineVars: {
+    key: 'baselineVars',
+    variable: 'RELAY_BASELINE_VARS',
+    expected: 'comma-separated iRacing variable names, such as SessionTime,Lap,FuelLevel (1 to 200 names)',
+    schema: varList,
+    fromEnv: parseVarList,
+  },
+  baselineHz: {
+    key: 'baselineHz',
+    variable: 'RELAY_BASELINE_HZ',
+    expected: 'frames per second of the baseline stream, from 0.1 to 60',
+    schema: z.number().min(0.1).max(60),
+    fromEnv: parseDecimal,
+  },
+  sharePersonalData: {
+    key: 'sharePersonalData',
+    variable: 'RELAY_SHARE_PERSONAL_DATA',
+    expected: '1 (send user names and ids from the session) or 0 (never send them)',
+    schema: z.boolean(),
+    fromEnv: parseFlag,
+  },
+  sourceStaleMs: {
+    key: 'sourceStaleMs',
+    variable: 'RELAY_SOURCE_STALE_MS',
+    expected: 'a whole number of milliseconds from 100 to 600000',
+    schema: int(100, 600_000),
+    fromEnv: parseInteger,
+  },
 } satisfies { [K in Exclude<keyof Settings, 'backends'>]: FieldRule<K> };
 
 export type ScalarSettingKey = keyof typeof scalarRules;
@@ -210,7 +276,7 @@ export function resolveSettings(fileValue: unknown, env: Env = {}): ResolvedSett
   if (fileValue !== undefined && fileValue !== null && file !== fileValue) {
     problems.push({ variable: 'settings file', source: 'file', fileKey: '(root)', value: display(fileValue), expected: 'a JSON object' });
   }
-  const out: Settings = { ...DEFAULT_SETTINGS, backends: [] };
+  const out: Settings = { ...DEFAULT_SETTINGS, backends: [], controlsVars: [...DEFAULT_CONTROLS_VARS], baselineVars: [...DEFAULT_BASELINE_VARS] };
   const mutable = out as unknown as Record<string, unknown>;
 
   for (const rule of Object.values(scalarRules) as FieldRule<ScalarSettingKey>[]) {

@@ -10,7 +10,7 @@ describe('StreamRecord', () => {
   it('counts an in-order stream with no gaps', () => {
     const s = new StreamRecord();
     expect(feed(s, [1, 2, 3])).toEqual(['new', 'new', 'new']);
-    expect(s.toJSON()).toEqual({ framesIn: 3, acked: 0, lastFrameTs: 30, firstSeq: 1, lastSeq: 3, missing: 0, sourceGaps: 0 });
+    expect(s.toJSON()).toEqual({ framesIn: 3, acked: 0, lastFrameTs: 30, firstSeq: 1, lastSeq: 3, missing: 0, sourceGaps: 0, restartSkipped: 0 });
   });
 
   it('adds a jump to missing and takes late arrivals back out as out-of-order', () => {
@@ -93,8 +93,8 @@ describe('SessionRecord and ParityBook', () => {
     expect(session.toJSON()).toEqual({
       sessionId: 's',
       streams: {
-        controls: { framesIn: 2, acked: 0, lastFrameTs: 3, firstSeq: 1, lastSeq: 3, missing: 1, sourceGaps: 0 },
-        baseline: { framesIn: 3, acked: 0, lastFrameTs: 4, firstSeq: 1, lastSeq: 4, missing: 1, sourceGaps: 0 },
+        controls: { framesIn: 2, acked: 0, lastFrameTs: 3, firstSeq: 1, lastSeq: 3, missing: 1, sourceGaps: 0, restartSkipped: 0 },
+        baseline: { framesIn: 3, acked: 0, lastFrameTs: 4, firstSeq: 1, lastSeq: 4, missing: 1, sourceGaps: 0, restartSkipped: 0 },
       },
       duplicates: 1,
       outOfOrder: 1,
@@ -118,5 +118,21 @@ describe('SessionRecord and ParityBook', () => {
     book.open('c');
     expect(book.sessions()).toEqual(['a', 'c']);
     expect(book.get('b')).toBeUndefined();
+  });
+});
+
+describe('a relay restarted inside a session', () => {
+  it('continues at hello.resume: the seqs it skipped are counted apart, not as missing', () => {
+    const s = new StreamRecord();
+    for (let seq = 1; seq <= 10; seq++) s.record(seq, seq, 100 + seq);
+    s.resumeAt(1001);
+    s.record(1001, 11, 5000);
+    s.record(1002, 12, 5001);
+    expect(s.toJSON()).toMatchObject({ framesIn: 12, lastSeq: 1002, missing: 0, sourceGaps: 0, restartSkipped: 990 });
+    // A resume at or before what was seen changes nothing; a replayed seq is still a duplicate.
+    s.resumeAt(500);
+    s.record(1002, 13, 5001);
+    expect(s.duplicates).toBe(1);
+    expect(s.toJSON()).toMatchObject({ missing: 0, restartSkipped: 990 });
   });
 });

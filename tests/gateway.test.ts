@@ -219,8 +219,8 @@ describe('relay protocol', () => {
     expect(body).toEqual({
       sessionId: SID,
       streams: {
-        controls: { framesIn: 10, acked: 2, lastFrameTs: 1_735_635_285_010, firstSeq: 1, lastSeq: 10, missing: 0, sourceGaps: 0 },
-        baseline: { framesIn: 4, acked: 4, lastFrameTs: 1_735_635_285_004, firstSeq: 1, lastSeq: 4, missing: 0, sourceGaps: 0 },
+        controls: { framesIn: 10, acked: 2, lastFrameTs: 1_735_635_285_010, firstSeq: 1, lastSeq: 10, missing: 0, sourceGaps: 0, restartSkipped: 0 },
+        baseline: { framesIn: 4, acked: 4, lastFrameTs: 1_735_635_285_004, firstSeq: 1, lastSeq: 4, missing: 0, sourceGaps: 0, restartSkipped: 0 },
       },
       duplicates: 0,
       outOfOrder: 0,
@@ -269,8 +269,8 @@ describe('relay protocol', () => {
     // Every ack:true frame is acked, duplicates included.
     expect(replies.map((r) => r.seq)).toEqual([1, 2, 3, 7, 5, 5, 2, 8, 12, 10]);
     const p = gw.parity(SID);
-    expect(p?.streams.controls).toEqual({ framesIn: 8, acked: 10, lastFrameTs: 1_735_635_285_012, firstSeq: 1, lastSeq: 12, missing: 4, sourceGaps: 0 });
-    expect(p?.streams.baseline).toEqual({ framesIn: 6, acked: 0, lastFrameTs: 1_735_635_285_007, firstSeq: 1, lastSeq: 7, missing: 1, sourceGaps: 4 });
+    expect(p?.streams.controls).toEqual({ framesIn: 8, acked: 10, lastFrameTs: 1_735_635_285_012, firstSeq: 1, lastSeq: 12, missing: 4, sourceGaps: 0, restartSkipped: 0 });
+    expect(p?.streams.baseline).toEqual({ framesIn: 6, acked: 0, lastFrameTs: 1_735_635_285_007, firstSeq: 1, lastSeq: 7, missing: 1, sourceGaps: 4, restartSkipped: 0 });
     expect(p?.duplicates).toBe(2);
     expect(p?.outOfOrder).toBe(2);
     expect(p?.missing).toBe(5);

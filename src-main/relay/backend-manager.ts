@@ -113,6 +113,13 @@ export class BackendManager {
     return [...this.events];
   }
 
+  /** Frames waiting in the fullest active queue. */
+  backlog(): number {
+    let most = 0;
+    for (const t of this.targets) if (t.currentActivity === 'active') most = Math.max(most, t.queued);
+    return most;
+  }
+
   /** Open or opening backend sockets: zero once the kill switch has bitten. */
   liveSockets(): number {
     return this.targets.filter((t) => t.hasSocket).length;

@@ -2,9 +2,14 @@
 // the JSON text, built once per frame and shared by every target.
 import { PROTOCOL_VERSION, agentString, shouldAck, type Hello } from '../../src-shared/protocol';
 import type { OutgoingFrame } from './queue';
+import type { SessionRegistry } from '../telemetry/session-registry';
 
 export class FrameBuilder {
   private seqs = new Map<string, number>();
+  /** Seqs below these are reserved in the registry: the next run never reuses one. */
+  private reserved = new Map<string, number>();
+  private resume: Record<string, number> = {};
+  private tickStrides: Record<string, number> = {};
   private helloText = '';
 
   constructor(
@@ -13,8 +18,9 @@ export class FrameBuilder {
     private readonly streams: readonly string[],
     private sampleRate: number,
     private readonly version: string,
+    private readonly registry?: SessionRegistry,
   ) {
-    this.renderHello();
+    this.startSession();
   }
 
   get sessionId(): string {
@@ -29,11 +35,38 @@ export class FrameBuilder {
     this.sampleRate = rate;
   }
 
-  /** A new session restarts every stream at seq 1, as the protocol requires. */
-  setSession(sessionId: string, meta: Record<string, unknown>): void {
+  /**
+   * A new session starts every stream at seq 1, as the protocol requires, unless this relay
+   * already sent in that session before a restart: then it continues, and says so in the hello.
+   */
+  setSession(sessionId: string, meta: Record<string, unknown>, tickStrides: Record<string, number> = {}): void {
+    this.tickStrides = tickStrides;
+    if (sessionId === this.session) {
+      // The same session, described anew (a session type change, say): seqs go on.
+      this.meta = meta;
+      this.renderHello();
+      return;
+    }
+    this.finish();
     this.session = sessionId;
     this.meta = meta;
+    this.startSession();
+  }
+
+  /** Records exactly where each stream stopped, so the next run continues without a skip. */
+  finish(): void {
+    if (!this.registry || this.seqs.size === 0) return;
+    this.registry.finish(this.session, Object.fromEntries([...this.seqs].map(([stream, seq]) => [stream, seq + 1])));
+  }
+
+  private startSession(): void {
     this.seqs.clear();
+    this.reserved.clear();
+    this.resume = this.registry?.resumePoint(this.session) ?? {};
+    for (const [stream, next] of Object.entries(this.resume)) {
+      this.seqs.set(stream, next - 1);
+      this.reserved.set(stream, next);
+    }
     this.renderHello();
   }
 
@@ -44,6 +77,10 @@ export class FrameBuilder {
   build(stream: string, data: Record<string, unknown>, tick?: number): OutgoingFrame {
     const seq = (this.seqs.get(stream) ?? 0) + 1;
     this.seqs.set(stream, seq);
+    if (this.registry) {
+      const reserved = this.reserved.get(stream) ?? 1;
+      if (seq >= reserved) this.reserved.set(stream, this.registry.reserve(this.session, stream, seq, reserved));
+    }
     const ack = shouldAck(stream, seq, this.sampleRate);
     const ts = Date.now();
     // Field order fixed by hand: one stringify of a literal is the cheapest path at 60 Hz x N targets.
@@ -63,6 +100,8 @@ export class FrameBuilder {
       sessionId: this.session,
       streams: [...this.streams],
       meta: this.meta,
+      ...(Object.keys(this.resume).length > 0 ? { resume: this.resume } : {}),
+      ...(Object.keys(this.tickStrides).length > 0 ? { tickStrides: this.tickStrides } : {}),
     };
     this.helloText = JSON.stringify(hello);
   }

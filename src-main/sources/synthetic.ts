@@ -34,6 +34,7 @@ export class SyntheticSource implements TelemetrySource {
   private readonly sessionValue: SourceSession;
   private readonly controlsHz: number;
   private readonly baselineHz: number;
+  private readonly baselineStride: number;
   private startedAt = 0;
   private tick = 0;
   private lap = 1;
@@ -45,8 +46,13 @@ export class SyntheticSource implements TelemetrySource {
   constructor(options: SyntheticOptions = {}) {
     this.controlsHz = options.controlsHz ?? 60;
     this.baselineHz = options.baselineHz ?? 4;
+    this.baselineStride = Math.max(1, Math.round(this.controlsHz / this.baselineHz));
     const id = options.sessionId ?? `synthetic-${randomBytes(6).toString('hex')}`;
-    this.sessionValue = { sessionId: id, meta: { source: 'synthetic', track: 'Synthetic Ring', car: 'Synthetic GT', sessionType: 'Practice' } };
+    this.sessionValue = {
+      sessionId: id,
+      meta: { source: 'synthetic', track: 'Synthetic Ring', car: 'Synthetic GT', sessionType: 'Practice' },
+      tickStrides: { controls: 1, baseline: this.baselineStride },
+    };
   }
 
   get state(): SourceState {
@@ -127,7 +133,7 @@ export class SyntheticSource implements TelemetrySource {
       RPM: round(rpm, 1),
       Speed: round(this.speed, 3),
     });
-    if (this.tick % Math.max(1, Math.round(this.controlsHz / this.baselineHz)) === 0) {
+    if (this.tick % this.baselineStride === 0) {
       this.emit('baseline', {
         SessionTime: round(this.sessionTime, 3),
         SessionNum: 0,

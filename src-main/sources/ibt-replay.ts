@@ -1,0 +1,173 @@
+// Replays an iRacing recording (.ibt) as live telemetry: one `controls` frame per recorded
+// sample, `baseline` frames at their lower rate, on the recording's own clock (SessionTime),
+// faster with a speed factor, or as fast as the relay takes it.
+import { IbtFile } from '../ibt/ibt-file';
+import type { IbtValue } from '../ibt/types';
+import { FrameMapper, type StreamLayout } from '../telemetry/frame-mapper';
+import { identifySession, offlineFingerprint } from '../telemetry/session-identity';
+import { SourceStateTracker, type SourceSession, type SourceSink, type SourceState, type TelemetrySource } from './source';
+
+export interface StreamSettings {
+  controlsVars: readonly string[];
+  baselineVars: readonly string[];
+  baselineHz: number;
+  sharePersonalData: boolean;
+  sourceStaleMs: number;
+}
+
+export interface IbtReplayOptions extends StreamSettings {
+  path: string;
+  /** A factor of the recorded pace, or 'max': as fast as the relay's queues drain. */
+  speed: number | 'max';
+  loop: boolean;
+}
+
+/** At full speed, the replay waits while the fullest queue holds more than this. */
+const MAX_SPEED_BACKLOG = 256;
+/** A gap in the recording's clock longer than this is shown as a pause. */
+const PAUSE_GAP_S = 0.5;
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export class IbtReplaySource implements TelemetrySource {
+  readonly kind = 'ibt';
+  readonly streams = ['controls', 'baseline'] as const;
+  readonly finished: Promise<void>;
+  private resolveFinished: () => void = () => {};
+  private file?: IbtFile;
+  private mapper?: FrameMapper;
+  private sessionValue: SourceSession | null = null;
+  private produced = 0;
+  private samplesReplayed = 0;
+  private loops = 0;
+  private stopped = false;
+  private running?: Promise<void>;
+  private readonly tracker: SourceStateTracker;
+  private sink?: SourceSink;
+  private lastError: string | null = null;
+  /** Baseline frames go out every this many ticks: its rate in the sim's own clock. */
+  private baselineStride = 1;
+
+  constructor(private readonly options: IbtReplayOptions) {
+    this.finished = new Promise((r) => (this.resolveFinished = r));
+    this.tracker = new SourceStateTracker((s) => this.sink?.state(s), options.sourceStaleMs);
+  }
+
+  get state(): SourceState {
+    return this.tracker.state;
+  }
+
+  get framesProduced(): number {
+    return this.produced;
+  }
+
+  get session(): SourceSession | null {
+    return this.sessionValue;
+  }
+
+  /** Opens and checks the file: an invalid recording fails here, before anything connects. */
+  async prepare(): Promise<void> {
+    if (this.file) return;
+    const file = await IbtFile.open(this.options.path);
+    this.file = file;
+    this.mapper = new FrameMapper(file.variables, [
+      { name: 'controls', variables: this.options.controlsVars },
+      { name: 'baseline', variables: this.options.baselineVars },
+    ]);
+    // A recording's start date keeps an offline session's id the same on every replay.
+    const identity = identifySession(file.sessionInfo, { offlineKey: String(file.disk.sessionStartDate), sharePersonalData: this.options.sharePersonalData });
+    this.baselineStride = Math.max(1, Math.round(file.header.tickRate / this.options.baselineHz));
+    this.sessionValue = {
+      sessionId: identity.sessionId,
+      tickStrides: { controls: 1, baseline: this.baselineStride },
+      meta: {
+        ...identity.meta,
+        source: 'ibt',
+        recording: { startDate: new Date(file.disk.sessionStartDate * 1000).toISOString(), samples: file.sampleCount, tickRate: file.header.tickRate, fingerprint: offlineFingerprint(file.sessionInfo) },
+        streams: this.mapper.describe(),
+      },
+    };
+  }
+
+  start(sink: SourceSink): void {
+    this.sink = sink;
+    this.running = this.run(sink).catch((e) => {
+      this.lastError = (e as Error).message;
+      this.tracker.ended();
+      this.resolveFinished();
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.running;
+    await this.file?.close();
+  }
+
+  stats(): Record<string, unknown> {
+    return {
+      path: this.options.path,
+      speed: this.options.speed,
+      loop: this.options.loop,
+      samples: this.file?.sampleCount ?? null,
+      samplesReplayed: this.samplesReplayed,
+      loops: this.loops,
+      lastError: this.lastError,
+    };
+  }
+
+  private async run(sink: SourceSink): Promise<void> {
+    await this.prepare();
+    const file = this.file as IbtFile;
+    const mapper = this.mapper as FrameMapper;
+    sink.session(this.sessionValue as SourceSession);
+    const controls = mapper.layout('controls') as StreamLayout;
+    const baseline = mapper.layout('baseline') as StreamLayout;
+    const wanted = [...new Set([...mapper.needed, 'SessionTime', 'SessionTick'])].filter((n) => file.variable(n));
+    do {
+      let clockStart: number | null = null;
+      let wallStart = 0;
+      let lastTime: number | null = null;
+      let lastBaselineTick: number | null = null;
+      for await (const sample of file.samples({ variables: wanted })) {
+        if (this.stopped) return;
+        const values: Record<string, IbtValue> = sample.values;
+        const time = typeof values.SessionTime === 'number' ? values.SessionTime : sample.index / file.header.tickRate;
+        const tick = typeof values.SessionTick === 'number' ? values.SessionTick : sample.index;
+        if (this.options.speed === 'max') {
+          // Paced by the relay: never outrun the queues, and let sockets flush now and then.
+          while ((sink.backlog?.() ?? 0) > MAX_SPEED_BACKLOG && !this.stopped) await sleep(1);
+          if (sample.index % 64 === 0) await new Promise((r) => setImmediate(r));
+        } else {
+          if (clockStart === null || lastTime === null || time < lastTime) {
+            // First sample, or the clock went back (a loop or a session reset): re-anchor.
+            clockStart = time;
+            wallStart = performance.now();
+          } else if (time - lastTime > PAUSE_GAP_S) {
+            this.tracker.paused();
+          }
+          const due = wallStart + ((time - clockStart) * 1000) / this.options.speed;
+          const wait = due - performance.now();
+          if (wait > 1) await sleep(wait);
+          if (this.stopped) return;
+        }
+        lastTime = time;
+        this.tracker.data(tick, performance.now());
+        this.emit(sink, 'controls', mapper.map(controls, values), tick);
+        if (lastBaselineTick === null || tick - lastBaselineTick >= this.baselineStride || tick < lastBaselineTick) {
+          lastBaselineTick = tick;
+          this.emit(sink, 'baseline', mapper.map(baseline, values), tick);
+        }
+        this.samplesReplayed++;
+      }
+      this.loops++;
+    } while (this.options.loop && !this.stopped);
+    this.tracker.ended();
+    this.resolveFinished();
+  }
+
+  private emit(sink: SourceSink, stream: string, data: Record<string, unknown>, tick: number): void {
+    this.produced++;
+    sink.sample({ stream, data, tick });
+  }
+}
