@@ -113,10 +113,14 @@ export class BackendManager {
     return [...this.events];
   }
 
-  /** Frames waiting in the fullest active queue. */
+  /**
+   * Frames waiting in the fullest queue of a connected target: what a replay at full speed
+   * paces itself on. A target that is down does not hold the others back; its queue
+   * overflows and counts its drops, as it would with live telemetry.
+   */
   backlog(): number {
     let most = 0;
-    for (const t of this.targets) if (t.currentActivity === 'active') most = Math.max(most, t.queued);
+    for (const t of this.targets) if (t.state === 'connected') most = Math.max(most, t.queued);
     return most;
   }
 

@@ -31,7 +31,7 @@ export interface SourceSink {
   sample(sample: SourceSample): void;
   session(session: SourceSession): void;
   state(state: SourceState): void;
-  /** Frames waiting in the fullest active queue: a replay at full speed paces itself on it. */
+  /** Frames waiting in the fullest queue of a connected target: a replay at full speed paces itself on it. */
   backlog?(): number;
 }
 
