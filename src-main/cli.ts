@@ -5,13 +5,13 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SettingsError, applySettingText, maskUrl, redactSettings, resolveSettings, SETTING_VARIABLES, type Settings } from '../src-shared/settings';
 import type { HealthResponse, TargetsResponse } from '../src-shared/debug-api';
-import { Relay, RUNTIME_FILE_NAME, describe, type RuntimeInfo } from './relay';
+import { Relay, RUNTIME_FILE_NAME, describe, type RuntimeInfo, type SourceFactory } from './relay';
 import { SettingsFileError, SettingsStore, defaultConfigDir } from './settings-store';
 import { SyntheticSource } from './sources/synthetic';
 import { IbtReplaySource, type StreamSettings } from './sources/ibt-replay';
-// WIRE-IRACING import { IRacingSource } from './sources/iracing/iracing-source';
+import { IRacingSource } from './sources/iracing/iracing-source';
 import { IbtError } from './ibt/errors';
-import { SourceUnavailableError, type TelemetrySource } from './sources/source';
+import { SourceUnavailableError } from './sources/source';
 import { createLogger } from './log';
 import { APP_VERSION } from './version';
 
@@ -95,15 +95,15 @@ function expectArgs(args: string[], count: number, form: string): void {
   if (args.length !== count) throw new UsageError(`expected: relay ${form} (got ${args.length} argument(s) after the command)`);
 }
 
-type SourceFactory = (settings: Settings) => TelemetrySource;
-
 /** `synthetic`, `ibt:<path>` (with --speed and --loop) or `iracing`. */
 export function parseSource(spec: string, speedText: string | undefined, loop: boolean): SourceFactory {
   if ((speedText !== undefined || loop) && !spec.startsWith('ibt:')) {
     throw new UsageError(`--speed and --loop apply to a recording; expected --source ibt:<file.ibt> with them (got --source ${spec})`);
   }
   if (spec === 'synthetic') return () => new SyntheticSource();
-  // WIRE-IRACING if (spec === 'iracing') return (settings) => new IRacingSource(streamSettings(settings));
+  if (spec === 'iracing') {
+    return (settings, { registry, log }) => new IRacingSource({ ...streamSettings(settings), registry, onProblem: (m) => log.warn(`iRacing: ${m}`) });
+  }
   if (spec.startsWith('ibt:')) {
     const file = spec.slice(4);
     if (!file) throw new UsageError('--source ibt: needs a path, as in --source ibt:C:/Users/me/Documents/iRacing/telemetry/lap.ibt');

@@ -18,11 +18,19 @@ export const RUNTIME_FILE_NAME = 'relay-runtime.json';
 export interface RelayOptions {
   configDir: string;
   env?: Env;
-  /** A source, or a factory given the settings in force (stream variables, privacy). */
-  source?: TelemetrySource | ((settings: Settings) => TelemetrySource);
+  /** A source, or a factory given the settings in force (stream variables, privacy) and the relay's parts. */
+  source?: TelemetrySource | SourceFactory;
   log?: Logger;
   tuning?: ManagerOptions['tuning'];
 }
+
+export interface SourceContext {
+  /** The one registry of this config dir: a second one would overwrite its seq reservations. */
+  registry: SessionRegistry;
+  log: Logger;
+}
+
+export type SourceFactory = (settings: Settings, context: SourceContext) => TelemetrySource;
 
 export interface RuntimeInfo {
   pid: number;
@@ -56,10 +64,10 @@ export class Relay {
     const store = new SettingsStore(options.configDir);
     const { settings, envOverrides } = resolveSettings(store.read(), env);
     if (envOverrides.length > 0) log.info(`environment overrides the settings file for: ${envOverrides.join(', ')}`);
-    const source: TelemetrySource = typeof options.source === 'function' ? options.source(settings) : (options.source ?? new SyntheticSource());
-    // A recording that cannot be read fails here, before anything listens or connects.
-    await source.prepare?.();
     const registry = new SessionRegistry(store.dir, (m) => log.warn(m));
+    const source: TelemetrySource = typeof options.source === 'function' ? options.source(settings, { registry, log }) : (options.source ?? new SyntheticSource());
+    // A recording that cannot be read, or a source that cannot run here, fails now: before anything listens or connects.
+    await source.prepare?.();
     const session = source.session ?? { sessionId: 'pending', meta: {} };
     const builder = new FrameBuilder(session.sessionId, session.meta, source.streams, settings.paritySampleRate, APP_VERSION, registry);
     // The debug server binds first: a port in use stops the start before any backend connects.
