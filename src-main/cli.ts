@@ -230,7 +230,11 @@ export function formatStatus(health: HealthResponse, targets: TargetsResponse): 
     `Relay Agent ${health.version}: ${health.status.toUpperCase()}${health.killSwitch ? '  *** Kill Switch Active: no telemetry leaves this machine ***' : ''}`,
     `mode ${health.mode}, primary ${targets.primaryIndex}, session ${health.sessionId ?? '-'}`,
   ];
-  if (health.source) lines.push(`source ${health.source.kind}: ${health.source.state}, ${health.source.framesProduced} frames produced`);
+  if (health.source) {
+    const s = health.source;
+    const cost = s.stats && typeof s.stats.readP50Ms === 'number' ? `, read p50/p99 ${s.stats.readP50Ms}/${s.stats.readP99Ms ?? '-'} ms` : '';
+    lines.push(`source ${s.kind}: ${s.state} (${s.connected ? 'connected' : 'not connected'}), ${s.framesProduced} frames produced, session ${s.sessionId ?? '-'}${cost}`);
+  }
   for (const t of targets.targets) {
     const c = t.counters;
     lines.push(
