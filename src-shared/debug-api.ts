@@ -22,12 +22,22 @@ export interface TargetCounters {
   queued: number;
 }
 
+export interface StreamCounts {
+  produced: number;
+  sent: number;
+  failed: number;
+  dropped: number;
+  queued: number;
+}
+
 export interface TargetView {
   url: string;
   enabled: boolean;
   state: TargetState;
   primary: boolean;
   counters: TargetCounters;
+  /** The same counters per stream; they add up to `counters`. */
+  streams: Record<string, StreamCounts>;
   droppedBy: Record<DropReason, number>;
   failedBy: Record<FailReason, number>;
   queueSize: number;

@@ -222,6 +222,7 @@ export class BackendManager {
       state: t.state,
       primary: index === this.current.primaryIndex,
       counters: { sent: t.sent, failed: t.failed, acked: t.acked, dropped: t.dropped, produced: t.produced, queued: t.queued },
+      streams: t.streams(),
       droppedBy: { ...t.droppedBy },
       failedBy: { ...t.failedBy },
       queueSize: t.queued,

@@ -42,13 +42,17 @@ export class FrameQueue {
     return this.byteCount;
   }
 
-  /** Adds a frame; returns how many of the oldest frames were dropped to make room. */
-  push(frame: OutgoingFrame): number {
+  /** Adds a frame; returns how many frames were dropped to make room (each also given to onDrop). */
+  push(frame: OutgoingFrame, onDrop?: (dropped: OutgoingFrame) => void): number {
     // A frame larger than the whole byte cap can never fit: it alone is dropped.
-    if (frame.bytes > this.maxBytes) return 1;
+    if (frame.bytes > this.maxBytes) {
+      onDrop?.(frame);
+      return 1;
+    }
     let dropped = 0;
     while (this.count > 0 && (this.count >= this.maxFrames || this.byteCount + frame.bytes > this.maxBytes)) {
-      this.shift();
+      const old = this.shift() as OutgoingFrame;
+      onDrop?.(old);
       dropped++;
     }
     if (this.count === this.items.length) this.grow();
@@ -72,9 +76,10 @@ export class FrameQueue {
     return frame;
   }
 
-  /** Empties the queue; returns how many frames it held. */
-  clear(): number {
+  /** Empties the queue; returns how many frames it held (each also given to onDrop). */
+  clear(onDrop?: (dropped: OutgoingFrame) => void): number {
     const n = this.count;
+    if (onDrop) for (let i = 0; i < this.count; i++) onDrop(this.items[(this.head + i) % this.items.length] as OutgoingFrame);
     this.items = new Array<OutgoingFrame | undefined>(Math.min(this.maxFrames, 1024));
     this.head = 0;
     this.count = 0;
@@ -83,12 +88,13 @@ export class FrameQueue {
   }
 
   /** New caps apply at once; returns how many of the oldest frames no longer fit. */
-  resize(maxFrames: number, maxBytes: number): number {
+  resize(maxFrames: number, maxBytes: number, onDrop?: (dropped: OutgoingFrame) => void): number {
     this.maxFrames = maxFrames;
     this.maxBytes = maxBytes;
     let dropped = 0;
     while (this.count > 0 && (this.count > this.maxFrames || this.byteCount > this.maxBytes)) {
-      this.shift();
+      const old = this.shift() as OutgoingFrame;
+      onDrop?.(old);
       dropped++;
     }
     return dropped;

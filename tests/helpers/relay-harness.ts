@@ -122,6 +122,11 @@ export function expectAccounting(view: TargetsResponse): void {
     expect(c.sent + c.failed + c.dropped + c.queued, `accounting of ${t.url}: ${JSON.stringify(c)}`).toBe(c.produced);
     expect(Object.values(t.droppedBy).reduce((a, b) => a + b, 0)).toBe(c.dropped);
     expect(Object.values(t.failedBy).reduce((a, b) => a + b, 0)).toBe(c.failed);
+    const streams = Object.values(t.streams);
+    for (const key of ['produced', 'sent', 'failed', 'dropped', 'queued'] as const) {
+      expect(streams.reduce((a, s) => a + s[key], 0), `${key} over the streams of ${t.url}`).toBe(c[key]);
+    }
+    for (const s of streams) expect(s.sent + s.failed + s.dropped + s.queued).toBe(s.produced);
   }
 }
 
