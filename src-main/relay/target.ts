@@ -105,6 +105,11 @@ export class Target {
   private inFlightCount = 0;
   private readonly perStream = new Map<string, StreamCounters>();
   private readonly dropQueueFull = (f: OutgoingFrame) => this.drop(f, 'queueFull');
+  private flushQueued = false;
+  private readonly flushSoon = () => {
+    this.flushQueued = false;
+    this.flush();
+  };
   lastSendOkMs: number | null = null;
   lastAckLatencyMs: number | null = null;
   lastError: string | null = null;
@@ -210,7 +215,12 @@ export class Target {
     this.produced++;
     this.streamOf(frame.stream).produced++;
     this.queue.push(frame, this.dropQueueFull);
-    if (this.conn?.open) this.flush();
+    // Flush once per turn of the event loop, not per frame: frames published together go
+    // out as one batch with one write callback, and still before any I/O is polled.
+    if (this.conn?.open && !this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(this.flushSoon);
+    }
   }
 
   /** Takes the target out for good: what it still holds counts as dropped (removed). */

@@ -1,0 +1,162 @@
+// The one typed interface between the dashboard (renderer) and the relay. Two
+// implementations: HTTP + server-sent events for a browser on a headless rig, and IPC for
+// the desktop shell. The channel map below is the single list of what crosses, with the
+// request and response types of each, as GitHub Desktop keeps one typed map of its IPC.
+import { z } from 'zod';
+import type { HealthResponse, ParityResponse, TargetsResponse } from './debug-api';
+import { BACKEND_MODES, isWsUrl } from './settings';
+
+/** A relay-wide or per-target event, newest last (connects, disconnects, errors, kill switch). */
+export interface TimelineEntry {
+  ts: number;
+  url: string | null;
+  kind: string;
+  detail: string;
+}
+
+/** The settings as the dashboard may see them: no token ever leaves the relay, only whether one is set. */
+export interface DashboardSettings {
+  backends: { url: string; enabled: boolean; hasToken: boolean }[];
+  mode: (typeof BACKEND_MODES)[number];
+  primaryIndex: number;
+  killSwitch: boolean;
+  paritySampleRate: number;
+  /** Variables whose environment value overrides the file for this run: edits to them do not take effect. */
+  envOverrides: string[];
+}
+
+/** One snapshot of everything the dashboard shows, pushed a few times a second (never per frame). */
+export interface DashboardState {
+  at: number;
+  targets: TargetsResponse;
+  parity: ParityResponse;
+  health: HealthResponse;
+  settings: DashboardSettings;
+  /** The most recent timeline entries (at most 50). */
+  timeline: TimelineEntry[];
+}
+
+/** Ack latency per target over time: one point a second, the last 30 minutes at most. */
+export interface LatencyPoint {
+  t: number;
+  p50: number | null;
+  p95: number | null;
+}
+
+export interface LatencyHistory {
+  /** Keyed by the target's masked URL. */
+  targets: Record<string, LatencyPoint[]>;
+}
+
+// ---- changes the dashboard may ask for ----------------------------------------------------
+
+const tokenEdit = z.union([
+  z.object({ keep: z.literal(true) }),
+  z.object({ set: z.string().min(1).max(4096).regex(/^[\x21-\x7e]+$/, 'printable characters without spaces') }),
+  z.object({ clear: z.literal(true) }),
+]);
+
+export const BackendEditSchema = z.object({
+  url: z.string().max(2048),
+  enabled: z.boolean(),
+  /** Omitted: keep the token the backend at this URL already has, if any. */
+  token: tokenEdit.optional(),
+});
+
+export const SettingsUpdateSchema = z
+  .object({
+    mode: z.enum(BACKEND_MODES).optional(),
+    primaryIndex: z.number().int().min(0).max(1000).optional(),
+    backends: z.array(BackendEditSchema).max(32).optional(),
+    paritySampleRate: z.number().min(0).max(1).optional(),
+  })
+  .strict();
+
+export const KillSwitchRequestSchema = z.object({ on: z.boolean() }).strict();
+
+export type BackendEdit = z.infer<typeof BackendEditSchema>;
+export type SettingsUpdate = z.infer<typeof SettingsUpdateSchema>;
+export type KillSwitchRequest = z.infer<typeof KillSwitchRequestSchema>;
+
+export type ActionResult =
+  | { ok: true }
+  | {
+      ok: false;
+      /** HTTP-like status: 400 invalid, 403 no or wrong secret, 409 overridden by the environment, 500 relay error. */
+      status: number;
+      error: string;
+      /** One line per problem, naming the setting, the value and what was expected. */
+      problems?: string[];
+    };
+
+/**
+ * Checks backend edits before anything is sent or saved, with the same rules the relay
+ * applies, so the form can explain each problem next to its field.
+ */
+export function validateBackendEdits(backends: readonly BackendEdit[], primaryIndex: number, mode: string): string[] {
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  backends.forEach((b, i) => {
+    const url = b.url.trim();
+    if (url === '') problems.push(`backend ${i + 1}: the URL is empty; expected a ws:// or wss:// URL such as ws://127.0.0.1:8080/relay`);
+    else if (!isWsUrl(url)) problems.push(`backend ${i + 1}: "${url}" is not a ws:// or wss:// URL; expected something like wss://gateway.example.com/relay`);
+    else if (seen.has(url)) problems.push(`backend ${i + 1}: ${url} is listed twice; each gateway once (twice would send every frame twice)`);
+    seen.add(url);
+  });
+  if (backends.length > 0 && (primaryIndex < 0 || primaryIndex >= backends.length)) {
+    problems.push(`primary: backend ${primaryIndex + 1} does not exist; expected one of 1 to ${backends.length}`);
+  }
+  if (mode === 'single' && backends.length > 0 && backends[primaryIndex] && !backends[primaryIndex].enabled) {
+    problems.push(`primary: backend ${primaryIndex + 1} is disabled, so single mode would send to no one; enable it or choose another primary`);
+  }
+  return problems;
+}
+
+// ---- the channel map ------------------------------------------------------------------------
+
+/** Every request the renderer can make, with its argument and result: the IPC channels and HTTP routes both follow it. */
+export interface BridgeChannels {
+  'relay:get-state': { request: void; response: DashboardState };
+  'relay:get-history': { request: void; response: LatencyHistory };
+  'relay:set-kill-switch': { request: KillSwitchRequest; response: ActionResult };
+  'relay:update-settings': { request: SettingsUpdate; response: ActionResult };
+  'relay:export-report': { request: void; response: ReportExport | Extract<ActionResult, { ok: false }> };
+}
+
+export type BridgeChannel = keyof BridgeChannels;
+
+/** A report ready to save: the JSON for tools and the self-contained HTML for people. */
+export interface ReportExport {
+  ok: true;
+  /** Suggested file name without extension, e.g. relay-parity-report-2026-11-27T15-40-00Z. */
+  fileBase: string;
+  json: string;
+  html: string;
+}
+
+export type ConnectionStatus = 'connecting' | 'open' | 'reconnecting';
+
+export interface RelayBridge {
+  getState(): Promise<DashboardState>;
+  getHistory(): Promise<LatencyHistory>;
+  /** Live snapshots a few times a second; returns the unsubscribe function. */
+  subscribe(onState: (state: DashboardState) => void, onStatus?: (status: ConnectionStatus) => void): () => void;
+  setKillSwitch(on: boolean): Promise<ActionResult>;
+  updateSettings(update: SettingsUpdate): Promise<ActionResult>;
+  exportReport(): Promise<ReportExport | Extract<ActionResult, { ok: false }>>;
+}
+
+/** HTTP routes of the browser implementation, on the relay's debug port. */
+export const HTTP_ROUTES = {
+  state: '/api/state',
+  history: '/api/history',
+  events: '/api/events',
+  killSwitch: '/api/kill-switch',
+  settings: '/api/settings',
+  report: '/api/report',
+} as const;
+
+/** The header carrying the per-run secret on every request that changes something. */
+export const SECRET_HEADER = 'x-relay-secret';
+/** How often the relay pushes a snapshot: a few Hz, never per frame. */
+export const SNAPSHOT_INTERVAL_MS = 500;
