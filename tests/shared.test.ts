@@ -60,6 +60,11 @@ describe('protocol', () => {
     expect(f1).toMatchObject({ type: 'frame', sessionId: 's1', stream: 'controls', seq: 1, ack: true, tick: 7, data: { a: 1 } });
     expect(JSON.parse(b.build('baseline', {}).payload).seq).toBe(1);
     expect(JSON.parse(b.build('controls', {}).payload).seq).toBe(2);
+    expect(b.sourceGaps()).toEqual({});
+    b.setSession('s1', {}, { controls: 1 });
+    b.build('controls', {}, 8);
+    b.build('controls', {}, 12);
+    expect(b.sourceGaps()).toEqual({ controls: 3 });
     b.setSampleRate(0);
     expect('ack' in JSON.parse(b.build('controls', {}).payload)).toBe(false);
     b.setSession('s2', { track: 'x' });

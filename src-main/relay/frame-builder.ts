@@ -10,6 +10,9 @@ export class FrameBuilder {
   private reserved = new Map<string, number>();
   private resume: Record<string, number> = {};
   private tickStrides: Record<string, number> = {};
+  private lastTicks = new Map<string, number>();
+  /** Ticks the source skipped, per stream, this session: gaps at the sim, before the relay. */
+  private gaps = new Map<string, number>();
   private helloText = '';
 
   constructor(
@@ -59,8 +62,15 @@ export class FrameBuilder {
     this.registry.finish(this.session, Object.fromEntries([...this.seqs].map(([stream, seq]) => [stream, seq + 1])));
   }
 
+  /** Ticks the sim skipped per stream in this session, as the relay saw them (the gateway counts the same as sourceGaps). */
+  sourceGaps(): Record<string, number> {
+    return Object.fromEntries(this.gaps);
+  }
+
   private startSession(): void {
     this.seqs.clear();
+    this.lastTicks.clear();
+    this.gaps.clear();
     this.reserved.clear();
     this.resume = this.registry?.resumePoint(this.session) ?? {};
     for (const [stream, next] of Object.entries(this.resume)) {
@@ -80,6 +90,13 @@ export class FrameBuilder {
     if (this.registry) {
       const reserved = this.reserved.get(stream) ?? 1;
       if (seq >= reserved) this.reserved.set(stream, this.registry.reserve(this.session, stream, seq, reserved));
+    }
+    if (tick !== undefined) {
+      const last = this.lastTicks.get(stream);
+      const jump = last === undefined ? 0 : tick - last - (this.tickStrides[stream] ?? 1);
+      // A tick going back is a loop or a reset, not a gap.
+      if (jump > 0) this.gaps.set(stream, (this.gaps.get(stream) ?? 0) + jump);
+      this.lastTicks.set(stream, tick);
     }
     const ack = shouldAck(stream, seq, this.sampleRate);
     const ts = Date.now();
