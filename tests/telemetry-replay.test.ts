@@ -39,6 +39,14 @@ async function replay(dir: string, speed: number | 'max' = 'max', loop = false):
   return relay;
 }
 
+/** Replays the whole recording and waits until every queued frame is delivered. */
+async function replayToEnd(dir: string): Promise<Relay> {
+  const relay = await replay(dir);
+  await relay.source.finished;
+  expect(await relay.drain(10_000)).toBe(true);
+  return relay;
+}
+
 const collect = (g: Gateway) => {
   const frames: Frame[] = [];
   g.on('frame', (f) => frames.push(f));
@@ -132,14 +140,10 @@ describe('replaying valid_test_file.ibt', () => {
     const g = await startGateway();
     gateways.push(g);
     const dir = configDir({ backends: [{ url: g.url, enabled: true }] });
-    const first = await replay(dir);
-    await first.source.finished;
-    await first.drain(10_000);
+    const first = await replayToEnd(dir);
     const sessionId = first.builder.sessionId;
     await first.stop();
-    const second = await replay(dir);
-    await second.source.finished;
-    await second.drain(10_000);
+    const second = await replayToEnd(dir);
     expect(second.builder.sessionId).toBe(sessionId);
     expect(JSON.parse(second.builder.hello()).resume).toEqual({ controls: 391, baseline: 27 });
     const p = g.parity(sessionId)!;
@@ -151,9 +155,7 @@ describe('replaying valid_test_file.ibt', () => {
     const g = await startGateway();
     gateways.push(g);
     const dir = configDir({ backends: [{ url: g.url, enabled: true }] });
-    const first = await replay(dir);
-    await first.source.finished;
-    await first.drain(10_000);
+    const first = await replayToEnd(dir);
     const sessionId = first.builder.sessionId;
     // A crash: the exact stop is never written, only the reservation made before the seqs were used.
     const reserved = new SessionRegistry(dir).resumePoint(sessionId);
@@ -162,9 +164,7 @@ describe('replaying valid_test_file.ibt', () => {
     await first.source.stop();
     await first.manager.close();
     await first.debug.close();
-    const second = await replay(dir);
-    await second.source.finished;
-    await second.drain(10_000);
+    await replayToEnd(dir);
     const p = g.parity(sessionId)!;
     expect(p).toMatchObject({ duplicates: 0, outOfOrder: 0, missing: 0 });
     expect(p.streams.controls!.framesIn).toBe(780);
