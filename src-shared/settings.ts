@@ -422,7 +422,11 @@ export function applySettingText(fileValue: unknown, name: string, text: string)
     file.killSwitch = flag === true;
     return file;
   }
-  if (target === 'backends' || target === 'enabled' || target === 'tokens') {
+  if (target === 'backends' && text.trim() === '') {
+    // An empty list removes every backend (local-only); the primary can then only be 0.
+    file.backends = [];
+    file.primaryIndex = 0;
+  } else if (target === 'backends' || target === 'enabled' || target === 'tokens') {
     file.backends = resolved.settings.backends;
   } else {
     file[target] = resolved.settings[target as ScalarSettingKey];

@@ -462,6 +462,11 @@ describe('secrets never appear in problems or redacted settings', () => {
 });
 
 describe('applySettingText (relay set <name> <value>)', () => {
+  it('clears every backend with an empty list, and resets the primary with them', () => {
+    const file = { backends: [{ url: 'ws://a/relay', enabled: true }, { url: 'ws://b/relay', enabled: true }], primaryIndex: 1 };
+    expect(applySettingText(file, 'RELAY_BACKENDS', '')).toMatchObject({ backends: [], primaryIndex: 0 });
+  });
+
   it('takes the variable name or the settings key', () => {
     expect(applySettingText({}, 'RELAY_BACKEND_MODE', 'parallel')).toEqual({ mode: 'parallel' });
     expect(applySettingText({}, 'relay_backend_mode', 'parallel')).toEqual({ mode: 'parallel' });
