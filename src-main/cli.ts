@@ -1,10 +1,11 @@
-// The headless relay: `relay [run] | set <key> <value> | kill on|off | status | config`.
+// The headless relay: `relay [run] | set <key> <value> | kill on|off | status | config | report`.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SettingsError, applySettingText, maskUrl, redactSettings, resolveSettings, SETTING_VARIABLES, type Settings } from '../src-shared/settings';
 import type { HealthResponse, TargetsResponse } from '../src-shared/debug-api';
+import { HTTP_ROUTES, type ReportExport } from '../src-shared/bridge';
 import { Relay, RUNTIME_FILE_NAME, describe, type RuntimeInfo, type SourceFactory } from './relay';
 import { SettingsFileError, SettingsStore, defaultConfigDir } from './settings-store';
 import { SyntheticSource } from './sources/synthetic';
@@ -27,6 +28,8 @@ Usage:
   relay kill on|off [--config-dir <dir>]                  the kill switch: cut every backend off, or restore them
   relay status [--config-dir <dir>]                       what the running relay is doing
   relay config [--config-dir <dir>]                       the settings in force (secrets redacted)
+  relay report [--out <file>] [--config-dir <dir>]        save the running relay's parity report: <file>.json
+                                                          for tools and <file>.html for people (secrets redacted)
 
 Settings names for "set": ${Object.keys(SETTING_VARIABLES).join(', ')}
 (or their keys: mode, primaryIndex, backends, enabled, tokens, ...). Environment variables of the
@@ -48,6 +51,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         loop: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
+        out: { type: 'string' },
       },
     });
   } catch (e) {
@@ -56,6 +60,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   const { values, positionals } = parsed;
   if (values.help) return print(USAGE);
   if (values.version) return print(APP_VERSION);
+  if (values.out !== undefined && positionals[0] !== 'report') return fail(EXIT_USAGE, `Relay Agent: --out applies to the report command only\n\n${USAGE}`);
   const configDir = values['config-dir'] ?? defaultConfigDir(env);
   const [command = 'run', ...rest] = positionals;
   try {
@@ -78,8 +83,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       case 'config':
         expectArgs(rest, 0, 'config');
         return showConfig(configDir, env);
+      case 'report':
+        expectArgs(rest, 0, 'report [--out <file>]');
+        return await report(configDir, env, values.out);
       default:
-        throw new UsageError(`unknown command ${JSON.stringify(command)}; expected run, set, kill, status or config`);
+        throw new UsageError(`unknown command ${JSON.stringify(command)}; expected run, set, kill, status, config or report`);
     }
   } catch (e) {
     if (e instanceof SettingsError) {
@@ -130,7 +138,8 @@ async function run(configDir: string, source: SourceFactory, env: NodeJS.Process
     `Relay Agent ${APP_VERSION} running (${describe(relay.settings)})\n` +
       `  source:   ${relay.source.kind}${relay.source.session ? `, session ${relay.source.session.sessionId}` : ''}\n` +
       `  settings: ${relay.store.path}\n` +
-      `  debug:    http://127.0.0.1:${relay.debug.port}/debug/health  /debug/targets  /debug/parity\n`,
+      `  debug:    http://127.0.0.1:${relay.debug.port}/debug/health  /debug/targets  /debug/parity\n` +
+      `  dashboard: ${relay.dashboardUrl}\n`,
   );
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -202,14 +211,41 @@ function showConfig(configDir: string, env: NodeJS.ProcessEnv): number {
   return print(JSON.stringify({ file: store.path, envOverrides, settings: redactSettings(settings) }, null, 2));
 }
 
-async function status(configDir: string, env: NodeJS.ProcessEnv): Promise<number> {
+/** The running relay's debug port: from its runtime file, else the one configured. */
+function runningPort(configDir: string, env: NodeJS.ProcessEnv): number {
   const store = new SettingsStore(configDir);
-  let port: number;
   try {
-    port = (JSON.parse(fs.readFileSync(path.join(store.dir, RUNTIME_FILE_NAME), 'utf8')) as RuntimeInfo).debugPort;
+    return (JSON.parse(fs.readFileSync(path.join(store.dir, RUNTIME_FILE_NAME), 'utf8')) as RuntimeInfo).debugPort;
   } catch {
-    port = resolveSettings(store.read(), env).settings.debugPort;
+    return resolveSettings(store.read(), env).settings.debugPort;
   }
+}
+
+/** `relay report --out <file>`: the running relay builds it (it holds the counters); this process saves it. */
+async function report(configDir: string, env: NodeJS.ProcessEnv, out: string | undefined): Promise<number> {
+  const port = runningPort(configDir, env);
+  let body: ReportExport;
+  try {
+    // The relay waits up to 2 s for each gateway (in parallel): 10 s is ample.
+    const res = await fetch(`http://127.0.0.1:${port}${HTTP_ROUTES.report}`, { signal: AbortSignal.timeout(10_000) });
+    const parsed = (await res.json()) as ReportExport | { error?: string };
+    if (!res.ok || !('ok' in parsed) || parsed.ok !== true) throw new Error(`${HTTP_ROUTES.report} answered HTTP ${res.status}${'error' in parsed && parsed.error ? `: ${parsed.error}` : ''}`);
+    body = parsed;
+  } catch (e) {
+    return fail(EXIT_RUNTIME, `Relay Agent: no relay answers with a report on http://127.0.0.1:${port} (${(e as Error).message}); the report comes from a running relay: start one with npm run relay`);
+  }
+  const target = path.resolve(out ?? `${body.fileBase}.json`);
+  const jsonFile = path.extname(target) === '' ? `${target}.json` : target;
+  const htmlFile = path.join(path.dirname(jsonFile), `${path.basename(jsonFile, path.extname(jsonFile))}.html`);
+  if (htmlFile === jsonFile) return fail(EXIT_USAGE, `Relay Agent: --out ${out} would write the JSON over the HTML; give a .json file name`);
+  fs.mkdirSync(path.dirname(jsonFile), { recursive: true });
+  fs.writeFileSync(jsonFile, body.json);
+  fs.writeFileSync(htmlFile, body.html);
+  return print(`report saved:\n  ${jsonFile}\n  ${htmlFile}`);
+}
+
+async function status(configDir: string, env: NodeJS.ProcessEnv): Promise<number> {
+  const port = runningPort(configDir, env);
   const get = async <T,>(p: string): Promise<T> => {
     const res = await fetch(`http://127.0.0.1:${port}${p}`, { signal: AbortSignal.timeout(2000) });
     if (!res.ok) throw new Error(`${p} answered HTTP ${res.status}`);

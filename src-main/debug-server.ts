@@ -1,5 +1,6 @@
 // The relay's loopback debug endpoints. Bound to 127.0.0.1 only, Host header checked
 // (DNS rebinding), no CORS headers: a web page in the racer's browser cannot read it.
+// The dashboard (static files, /api/*) is served by the same server behind the same checks.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isAllowedHost } from '../src-shared/host-check';
@@ -11,7 +12,10 @@ export interface DebugServer {
   close(): Promise<void>;
 }
 
-export function startDebugServer(port: number, routes: Record<string, Route>): Promise<DebugServer> {
+/** Takes the requests that are not /debug/*; false means "not mine", and the server answers 404. */
+export type ExtraHandler = (req: http.IncomingMessage, res: http.ServerResponse, pathname: string) => boolean;
+
+export function startDebugServer(port: number, routes: Record<string, Route>, extra?: ExtraHandler): Promise<DebugServer> {
   let boundPort = port;
   const server = http.createServer((req, res) => {
     const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
@@ -31,6 +35,7 @@ export function startDebugServer(port: number, routes: Record<string, Route>): P
       }
       const pathname = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
       const route = Object.hasOwn(routes, pathname) ? routes[pathname] : undefined;
+      if (!route && extra?.(req, res, pathname)) return;
       if (!route) {
         send(404, { error: `no such endpoint ${pathname}; expected one of ${Object.keys(routes).join(', ')}` });
         return;
@@ -46,7 +51,8 @@ export function startDebugServer(port: number, routes: Record<string, Route>): P
       }
       send(200, body);
     } catch (e) {
-      send(500, { error: `internal error: ${(e as Error).message}` });
+      if (res.headersSent) res.destroy();
+      else send(500, { error: `internal error: ${(e as Error).message}` });
     }
   });
   // Bounded request handling: a slow or half-open client cannot pin a socket forever.

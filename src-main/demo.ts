@@ -43,6 +43,7 @@ async function main(): Promise<void> {
       'Relay Agent demo: synthetic 60 Hz telemetry -> gateways A and B in parallel',
       ...gateways.map((g) => `  gateway ${g.name}: ${g.url}   parity: ${g.httpUrl}/api/dev/diagnostics/parity?sessionId=${relay.builder.sessionId}`),
       `  relay debug:  ${base}/debug/targets   ${base}/debug/parity   ${base}/debug/health`,
+      `  dashboard: ${relay.dashboardUrl}`,
       `  try:         npm run relay -- kill on ${cfg}    (and: kill off, set RELAY_BACKEND_MODE single, status)`,
       '  Ctrl-C stops everything.',
       '',

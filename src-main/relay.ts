@@ -2,16 +2,21 @@
 // feeding it, the debug server reading it, and every change to the file applied live.
 import fs from 'node:fs';
 import path from 'node:path';
-import { resolveSettings, redactSettings, type Env, type Settings, SettingsError } from '../src-shared/settings';
+import type { ActionResult, DashboardSettings, DashboardState, KillSwitchRequest, LatencyHistory, ReportExport, SettingsUpdate } from '../src-shared/bridge';
+import { maskUrl, resolveSettings, redactSettings, type Env, type Settings, SettingsError } from '../src-shared/settings';
 import { BackendManager, type ManagerOptions } from './relay/backend-manager';
 import { FrameBuilder } from './relay/frame-builder';
 import { startDebugServer, type DebugServer } from './debug-server';
+import { createDashboardApi, createSecret, removeSecretFile, writeSecretFile, type DashboardApi } from './dashboard-api';
+import { LogFile, teeLogger, type LogFileOptions } from './log-file';
+import { exportReport, LOG_TAIL_LINES } from './report/build-report';
+import { KILL_SWITCH_VARIABLE, planSettingsUpdate } from './settings-update';
 import { SettingsStore } from './settings-store';
 import type { TelemetrySource } from './sources/source';
 import { SyntheticSource } from './sources/synthetic';
 import { SessionRegistry } from './telemetry/session-registry';
 import { APP_VERSION } from './version';
-import { silentLogger, type Logger } from './log';
+import { silentLogger, type LogLevel, type Logger } from './log';
 
 export const RUNTIME_FILE_NAME = 'relay-runtime.json';
 
@@ -22,7 +27,16 @@ export interface RelayOptions {
   source?: TelemetrySource | SourceFactory;
   log?: Logger;
   tuning?: ManagerOptions['tuning'];
+  /** The built dashboard to serve; dist/renderer of this repository unless a test points elsewhere. */
+  dashboardRoot?: string;
+  /** The rotating log file in <configDir>/logs; false for none. */
+  logFile?: boolean | LogFileOptions;
+  /** How long the report waits for each gateway's parity endpoint. */
+  reportGatewayTimeoutMs?: number;
 }
+
+/** The most recent timeline entries a dashboard snapshot carries. */
+const STATE_TIMELINE_ENTRIES = 50;
 
 export interface SourceContext {
   /** The one registry of this config dir: a second one would overwrite its seq reservations. */
@@ -43,6 +57,7 @@ export class Relay {
   private stopWatching: () => void = () => {};
   private stopped = false;
   private readonly startedAt = Date.now();
+  private readonly sessions = new Set<string>();
 
   private constructor(
     readonly store: SettingsStore,
@@ -52,17 +67,38 @@ export class Relay {
     readonly debug: DebugServer,
     private readonly env: Env,
     private readonly log: Logger,
+    /** Variables whose environment value overrides the file for this run (constant: the environment does not change). */
+    readonly envOverrides: string[],
+    /** The per-run secret that dashboard actions need; also in <configDir>/dashboard-secret while the relay runs. */
+    readonly dashboardSecret: string,
+    private readonly dashboard: DashboardApi,
+    readonly logFile: LogFile | null,
+    private readonly reportGatewayTimeoutMs: number | undefined,
   ) {}
+
+  /** The dashboard with the secret in the fragment: browsers never send a fragment to the server, so it stays out of any log. */
+  get dashboardUrl(): string {
+    return `http://127.0.0.1:${this.debug.port}/#secret=${this.dashboardSecret}`;
+  }
 
   /**
    * Reads and checks every setting before anything connects: bad settings throw a
    * SettingsError (the CLI exits 2 with one line per problem) and no socket is opened.
    */
   static async start(options: RelayOptions): Promise<Relay> {
-    const log = options.log ?? silentLogger;
     const env = options.env ?? {};
     const store = new SettingsStore(options.configDir);
     const { settings, envOverrides } = resolveSettings(store.read(), env);
+    const secret = createSecret();
+    // The log file is opened only once the start can no longer fail on bad settings, a bad
+    // recording or a port in use: a refused start must not push the last real run out of
+    // relay.previous.log. Lines logged before then are held and written first.
+    let logFile: LogFile | null = null;
+    const early: [LogLevel, string][] = [];
+    const log = teeLogger(options.log ?? silentLogger, (level, message) => {
+      if (logFile) logFile.write(level, message);
+      else if (options.logFile !== false && early.length < 1000) early.push([level, message]);
+    });
     if (envOverrides.length > 0) log.info(`environment overrides the settings file for: ${envOverrides.join(', ')}`);
     const registry = new SessionRegistry(store.dir, (m) => log.warn(m));
     const source: TelemetrySource = typeof options.source === 'function' ? options.source(settings, { registry, log }) : (options.source ?? new SyntheticSource());
@@ -72,11 +108,46 @@ export class Relay {
     const builder = new FrameBuilder(session.sessionId, session.meta, source.streams, settings.paritySampleRate, APP_VERSION, registry);
     // The debug server binds first: a port in use stops the start before any backend connects.
     const started: { relay?: Relay } = {};
-    const debug = await startDebugServer(settings.debugPort, {
-      '/debug/targets': () => started.relay?.manager.targetsView(),
-      '/debug/parity': () => started.relay?.manager.parityView(started.relay.builder.sessionId),
-      '/debug/health': () => started.relay?.healthView(),
-    });
+    const notReady = (): never => {
+      throw new Error('the relay is still starting');
+    };
+    const dashboard = createDashboardApi(
+      {
+        state: () => started.relay?.dashboardState() ?? notReady(),
+        history: () => started.relay?.latencyHistory() ?? notReady(),
+        setKillSwitch: (r) => started.relay?.setKillSwitch(r) ?? notReady(),
+        updateSettings: (u) => started.relay?.updateSettings(u) ?? notReady(),
+        exportReport: () => started.relay?.exportReport() ?? notReady(),
+      },
+      {
+        secret,
+        ...(options.dashboardRoot ? { staticRoot: options.dashboardRoot } : {}),
+        origins: () => (started.relay ? [`http://127.0.0.1:${started.relay.debug.port}`, `http://localhost:${started.relay.debug.port}`] : []),
+      },
+    );
+    let debug: DebugServer;
+    try {
+      debug = await startDebugServer(
+        settings.debugPort,
+        {
+          '/debug/targets': () => started.relay?.manager.targetsView(),
+          '/debug/parity': () => started.relay?.manager.parityView(started.relay.builder.sessionId),
+          '/debug/health': () => started.relay?.healthView(),
+        },
+        (req, res, pathname) => dashboard.handle(req, res, pathname),
+      );
+    } catch (e) {
+      dashboard.close();
+      throw e;
+    }
+    if (options.logFile !== false) {
+      try {
+        logFile = LogFile.open(store.dir, { ...(typeof options.logFile === 'object' ? options.logFile : {}), secrets: [secret] });
+        for (const [level, message] of early.splice(0)) logFile.write(level, message);
+      } catch (e) {
+        (options.log ?? silentLogger).warn(`cannot open the log file in ${store.dir}: ${(e as Error).message}; logging to the console only`);
+      }
+    }
     const manager = new BackendManager(settings, () => builder.hello(), {
       tuning: options.tuning,
       onEvent: (e) => {
@@ -85,7 +156,13 @@ export class Relay {
         else if (e.kind !== 'backoff' && e.kind !== 'connecting') log.info(line);
       },
     });
-    const relay = new Relay(store, manager, builder, source, debug, env, log);
+    const relay = new Relay(store, manager, builder, source, debug, env, log, envOverrides, secret, dashboard, logFile, options.reportGatewayTimeoutMs);
+    relay.sessions.add(builder.sessionId);
+    try {
+      writeSecretFile(store.dir, secret);
+    } catch (e) {
+      log.warn(`cannot write the dashboard secret file: ${(e as Error).message} (the dashboard URL printed at start still works)`);
+    }
     started.relay = relay;
     relay.writeRuntimeFile();
     relay.stopWatching = store.watch(() => relay.reload());
@@ -93,6 +170,7 @@ export class Relay {
       session: (s) => {
         // Each target announces the new session before its first frame, in queue order.
         builder.setSession(s.sessionId, s.meta, s.tickStrides);
+        relay.sessions.add(s.sessionId);
         log.info(`session ${s.sessionId}`);
       },
       sample: (s) => manager.publish(builder.build(s.stream, s.data, s.tick)),
@@ -121,6 +199,129 @@ export class Relay {
       },
       uptimeMs: Date.now() - this.startedAt,
     });
+  }
+
+  // ---- the dashboard's calls (HTTP here; the desktop shell's IPC calls the same) ----------
+
+  dashboardState(): DashboardState {
+    const s = this.manager.settings;
+    const timeline = this.manager.timeline();
+    return {
+      at: Date.now(),
+      targets: this.manager.targetsView(),
+      parity: this.manager.parityView(this.builder.sessionId),
+      health: this.healthView(),
+      settings: this.dashboardSettings(s),
+      timeline: timeline.slice(-STATE_TIMELINE_ENTRIES),
+    };
+  }
+
+  private dashboardSettings(s: Settings): DashboardSettings {
+    return {
+      backends: s.backends.map((b) => ({ url: maskUrl(b.url), enabled: b.enabled, hasToken: Boolean(b.token) })),
+      mode: s.mode,
+      primaryIndex: s.primaryIndex,
+      killSwitch: s.killSwitch,
+      paritySampleRate: s.paritySampleRate,
+      envOverrides: [...this.envOverrides],
+    };
+  }
+
+  /** Browsers holding a live event stream now. */
+  liveDashboards(): number {
+    return this.dashboard.sseClients();
+  }
+
+  latencyHistory(): LatencyHistory {
+    return this.manager.latencyHistory();
+  }
+
+  /**
+   * The kill switch from the dashboard: saved in the file like `relay kill` (whatever else the
+   * file holds) and in force before this returns, even when the rest of the file is broken.
+   */
+  setKillSwitch({ on }: KillSwitchRequest): ActionResult {
+    if (this.stopped) return { ok: false, status: 503, error: 'the relay is stopping' };
+    if (!on && this.envKillSwitchOn()) {
+      return {
+        ok: false,
+        status: 409,
+        error: `${KILL_SWITCH_VARIABLE} is on in the environment of this relay run: the kill switch stays on until the relay is restarted without it`,
+      };
+    }
+    let saveError: string | null = null;
+    try {
+      this.store.write({ ...this.store.read(), killSwitch: on });
+    } catch (e) {
+      saveError = (e as Error).message;
+    }
+    this.reload();
+    if (this.manager.settings.killSwitch !== on) {
+      // reload() keeps the last good settings when the file has other problems: the switch itself must still bite.
+      this.log.warn(on ? 'KILL SWITCH ON (from the dashboard): every backend cut off' : 'kill switch off (from the dashboard): backends reconnecting');
+      this.manager.apply({ ...this.manager.settings, killSwitch: on });
+    }
+    if (saveError !== null) {
+      this.log.error(`kill switch ${on ? 'on' : 'off'} applied for this run, but not saved: ${saveError}`);
+      return { ok: false, status: 500, error: `the kill switch is ${on ? 'on' : 'off'} for this run, but it could not be saved in the settings file: ${saveError}` };
+    }
+    return { ok: true };
+  }
+
+  /** A settings change from the dashboard: checked whole, written to the settings file, applied at once. */
+  updateSettings(update: SettingsUpdate): ActionResult {
+    if (this.stopped) return { ok: false, status: 503, error: 'the relay is stopping' };
+    let file: Record<string, unknown>;
+    try {
+      file = this.store.read();
+    } catch (e) {
+      return { ok: false, status: 500, error: `the settings file cannot be read, so nothing was changed: ${(e as Error).message}` };
+    }
+    const plan = planSettingsUpdate(file, update, this.manager.settings, this.envOverrides, this.env);
+    if (!plan.ok) return plan;
+    try {
+      this.store.write(plan.file);
+    } catch (e) {
+      return { ok: false, status: 500, error: `the settings could not be saved: ${(e as Error).message}` };
+    }
+    this.log.info('settings changed from the dashboard');
+    this.reload();
+    return { ok: true };
+  }
+
+  async exportReport(): Promise<ReportExport | Extract<ActionResult, { ok: false }>> {
+    try {
+      const sessions = [...this.sessions];
+      return await exportReport({
+        manager: this.manager,
+        sessionId: this.builder.sessionId,
+        sourceGaps: this.builder.sourceGaps(),
+        health: this.healthView(),
+        envOverrides: this.envOverrides,
+        logTail: () => this.logFile?.tail(LOG_TAIL_LINES) ?? Promise.resolve([]),
+        secrets: [this.dashboardSecret],
+        relayUptimeMs: Date.now() - this.startedAt,
+        env: { ...process.env, ...this.env },
+        notes:
+          sessions.length > 1
+            ? [`The relay saw ${sessions.length} sessions in this run; its counters cover all of them, the gateways' parity only session ${this.builder.sessionId}, so "in transit" may count frames of earlier sessions.`]
+            : [],
+        ...(this.reportGatewayTimeoutMs !== undefined ? { gatewayTimeoutMs: this.reportGatewayTimeoutMs } : {}),
+      });
+    } catch (e) {
+      this.log.error(`report failed: ${(e as Error).message}`);
+      return { ok: false, status: 500, error: `the report could not be built: ${(e as Error).message}` };
+    }
+  }
+
+  private envKillSwitchOn(): boolean {
+    const text = this.env[KILL_SWITCH_VARIABLE];
+    if (text === undefined) return false;
+    try {
+      return resolveSettings({}, { [KILL_SWITCH_VARIABLE]: text }).settings.killSwitch;
+    } catch {
+      return false;
+    }
   }
 
   /** Re-reads the file; a bad edit is reported and the last good settings stay in force. */
@@ -174,12 +375,16 @@ export class Relay {
     await this.source.stop();
     this.builder.finish();
     await this.manager.close();
+    this.dashboard.close();
     await this.debug.close();
+    removeSecretFile(this.store.dir);
     try {
       fs.rmSync(path.join(this.store.dir, RUNTIME_FILE_NAME), { force: true });
     } catch {
       /* best effort */
     }
+    this.log.info('relay stopped');
+    await this.logFile?.close();
   }
 
   private writeRuntimeFile(): void {

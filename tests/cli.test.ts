@@ -312,12 +312,25 @@ describe('the debug server', () => {
   // One relay (no backends) serves every check of this block; it is killed after the block.
   const own = new CliRunner();
   let port = 0;
+  let configDir = '';
+  let running: RunningCli;
   beforeAll(async () => {
-    const relay = own.start(['run', '--config-dir', own.tempDir()], { RELAY_DEBUG_PORT: '0' });
-    port = Number((await relay.waitForStdout(DEBUG_LINE))[1]);
+    configDir = own.tempDir();
+    running = own.start(['run', '--config-dir', configDir], { RELAY_DEBUG_PORT: '0' });
+    port = Number((await running.waitForStdout(DEBUG_LINE))[1]);
     await pollUntil('the debug server to answer', async () => (await request(port, '/debug/health')).status === 200);
   });
   afterAll(() => own.cleanup());
+
+  it('prints the dashboard URL with the per-run secret, which is also in a file only the user can read', async () => {
+    const m = await running.waitForStdout(/ {2}dashboard: http:\/\/127\.0\.0\.1:(\d+)\/#secret=([A-Za-z0-9_-]+)\n/);
+    expect(Number(m[1])).toBe(port);
+    const file = path.join(configDir, 'dashboard-secret');
+    expect(fs.readFileSync(file, 'utf8').trim()).toBe(m[2]);
+    if (process.platform !== 'win32') expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    const usage = await own.run(['--help']);
+    expect(usage.stdout).toContain('relay report [--out <file>]');
+  });
 
   it('answers 403 to a Host header other than 127.0.0.1:<port> or localhost:<port>', async () => {
     for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `LOCALHOST:${port}`]) {
@@ -344,11 +357,12 @@ describe('the debug server', () => {
       expect(res.status, method).toBe(405);
       expect(res.headers.allow).toBe('GET');
     }
-    for (const p of ['/nope', '/debug', '/debug/health/extra', '/']) {
+    // `/` is the dashboard now (tests/dashboard-api.test.ts); every other unknown path is still 404 JSON.
+    for (const p of ['/nope', '/debug', '/debug/health/extra', '/api/nope']) {
       const res = await request(port, p);
       expect(res.status, p).toBe(404);
       expect(res.headers['content-type']).toContain('application/json');
-      expect(res.json, res.text).toMatchObject({ error: expect.stringContaining(p === '/' ? 'no such endpoint' : p) });
+      expect(res.json, res.text).toMatchObject({ error: expect.stringContaining(p) });
     }
   });
 

@@ -4,7 +4,8 @@ import type { Settings } from '../../src-shared/settings';
 import type { HealthResponse, ParityResponse, TargetView, TargetsResponse } from '../../src-shared/debug-api';
 import { KILL_SWITCH_MESSAGE } from '../../src-shared/debug-api';
 import { SampleWindow, classifyHealth, computeDrift, round, worst, type HealthStatus, type HealthVerdict } from '../../src-shared/metrics';
-import { DEFAULT_TUNING, Target, type Activity, type TargetEvent, type TargetTuning } from './target';
+import type { LatencyHistory, LatencyPoint } from '../../src-shared/bridge';
+import { DEFAULT_TUNING, Target, type Activity, type StreamDetail, type TargetEvent, type TargetTuning } from './target';
 import type { OutgoingFrame } from './queue';
 
 export interface TimelineEvent {
@@ -20,9 +21,30 @@ export interface ManagerOptions {
   tuning?: Partial<typeof DEFAULT_TUNING>;
   onEvent?: (event: TimelineEvent) => void;
   timelineLimit?: number;
+  latencyHistoryPoints?: number;
 }
 
 const DROP_WINDOW_MS = 60_000;
+/** One point a second for 30 minutes: the dashboard's chart and the report's both read it. */
+export const LATENCY_HISTORY_POINTS = 30 * 60;
+
+/** A fixed ring, so a relay running for days holds the same memory as one running for an hour. */
+class LatencyRing {
+  private readonly ring: LatencyPoint[] = [];
+  private next = 0;
+
+  constructor(private readonly capacity: number) {}
+
+  add(point: LatencyPoint): void {
+    if (this.ring.length < this.capacity) this.ring.push(point);
+    else this.ring[this.next] = point;
+    this.next = (this.next + 1) % this.capacity;
+  }
+
+  points(): LatencyPoint[] {
+    return this.ring.length < this.capacity ? [...this.ring] : [...this.ring.slice(this.next), ...this.ring.slice(0, this.next)];
+  }
+}
 
 interface LossSample {
   at: number;
@@ -34,6 +56,7 @@ export class BackendManager {
   private targets: Target[] = [];
   private current: Settings;
   private readonly history = new Map<Target, LossSample[]>();
+  private readonly latency = new Map<Target, LatencyRing>();
   private readonly events: TimelineEvent[] = [];
   private readonly sampler: NodeJS.Timeout;
   private closed = false;
@@ -44,7 +67,10 @@ export class BackendManager {
     private readonly options: ManagerOptions = {},
   ) {
     this.current = settings;
-    this.sampler = setInterval(() => this.sampleLosses(), 1000);
+    this.sampler = setInterval(() => {
+      this.sampleLosses();
+      this.sampleLatency();
+    }, 1000);
     this.sampler.unref();
     this.apply(settings);
   }
@@ -69,6 +95,7 @@ export class BackendManager {
       } else {
         target = new Target(backend.url, backend.token, tuning, this.hello, (e) => this.onTargetEvent(e));
         this.history.set(target, []);
+        this.latency.set(target, new LatencyRing(this.options.latencyHistoryPoints ?? LATENCY_HISTORY_POINTS));
         this.record({ ts: Date.now(), url: target.displayUrl, kind: 'added', detail: 'backend added' });
       }
       kept.add(target);
@@ -78,6 +105,7 @@ export class BackendManager {
       if (kept.has(old)) continue;
       old.dispose();
       this.history.delete(old);
+      this.latency.delete(old);
       this.record({ ts: Date.now(), url: old.displayUrl, kind: 'removed', detail: 'backend removed' });
     }
     if (previous.killSwitch !== next.killSwitch) {
@@ -174,6 +202,21 @@ export class BackendManager {
       driftPct: round(maxDrift, 3) ?? 0,
       verdict: classifyHealth({ driftPct: maxDrift }),
     };
+  }
+
+  /**
+   * Ack latency per target, one point a second: the same p50/p95 as /debug/targets at that
+   * moment, so the chart and the health verdict never disagree.
+   */
+  latencyHistory(): LatencyHistory {
+    const targets: Record<string, LatencyPoint[]> = {};
+    for (const t of this.targets) targets[t.displayUrl] = this.latency.get(t)?.points() ?? [];
+    return { targets };
+  }
+
+  /** Per target (in the order of targetsView), each stream's loss reasons and acks. */
+  streamDetails(): Record<string, StreamDetail>[] {
+    return this.targets.map((t) => t.streamDetails());
   }
 
   health(extra: { version: string; sessionId: string | null; source: HealthResponse['source']; uptimeMs: number }): HealthResponse {
@@ -273,6 +316,14 @@ export class BackendManager {
     for (const [t, samples] of this.history) {
       samples.push({ at: now, produced: t.produced, lost: lossOf(t) });
       while (samples.length > 1 && (samples[0] as LossSample).at < now - DROP_WINDOW_MS) samples.shift();
+    }
+  }
+
+  private sampleLatency(): void {
+    const t = Date.now();
+    for (const [target, ring] of this.latency) {
+      const { p50, p95 } = target.ackLatency();
+      ring.add({ t, p50, p95 });
     }
   }
 

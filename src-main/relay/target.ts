@@ -53,6 +53,13 @@ export interface StreamCounters {
   dropped: number;
 }
 
+/** What the report needs per stream beyond the counters: why frames were lost, and how many acks came back. */
+export interface StreamDetail {
+  droppedBy: Record<DropReason, number>;
+  failedBy: Record<FailReason, number>;
+  acked: number;
+}
+
 interface InFlight {
   frame: OutgoingFrame;
   handedAt: number;
@@ -103,7 +110,8 @@ export class Target {
   readonly droppedBy = zeroes(DROP_REASONS);
   readonly failedBy = zeroes(FAIL_REASONS);
   private inFlightCount = 0;
-  private readonly perStream = new Map<string, StreamCounters>();
+  /** The counters again per stream, with the reasons: the report attributes every gap per target and stream. */
+  private readonly perStream = new Map<string, StreamCounters & StreamDetail>();
   private readonly dropQueueFull = (f: OutgoingFrame) => this.drop(f, 'queueFull');
   private flushQueued = false;
   private readonly flushSoon = () => {
@@ -237,16 +245,25 @@ export class Target {
   /** The same counters per stream: the report attributes every gap per target and stream. */
   streams(): Record<string, StreamCounters & { queued: number }> {
     const out: Record<string, StreamCounters & { queued: number }> = {};
-    for (const [name, c] of this.perStream) out[name] = { ...c, queued: c.produced - c.sent - c.failed - c.dropped };
+    for (const [name, c] of this.perStream) {
+      out[name] = { produced: c.produced, sent: c.sent, failed: c.failed, dropped: c.dropped, queued: c.produced - c.sent - c.failed - c.dropped };
+    }
+    return out;
+  }
+
+  /** Per stream, the reasons behind its dropped and failed counts (they add up to them) and its acks. */
+  streamDetails(): Record<string, StreamDetail> {
+    const out: Record<string, StreamDetail> = {};
+    for (const [name, d] of this.perStream) out[name] = { droppedBy: { ...d.droppedBy }, failedBy: { ...d.failedBy }, acked: d.acked };
     return out;
   }
 
   // ---- internals ----------------------------------------------------------------------
 
-  private streamOf(stream: string): StreamCounters {
+  private streamOf(stream: string): StreamCounters & StreamDetail {
     let c = this.perStream.get(stream);
     if (!c) {
-      c = { produced: 0, sent: 0, failed: 0, dropped: 0 };
+      c = { produced: 0, sent: 0, failed: 0, dropped: 0, droppedBy: zeroes(DROP_REASONS), failedBy: zeroes(FAIL_REASONS), acked: 0 };
       this.perStream.set(stream, c);
     }
     return c;
@@ -254,12 +271,16 @@ export class Target {
 
   private drop(frame: OutgoingFrame, reason: DropReason): void {
     this.droppedBy[reason]++;
-    this.streamOf(frame.stream).dropped++;
+    const s = this.streamOf(frame.stream);
+    s.dropped++;
+    s.droppedBy[reason]++;
   }
 
   private fail(frame: OutgoingFrame, reason: FailReason): void {
     this.failedBy[reason]++;
-    this.streamOf(frame.stream).failed++;
+    const s = this.streamOf(frame.stream);
+    s.failed++;
+    s.failedBy[reason]++;
   }
 
   private sentOk(frame: OutgoingFrame): void {
@@ -532,6 +553,7 @@ export class Target {
         this.pendingAcks.delete(key);
         const latency = performance.now() - at;
         this.acked++;
+        this.streamOf(msg.stream).acked++;
         this.lastAckLatencyMs = Math.round(latency * 10) / 10;
         this.latency.add(latency);
         break;

@@ -143,8 +143,12 @@ export interface HttpResult {
   json: unknown;
 }
 
-/** One HTTP request to 127.0.0.1:<port>, with full control of the Host header and method. */
-export function request(port: number, urlPath: string, options: { method?: string; host?: string; headers?: Record<string, string>; timeoutMs?: number } = {}): Promise<HttpResult> {
+/** One HTTP request to 127.0.0.1:<port>, with full control of the Host header, method and body. */
+export function request(
+  port: number,
+  urlPath: string,
+  options: { method?: string; host?: string; headers?: Record<string, string>; timeoutMs?: number; body?: string | Buffer } = {},
+): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
     const req = http.request(
       {
@@ -171,9 +175,9 @@ export function request(port: number, urlPath: string, options: { method?: strin
         });
       },
     );
-    req.on('timeout', () => req.destroy(new Error(`GET ${urlPath} timed out`)));
+    req.on('timeout', () => req.destroy(new Error(`${options.method ?? 'GET'} ${urlPath} timed out`)));
     req.on('error', reject);
-    req.end();
+    req.end(options.body);
   });
 }
 

@@ -1,0 +1,411 @@
+// The dashboard over HTTP, on the debug server (127.0.0.1, Host header checked, no CORS):
+// the built renderer as static files, read-only views anyone on this machine may read, live
+// snapshots as server-sent events, and actions that need the per-run secret, the way
+// Jupyter and Syncthing guard their local UIs. A page on another site cannot send the
+// secret header without a CORS preflight, which this server never grants.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import fs from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { z } from 'zod';
+import {
+  HTTP_ROUTES,
+  KillSwitchRequestSchema,
+  SECRET_HEADER,
+  SettingsUpdateSchema,
+  SNAPSHOT_INTERVAL_MS,
+  type ActionResult,
+  type DashboardState,
+  type KillSwitchRequest,
+  type LatencyHistory,
+  type ReportExport,
+  type SettingsUpdate,
+} from '../src-shared/bridge';
+
+export const DASHBOARD_SECRET_FILE = 'dashboard-secret';
+export const MAX_BODY_BYTES = 64 * 1024;
+export const MAX_SSE_CLIENTS = 16;
+const KEEP_ALIVE_MS = 15_000;
+
+/** Where `npm run build:renderer` puts the dashboard, relative to the repository root. */
+export const DEFAULT_DASHBOARD_ROOT = fileURLToPath(new URL('../dist/renderer/', import.meta.url));
+
+export const CONTENT_SECURITY_POLICY =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
+
+const HTML_HEADERS = {
+  'content-security-policy': CONTENT_SECURITY_POLICY,
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+};
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.gif': 'image/gif',
+  '.webp': 'image/webp',
+  '.ico': 'image/x-icon',
+  '.woff': 'font/woff',
+  '.woff2': 'font/woff2',
+  '.ttf': 'font/ttf',
+  '.txt': 'text/plain; charset=utf-8',
+  '.webmanifest': 'application/manifest+json',
+};
+
+/** What the relay offers the dashboard; the same calls serve the desktop shell's IPC. */
+export interface DashboardBackend {
+  state(): DashboardState;
+  history(): LatencyHistory;
+  setKillSwitch(request: KillSwitchRequest): ActionResult;
+  updateSettings(update: SettingsUpdate): ActionResult;
+  exportReport(): Promise<ReportExport | Extract<ActionResult, { ok: false }>>;
+}
+
+export interface DashboardApiOptions {
+  secret: string;
+  /** The built renderer; a test points it elsewhere. */
+  staticRoot?: string;
+  maxSseClients?: number;
+  snapshotIntervalMs?: number;
+  /** Allowed Origin values for actions (a browser adds it to every POST): this server's own. */
+  origins: () => string[];
+}
+
+export interface DashboardApi {
+  /** Answers the request if it is the dashboard's; false leaves it to the caller. */
+  handle(req: IncomingMessage, res: ServerResponse, pathname: string): boolean;
+  sseClients(): number;
+  close(): void;
+}
+
+// ---- the per-run secret ---------------------------------------------------------------------
+
+export function createSecret(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+/** Written readable by the user only: anyone who can read it may change the relay's settings. */
+export function writeSecretFile(configDir: string, secret: string): string {
+  const file = path.join(configDir, DASHBOARD_SECRET_FILE);
+  fs.writeFileSync(file, secret + '\n', { mode: 0o600 });
+  // writeFileSync keeps the mode of a file that already exists: a stale, wider one is narrowed.
+  fs.chmodSync(file, 0o600);
+  return file;
+}
+
+export function removeSecretFile(configDir: string): void {
+  try {
+    fs.rmSync(path.join(configDir, DASHBOARD_SECRET_FILE), { force: true });
+  } catch {
+    /* best effort: the next start overwrites it */
+  }
+}
+
+const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
+
+export function secretMatches(given: string | string[] | undefined, secret: string): boolean {
+  if (typeof given !== 'string' || given.length === 0) return false;
+  // Equal-length digests, compared in constant time: the answer's timing says nothing about the secret.
+  return timingSafeEqual(digest(given), digest(secret));
+}
+
+// ---- HTTP -----------------------------------------------------------------------------------
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': String(Buffer.byteLength(text)),
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+    ...headers,
+  });
+  res.end(text);
+}
+
+const failure = (status: number, error: string, problems?: string[]): Extract<ActionResult, { ok: false }> => ({ ok: false, status, error, ...(problems ? { problems } : {}) });
+
+function sendResult(res: ServerResponse, result: ActionResult, headers: Record<string, string> = {}): void {
+  sendJson(res, result.ok ? 200 : result.status, result, headers);
+}
+
+function sendHtml(res: ServerResponse, status: number, html: string, method: string): void {
+  res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'content-length': String(Buffer.byteLength(html)), 'cache-control': 'no-store', ...HTML_HEADERS });
+  res.end(method === 'HEAD' ? undefined : html);
+}
+
+export const NOT_BUILT_HTML = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Relay Agent dashboard: not built</title>
+<style>body{font:15px/1.5 system-ui,sans-serif;margin:40px;max-width:640px;color:#1f2328}code{background:#f3f4f6;padding:2px 5px;border-radius:4px}</style></head>
+<body><h1>The dashboard is not built</h1>
+<p>The relay is running, but it has no built dashboard to serve from <code>dist/renderer/</code>.</p>
+<p>Build it once with <code>npm run build:renderer</code>, then reload this page.</p>
+<p>Meanwhile the relay's state is at <code>/debug/health</code>, <code>/debug/targets</code> and <code>/debug/parity</code>.</p>
+</body></html>
+`;
+
+type BodyResult = { ok: true; text: string } | { ok: false; status: number; error: string };
+
+function readBody(req: IncomingMessage, limit: number): Promise<BodyResult> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    return Promise.resolve({ ok: false, status: 413, error: `the request body of ${declared} bytes is over the limit of ${limit} bytes` });
+  }
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const finish = (r: BodyResult) => {
+      if (done) return;
+      done = true;
+      resolve(r);
+    };
+    req.on('data', (chunk: Buffer) => {
+      if (done) return;
+      size += chunk.length;
+      if (size > limit) {
+        // Stop buffering at once; the answer goes out and the connection closes.
+        finish({ ok: false, status: 413, error: `the request body is over the limit of ${limit} bytes` });
+        req.pause();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => finish({ ok: true, text: Buffer.concat(chunks).toString('utf8') }));
+    req.on('error', (e) => finish({ ok: false, status: 400, error: `the request body could not be read: ${e.message}` }));
+    req.on('aborted', () => finish({ ok: false, status: 400, error: 'the request was aborted' }));
+  });
+}
+
+function schemaProblems(error: z.ZodError): string[] {
+  return error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(body)'}: ${i.message}`);
+}
+
+interface SseClient {
+  res: ServerResponse;
+  /** The socket's buffer is full: skip snapshots until it drains, never queue them without bound. */
+  blocked: boolean;
+}
+
+export function createDashboardApi(backend: DashboardBackend, options: DashboardApiOptions): DashboardApi {
+  const root = path.resolve(options.staticRoot ?? DEFAULT_DASHBOARD_ROOT);
+  const maxClients = options.maxSseClients ?? MAX_SSE_CLIENTS;
+  const interval = options.snapshotIntervalMs ?? SNAPSHOT_INTERVAL_MS;
+  const clients = new Set<SseClient>();
+  let ticker: NodeJS.Timeout | undefined;
+  let keepAlive: NodeJS.Timeout | undefined;
+  let closed = false;
+
+  const writeTo = (c: SseClient, text: string) => {
+    if (c.blocked) return;
+    if (!c.res.write(text)) {
+      c.blocked = true;
+      c.res.once('drain', () => (c.blocked = false));
+    }
+  };
+  const broadcast = () => {
+    if (clients.size === 0) return;
+    // One snapshot per tick for every client: the cost does not grow with the number of tabs.
+    const text = `event: state\ndata: ${JSON.stringify(backend.state())}\n\n`;
+    for (const c of clients) writeTo(c, text);
+  };
+  const startTimers = () => {
+    if (ticker) return;
+    ticker = setInterval(broadcast, interval);
+    keepAlive = setInterval(() => {
+      for (const c of clients) writeTo(c, ': keep-alive\n\n');
+    }, KEEP_ALIVE_MS);
+    ticker.unref();
+    keepAlive.unref();
+  };
+  const stopTimers = () => {
+    clearInterval(ticker);
+    clearInterval(keepAlive);
+    ticker = undefined;
+    keepAlive = undefined;
+  };
+
+  const events = (req: IncomingMessage, res: ServerResponse) => {
+    if (clients.size >= maxClients) {
+      sendJson(res, 503, { error: `already ${clients.size} live dashboards connected (the most this relay serves at once); close one and retry` }, { 'retry-after': '5' });
+      return;
+    }
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      'x-content-type-options': 'nosniff',
+      'x-accel-buffering': 'no',
+    });
+    const client: SseClient = { res, blocked: false };
+    clients.add(client);
+    const drop = () => {
+      clients.delete(client);
+      if (clients.size === 0) stopTimers();
+    };
+    req.on('close', drop);
+    res.on('close', drop);
+    res.on('error', drop);
+    req.socket.setNoDelay(true);
+    // An SSE stream is meant to stay open: the request timeouts of the debug endpoints do not apply.
+    req.socket.setTimeout(0);
+    writeTo(client, `retry: 1000\n\nevent: state\ndata: ${JSON.stringify(backend.state())}\n\n`);
+    startTimers();
+  };
+
+  const action = async <T>(req: IncomingMessage, res: ServerResponse, schema: z.ZodType<T>, run: (value: T) => ActionResult | Promise<ActionResult>) => {
+    if (!secretMatches(req.headers[SECRET_HEADER], options.secret)) {
+      sendResult(
+        res,
+        failure(
+          403,
+          req.headers[SECRET_HEADER] === undefined
+            ? `this action needs the relay's per-run secret in the ${SECRET_HEADER} header: open the dashboard with the URL the relay printed at start (it ends in #secret=...)`
+            : `the ${SECRET_HEADER} header does not match this relay run's secret (it changes at every start): open the dashboard with the URL the relay printed at this start`,
+        ),
+      );
+      return;
+    }
+    const origin = req.headers.origin;
+    if (origin !== undefined && !options.origins().includes(origin.toLowerCase())) {
+      sendResult(res, failure(403, `requests from origin ${JSON.stringify(origin)} are refused; expected the dashboard's own page`));
+      return;
+    }
+    const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+    if (type !== 'application/json') {
+      sendResult(res, failure(415, `expected content-type: application/json (got ${JSON.stringify(req.headers['content-type'] ?? '')})`));
+      return;
+    }
+    const body = await readBody(req, MAX_BODY_BYTES);
+    if (!body.ok) {
+      sendResult(res, failure(body.status, body.error), { connection: 'close' });
+      return;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(body.text);
+    } catch (e) {
+      sendResult(res, failure(400, `the body is not valid JSON: ${(e as Error).message}`));
+      return;
+    }
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) {
+      sendResult(res, failure(400, 'the request does not match what this action expects; nothing was changed', schemaProblems(parsed.error)));
+      return;
+    }
+    sendResult(res, await run(parsed.data));
+  };
+
+  const serveStatic = (req: IncomingMessage, res: ServerResponse, pathname: string): boolean => {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(pathname);
+    } catch {
+      return false;
+    }
+    if (decoded.includes('\0')) return false;
+    const relative = decoded === '/' ? 'index.html' : decoded.replace(/^\/+/, '');
+    const file = path.resolve(root, relative);
+    // Anything that resolves outside the root (../, an encoded ..%2f, an absolute path) is simply not there.
+    if (file !== root && !file.startsWith(root + path.sep)) return false;
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(file);
+    } catch {
+      if (decoded === '/' || decoded === '/index.html') {
+        sendHtml(res, 200, NOT_BUILT_HTML, req.method ?? 'GET');
+        return true;
+      }
+      return false;
+    }
+    if (!stat.isFile()) return false;
+    try {
+      // A symbolic link inside the build pointing elsewhere is outside it too.
+      const real = fs.realpathSync(file);
+      const realRoot = fs.realpathSync(root);
+      if (!real.startsWith(realRoot + path.sep)) return false;
+    } catch {
+      return false;
+    }
+    const type = CONTENT_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
+    res.writeHead(200, {
+      'content-type': type,
+      'content-length': String(stat.size),
+      // Built assets carry a hash in their names; index.html must be fetched fresh to point at the new ones.
+      'cache-control': type.startsWith('text/html') ? 'no-store' : 'no-cache',
+      'x-content-type-options': 'nosniff',
+      ...(type.startsWith('text/html') ? HTML_HEADERS : {}),
+    });
+    if (req.method === 'HEAD') {
+      res.end();
+      return true;
+    }
+    const stream = fs.createReadStream(file);
+    stream.on('error', () => res.destroy());
+    stream.pipe(res);
+    return true;
+  };
+
+  const routes: Record<string, { method: 'GET' | 'POST'; run: (req: IncomingMessage, res: ServerResponse) => void | Promise<void> }> = {
+    [HTTP_ROUTES.state]: { method: 'GET', run: (_req, res) => sendJson(res, 200, backend.state()) },
+    [HTTP_ROUTES.history]: { method: 'GET', run: (_req, res) => sendJson(res, 200, backend.history()) },
+    [HTTP_ROUTES.events]: { method: 'GET', run: events },
+    [HTTP_ROUTES.report]: {
+      method: 'GET',
+      run: async (_req, res) => {
+        const r = await backend.exportReport();
+        sendJson(res, r.ok ? 200 : r.status, r);
+      },
+    },
+    [HTTP_ROUTES.killSwitch]: { method: 'POST', run: (req, res) => action(req, res, KillSwitchRequestSchema, (v) => backend.setKillSwitch(v)) },
+    [HTTP_ROUTES.settings]: { method: 'POST', run: (req, res) => action(req, res, SettingsUpdateSchema, (v) => backend.updateSettings(v)) },
+  };
+
+  return {
+    handle(req, res, pathname) {
+      if (closed) return false;
+      const route = Object.hasOwn(routes, pathname) ? routes[pathname] : undefined;
+      if (route) {
+        if (req.method !== route.method) {
+          sendJson(res, 405, { ok: false, status: 405, error: `method ${req.method} not allowed on ${pathname}; expected ${route.method}` }, { allow: route.method });
+          return true;
+        }
+        const done = route.run(req, res);
+        if (done) {
+          done.catch((e: unknown) => {
+            if (res.headersSent) res.destroy();
+            else sendJson(res, 500, failure(500, `internal error: ${(e as Error).message}`));
+          });
+        }
+        return true;
+      }
+      if (pathname.startsWith('/api/')) return false;
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        // Static files are read-only.
+        if (pathname === '/' || pathname === '/index.html') {
+          sendJson(res, 405, { error: `method ${req.method} not allowed on ${pathname}; expected GET` }, { allow: 'GET, HEAD' });
+          return true;
+        }
+        return false;
+      }
+      return serveStatic(req, res, pathname);
+    },
+    sseClients: () => clients.size,
+    close() {
+      closed = true;
+      stopTimers();
+      for (const c of clients) c.res.end();
+      clients.clear();
+    },
+  };
+}
