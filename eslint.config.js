@@ -8,7 +8,7 @@ import globals from 'globals';
 const noElectron = { name: 'electron', message: 'The relay core must not import electron: keep it in the thin shell.' };
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'out/**', 'coverage/**', 'test-results/**'] },
+  { ignores: ['node_modules/**', 'dist/**', 'out/**', 'coverage/**', 'test-results/**', '.tmp/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -30,6 +30,9 @@ export default tseslint.config(
   },
   {
     files: ['src-renderer/**'],
+    // The dashboard runs in a browser or Electron's renderer. A stray Node global in its .ts/.tsx
+    // is caught by tsconfig.renderer.json (DOM types, no Node types), not by no-undef.
+    languageOptions: { globals: { ...globals.browser } },
     rules: {
       'no-restricted-imports': ['error', {
         patterns: [{ group: ['**/src-main/**', '**/src-gateway/**'], message: 'The renderer talks to the main process only through the typed bridge in src-shared.' }],

@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['tests/**/*.test.ts'],
+    // The end-to-end tests load the built dashboard: build it once per run from the sources.
+    globalSetup: ['tests/e2e/build-renderer.ts'],
     // Real sockets and child processes: generous per-test limits, but each test bounds its own waits.
     testTimeout: 30_000,
     hookTimeout: 30_000,

@@ -1,0 +1,105 @@
+// The backends form's model, kept apart from React so it is unit-tested in Node: the draft
+// rows, what each becomes on the wire, and every problem worded and tied to its row.
+import { SettingsUpdateSchema, validateBackendEdits, type BackendEdit, type DashboardSettings } from '../src-shared/bridge';
+import { maskUrl } from '../src-shared/settings';
+
+export type TokenDraft = { kind: 'keep' } | { kind: 'set'; value: string } | { kind: 'clear' };
+
+export interface Row {
+  key: number;
+  /** The URL as the relay gave it; sent back unchanged unless the person edits it. */
+  originalUrl: string | null;
+  /** What the input shows: the masked original until edited. */
+  url: string;
+  touched: boolean;
+  enabled: boolean;
+  hasToken: boolean;
+  token: TokenDraft;
+}
+
+export interface Draft {
+  rows: Row[];
+  primaryIndex: number;
+}
+
+const TOKEN_PATTERN = /^[\x21-\x7e]+$/;
+
+let nextKey = 1;
+
+export function fromSettings(settings: DashboardSettings): Draft {
+  return {
+    rows: settings.backends.map((b) => ({
+      key: nextKey++,
+      originalUrl: b.url,
+      url: maskUrl(b.url),
+      touched: false,
+      enabled: b.enabled,
+      hasToken: b.hasToken,
+      token: { kind: 'keep' },
+    })),
+    primaryIndex: settings.primaryIndex,
+  };
+}
+
+export function toEdit(row: Row): BackendEdit {
+  const url = row.touched || row.originalUrl === null ? row.url.trim() : row.originalUrl;
+  const edit: BackendEdit = { url, enabled: row.enabled };
+  // Omitting the token keeps the one the relay holds for this URL: the dashboard never sees it.
+  if (row.token.kind === 'set') edit.token = { set: row.token.value };
+  else if (row.token.kind === 'clear') edit.token = { clear: true };
+  return edit;
+}
+
+/** Every problem, in the relay's own words where it has rules, keyed to the row it concerns (-1: the list). */
+export function problemsOf(draft: Draft, mode: string): { row: number; text: string }[] {
+  const edits = draft.rows.map(toEdit);
+  const lines = validateBackendEdits(edits, draft.primaryIndex, mode);
+  draft.rows.forEach((r, i) => {
+    if (r.token.kind !== 'set') return;
+    if (r.token.value === '') lines.push(`backend ${i + 1}: the new token is empty; type it, or cancel to keep ${r.hasToken ? 'the current one' : 'none'}`);
+    else if (!TOKEN_PATTERN.test(r.token.value)) lines.push(`backend ${i + 1}: the token has spaces or characters that cannot go in an HTTP header; expected printable characters without spaces`);
+    else if (r.token.value.length > 4096) lines.push(`backend ${i + 1}: the token is longer than 4096 characters`);
+  });
+  // Anything else the relay's schema would refuse (URL length, number of backends).
+  const parsed = SettingsUpdateSchema.safeParse({ backends: edits, primaryIndex: draft.primaryIndex });
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const [top, index, field] = issue.path;
+      if (top === 'backends' && typeof index === 'number') {
+        if (field === 'token') continue; // worded above
+        lines.push(`backend ${index + 1}: ${String(field ?? 'entry')}: ${issue.message}`);
+      } else if (top === 'backends') lines.push(`backends: ${issue.message} (at most 32)`);
+      else lines.push(`${issue.path.join('.') || 'settings'}: ${issue.message}`);
+    }
+  }
+  return attribute(lines);
+}
+
+export function attribute(lines: readonly string[]): { row: number; text: string }[] {
+  return [...new Set(lines)].map((text) => {
+    const m = /^backend (\d+):\s*/.exec(text);
+    return m ? { row: Number(m[1]) - 1, text: text.slice(m[0].length) } : { row: -1, text };
+  });
+}
+
+export function newRow(): Row {
+  return { key: nextKey++, originalUrl: null, url: '', touched: true, enabled: true, hasToken: false, token: { kind: 'keep' } };
+}
+
+/** Swaps a row with its neighbour. The primary is a backend, not a position: it follows its row. */
+export function moveRow(d: Draft, i: number, by: -1 | 1): Draft {
+  const j = i + by;
+  if (i < 0 || i >= d.rows.length || j < 0 || j >= d.rows.length) return d;
+  const rows = [...d.rows];
+  [rows[i], rows[j]] = [rows[j] as Row, rows[i] as Row];
+  const primaryIndex = d.primaryIndex === i ? j : d.primaryIndex === j ? i : d.primaryIndex;
+  return { rows, primaryIndex };
+}
+
+/** Removes a row; the primary keeps pointing at the same backend, or falls back to the first. */
+export function removeRow(d: Draft, i: number): Draft {
+  return {
+    rows: d.rows.filter((_, k) => k !== i),
+    primaryIndex: d.primaryIndex > i ? d.primaryIndex - 1 : d.primaryIndex === i ? 0 : d.primaryIndex,
+  };
+}

@@ -1,0 +1,63 @@
+import { useDashboard } from '../context';
+import { selectKillSwitch } from '../store';
+
+export const KILL_ON_LABEL = 'KILL SWITCH: ON — no telemetry leaves this machine';
+export const KILL_OFF_LABEL = 'Kill switch: off';
+
+/**
+ * One click, one real button. It shows the state asked for at once (optimistic) and says
+ * "confirming" until a snapshot from the relay agrees, so a click always visibly lands.
+ */
+export function KillSwitch() {
+  const on = useDashboard(selectKillSwitch);
+  const pending = useDashboard((s) => s.pendingKillSwitch !== null);
+  const envLocked = useDashboard((s) => s.state?.settings.envOverrides.includes('RELAY_KILL_SWITCH') ?? false);
+  const toggle = useDashboard((s) => s.setKillSwitch);
+
+  return (
+    <div className="kill-switch-wrap">
+      <button
+        type="button"
+        data-testid="kill-switch"
+        className={`kill-switch ${on ? 'is-on' : 'is-off'}`}
+        aria-pressed={on}
+        aria-busy={pending}
+        data-state={on ? 'on' : 'off'}
+        data-pending={pending ? 'true' : 'false'}
+        onClick={() => void toggle(!on)}
+      >
+        <span className="kill-switch-icon" aria-hidden="true">
+          {on ? '■' : '●'}
+        </span>
+        <span className="kill-switch-text">
+          <span className="kill-switch-label">{on ? KILL_ON_LABEL : KILL_OFF_LABEL}</span>
+          <span className="kill-switch-hint">
+            {pending
+              ? 'Confirming with the relay…'
+              : on
+                ? 'Press to turn it off: the backends reconnect by themselves.'
+                : 'Telemetry is being sent. Press to stop all of it at once.'}
+          </span>
+        </span>
+      </button>
+      {envLocked && (
+        <p className="note">RELAY_KILL_SWITCH is set in the relay&apos;s environment for this run: a change here may be refused.</p>
+      )}
+    </div>
+  );
+}
+
+export function KillBanner() {
+  const on = useDashboard(selectKillSwitch);
+  const pending = useDashboard((s) => s.pendingKillSwitch !== null);
+  if (!on) return null;
+  return (
+    <section className="banner banner-kill" data-testid="kill-banner" role="alert">
+      <h2>Kill Switch Active{pending ? ' (confirming…)' : ''}</h2>
+      <p>
+        No telemetry leaves this machine: every backend connection is closed, frames still queued are dropped (and
+        counted), and nothing new is sent. It stays on until you turn it off; the backends then reconnect by themselves.
+      </p>
+    </section>
+  );
+}

@@ -1,0 +1,85 @@
+import { BACKEND_MODES, maskUrl } from '../../src-shared/settings';
+import { validateBackendEdits, type SettingsUpdate } from '../../src-shared/bridge';
+import { useEffect, useState } from 'react';
+import { useDashboard } from '../context';
+
+const MODE_WORDS: Record<(typeof BACKEND_MODES)[number], string> = {
+  single: 'Single: the primary only',
+  parallel: 'Parallel: every enabled backend',
+};
+
+/** Mode and primary, changed live: each change is one POST, checked first with the relay's own rules. */
+export function ModeControls() {
+  const settings = useDashboard((s) => s.state?.settings);
+  const pending = useDashboard((s) => s.pendingSettings);
+  const update = useDashboard((s) => s.updateSettings);
+  const reportLocalError = useDashboard((s) => s.reportLocalError);
+  // The value asked for, shown until the relay answers and the next snapshot tells the truth,
+  // so the select does not snap back for half a second after each change.
+  const [asked, setAsked] = useState<{ change: SettingsUpdate; answered: boolean } | null>(null);
+  useEffect(() => {
+    setAsked((a) => (a?.answered ? null : a));
+  }, [settings]);
+  if (!settings) return null;
+
+  const apply = (change: SettingsUpdate, what: string): void => {
+    const mode = change.mode ?? settings.mode;
+    const primary = change.primaryIndex ?? settings.primaryIndex;
+    const problems = validateBackendEdits(settings.backends, primary, mode);
+    if (problems.length > 0) {
+      reportLocalError('settings', `${what} was not changed`, problems);
+      return;
+    }
+    setAsked({ change, answered: false });
+    void update(change).then((result) => setAsked(result.ok ? { change, answered: true } : null));
+  };
+  const shownMode = asked?.change.mode ?? settings.mode;
+  const shownPrimary = asked?.change.primaryIndex ?? settings.primaryIndex;
+  const overridden = (v: string): boolean => settings.envOverrides.includes(v);
+
+  return (
+    <section className="panel mode-controls" aria-label="Mode and primary">
+      <div className="field">
+        <label htmlFor="mode-select">Mode</label>
+        <select
+          id="mode-select"
+          data-testid="mode-select"
+          value={shownMode}
+          disabled={pending}
+          onChange={(e) => apply({ mode: e.currentTarget.value as (typeof BACKEND_MODES)[number] }, 'The mode')}
+        >
+          {BACKEND_MODES.map((m) => (
+            <option key={m} value={m}>
+              {MODE_WORDS[m]}
+            </option>
+          ))}
+        </select>
+        {overridden('RELAY_BACKEND_MODE') && <p className="note">Set by RELAY_BACKEND_MODE for this run: a change here does not take effect.</p>}
+      </div>
+      <div className="field">
+        <label htmlFor="primary-select">Primary</label>
+        <select
+          id="primary-select"
+          data-testid="primary-select"
+          value={String(shownPrimary)}
+          disabled={pending || settings.backends.length === 0}
+          onChange={(e) => apply({ primaryIndex: Number(e.currentTarget.value) }, 'The primary')}
+        >
+          {settings.backends.length === 0 && <option value={String(settings.primaryIndex)}>no backends</option>}
+          {settings.backends.map((b, i) => (
+            <option key={`${i}:${b.url}`} value={String(i)}>
+              {i + 1}. {maskUrl(b.url)}
+              {b.enabled ? '' : ' (disabled)'}
+            </option>
+          ))}
+        </select>
+        {overridden('RELAY_PRIMARY_INDEX') && <p className="note">Set by RELAY_PRIMARY_INDEX for this run: a change here does not take effect.</p>}
+      </div>
+      <p className="mode-explain">
+        {shownMode === 'single'
+          ? 'Single mode sends to the primary only; the others stand by.'
+          : 'Parallel mode sends every frame to every enabled backend: compare them in the parity panel.'}
+      </p>
+    </section>
+  );
+}

@@ -1,0 +1,350 @@
+// The dashboard's one store, fed by the relay's snapshots. Plain zustand (vanilla), so it
+// runs and is tested in Node without a DOM; React reads it through useStore with selectors.
+//
+// Memory stays flat over a long session: the latency history keeps a fixed time window
+// with a hard cap on points per target, history for targets that are gone empties and is
+// deleted, and everything else is replaced wholesale by each snapshot.
+import { createStore, type StoreApi } from 'zustand/vanilla';
+import type {
+  ActionResult,
+  ConnectionStatus,
+  DashboardState,
+  LatencyHistory,
+  LatencyPoint,
+  RelayBridge,
+  ReportExport,
+  SettingsUpdate,
+} from '../src-shared/bridge';
+import { isInactive } from './health';
+
+/** A bridge as the dashboard receives it; `readOnly` tells up front that actions will be refused. */
+export type DashboardBridge = RelayBridge & { readonly readOnly?: boolean };
+
+export type ActionName = 'kill-switch' | 'settings' | 'report';
+
+export interface ActionError {
+  action: ActionName;
+  status: number;
+  message: string;
+  problems: string[];
+  at: number;
+}
+
+export type ReadOnlyReason = 'no-secret' | 'refused';
+
+export interface DashboardData {
+  state: DashboardState | null;
+  status: ConnectionStatus;
+  /** Why the first state could not be loaded, until a snapshot arrives. */
+  loadError: string | null;
+  /** p50/p95 per target (keyed by masked URL), oldest first, one point a second at most. */
+  history: Readonly<Record<string, readonly LatencyPoint[]>>;
+  /** The kill-switch value asked for and not yet confirmed by a snapshot. */
+  pendingKillSwitch: boolean | null;
+  pendingSettings: boolean;
+  pendingReport: boolean;
+  lastError: ActionError | null;
+  readOnly: ReadOnlyReason | null;
+  /** Snapshot time since which parity has been healthy without a break; null when it is not. */
+  parityHealthySince: number | null;
+}
+
+export interface DashboardActions {
+  ingest(state: DashboardState): void;
+  setStatus(status: ConnectionStatus): void;
+  seedHistory(history: LatencyHistory): void;
+  setKillSwitch(on: boolean): Promise<ActionResult>;
+  updateSettings(update: SettingsUpdate): Promise<ActionResult>;
+  exportReport(): Promise<ReportExport | null>;
+  /** Records a problem found before anything was sent (validation), shown like a refused action. */
+  reportLocalError(action: ActionName, message: string, problems?: string[]): void;
+  dismissError(): void;
+  /** Subscribes to the bridge and loads the first state and history; returns the stop function. */
+  start(): () => void;
+}
+
+export type DashboardStoreState = DashboardData & DashboardActions;
+export type DashboardStore = StoreApi<DashboardStoreState>;
+
+export interface StoreOptions {
+  /** How long latency history is kept; the chart shows the last 5 minutes of it. */
+  historyKeepMs?: number;
+  /** At most one history point per target per this interval. */
+  historyStepMs?: number;
+  /** Snapshots closer together than this are coalesced, so the UI never renders per frame. */
+  minIngestIntervalMs?: number;
+  /** An accepted kill-switch change no snapshot has confirmed stops showing as pending after this. */
+  killSwitchConfirmTimeoutMs?: number;
+  now?: () => number;
+}
+
+export const HISTORY_KEEP_MS = 10 * 60_000;
+export const HISTORY_STEP_MS = 1000;
+export const CHART_WINDOW_MS = 5 * 60_000;
+
+export const READ_ONLY_MESSAGE = 'Read-only: open the dashboard URL the relay printed (it carries the secret) to change anything';
+
+export function selectKillSwitch(s: DashboardData): boolean {
+  return s.pendingKillSwitch ?? s.state?.targets.killSwitch ?? false;
+}
+
+/** Parity compares targets, so it means something only with two of them sending. */
+export function parityComparable(state: DashboardState): boolean {
+  if (state.targets.killSwitch) return false;
+  return state.targets.targets.filter((t) => !isInactive(t.state)).length >= 2;
+}
+
+export function createDashboardStore(bridge: DashboardBridge, options: StoreOptions = {}): DashboardStore {
+  const keepMs = options.historyKeepMs ?? HISTORY_KEEP_MS;
+  const stepMs = options.historyStepMs ?? HISTORY_STEP_MS;
+  // Snapshots jitter around their 500 ms period; a 10% tolerance keeps points near 1 s apart.
+  const minGap = stepMs * 0.9;
+  const maxPoints = Math.ceil(keepMs / stepMs) + 60;
+  const minIngestMs = options.minIngestIntervalMs ?? 200;
+  const confirmTimeoutMs = options.killSwitchConfirmTimeoutMs ?? 5000;
+  const now = options.now ?? (() => Date.now());
+
+  let lastApplied = Number.NEGATIVE_INFINITY;
+  let queued: DashboardState | null = null;
+  let ingestTimer: ReturnType<typeof setTimeout> | undefined;
+  let confirmTimer: ReturnType<typeof setTimeout> | undefined;
+
+  return createStore<DashboardStoreState>()((set, get) => {
+    const fail = (action: ActionName, result: Extract<ActionResult, { ok: false }>): void => {
+      set((s) => ({
+        lastError: { action, status: result.status, message: result.error, problems: result.problems ?? [], at: now() },
+        readOnly: result.status === 403 ? (s.readOnly ?? 'refused') : s.readOnly,
+      }));
+    };
+
+    const succeed = (action: ActionName): void => {
+      if (get().lastError?.action === action) set({ lastError: null });
+    };
+
+    const apply = (state: DashboardState): void => {
+      const prev = get();
+      // The first GET and the event stream race: never let an older snapshot replace a newer one.
+      if (prev.state && state.at < prev.state.at) return;
+      lastApplied = now();
+      const confirmed = prev.pendingKillSwitch !== null && state.targets.killSwitch === prev.pendingKillSwitch;
+      const healthy = parityComparable(state) && state.parity.verdict.status === 'healthy';
+      set({
+        state,
+        loadError: null,
+        history: appendHistory(prev.history, state, keepMs, minGap, maxPoints),
+        pendingKillSwitch: confirmed ? null : prev.pendingKillSwitch,
+        parityHealthySince: healthy ? (prev.parityHealthySince ?? state.at) : null,
+      });
+    };
+
+    return {
+      state: null,
+      status: 'connecting',
+      loadError: null,
+      history: {},
+      pendingKillSwitch: null,
+      pendingSettings: false,
+      pendingReport: false,
+      lastError: null,
+      readOnly: bridge.readOnly ? 'no-secret' : null,
+      parityHealthySince: null,
+
+      ingest(state) {
+        const wait = lastApplied + minIngestMs - now();
+        if (wait <= 0 && ingestTimer === undefined) {
+          apply(state);
+          return;
+        }
+        queued = state;
+        ingestTimer ??= setTimeout(() => {
+          ingestTimer = undefined;
+          const next = queued;
+          queued = null;
+          if (next) apply(next);
+        }, Math.max(0, wait));
+      },
+
+      setStatus(status) {
+        const prev = get().status;
+        // While the stream is down nobody watched parity: the continuous-health clock restarts.
+        set({ status, parityHealthySince: status === 'open' ? get().parityHealthySince : null });
+        if (status === 'open' && prev === 'reconnecting') {
+          // The relay kept sampling while we were away: fill the gap from its history.
+          bridge.getHistory().then(get().seedHistory, () => undefined);
+        }
+      },
+
+      seedHistory(history) {
+        set((s) => ({ history: mergeHistory(s.history, history, s.state?.at ?? null, keepMs, maxPoints) }));
+      },
+
+      async setKillSwitch(on) {
+        clearTimeout(confirmTimer);
+        set({ pendingKillSwitch: on });
+        const result = await settle(() => bridge.setKillSwitch(on));
+        if (get().pendingKillSwitch !== on) return result; // a later click owns the pending state
+        if (!result.ok) {
+          set({ pendingKillSwitch: null });
+          fail('kill-switch', result);
+          return result;
+        }
+        succeed('kill-switch');
+        if (get().state?.targets.killSwitch === on) set({ pendingKillSwitch: null });
+        else {
+          confirmTimer = setTimeout(() => {
+            if (get().pendingKillSwitch === on) set({ pendingKillSwitch: null });
+          }, confirmTimeoutMs);
+        }
+        return result;
+      },
+
+      async updateSettings(update) {
+        set({ pendingSettings: true });
+        const result = await settle(() => bridge.updateSettings(update));
+        set({ pendingSettings: false });
+        if (result.ok) succeed('settings');
+        else fail('settings', result);
+        return result;
+      },
+
+      async exportReport() {
+        set({ pendingReport: true });
+        const result = await settle(() => bridge.exportReport());
+        set({ pendingReport: false });
+        if (!result.ok) {
+          fail('report', result);
+          return null;
+        }
+        succeed('report');
+        return result;
+      },
+
+      reportLocalError(action, message, problems = []) {
+        set({ lastError: { action, status: 400, message, problems, at: now() } });
+      },
+
+      dismissError() {
+        set({ lastError: null });
+      },
+
+      start() {
+        let stopped = false;
+        const unsubscribe = bridge.subscribe(
+          (state) => {
+            if (stopped) return;
+            // A snapshot through the live channel proves it open, for bridges that never report a status.
+            if (get().status !== 'open') get().setStatus('open');
+            get().ingest(state);
+          },
+          (status) => {
+            if (!stopped) get().setStatus(status);
+          },
+        );
+        bridge.getState().then(
+          (state) => {
+            if (!stopped) get().ingest(state);
+          },
+          (e: unknown) => {
+            if (!stopped && !get().state) set({ loadError: errorText(e) });
+          },
+        );
+        bridge.getHistory().then(
+          (history) => {
+            if (!stopped) get().seedHistory(history);
+          },
+          () => undefined, // the chart fills from snapshots instead
+        );
+        return () => {
+          stopped = true;
+          unsubscribe();
+          clearTimeout(ingestTimer);
+          clearTimeout(confirmTimer);
+          ingestTimer = undefined;
+          queued = null;
+        };
+      },
+    };
+  });
+}
+
+/** Appends one point per target (when the last is old enough) and trims to the window. */
+export function appendHistory(
+  history: Readonly<Record<string, readonly LatencyPoint[]>>,
+  state: DashboardState,
+  keepMs: number,
+  minGapMs: number,
+  maxPoints: number,
+): Readonly<Record<string, readonly LatencyPoint[]>> {
+  const cutoff = state.at - keepMs;
+  const next: Record<string, readonly LatencyPoint[]> = {};
+  let changed = false;
+  const present = new Set<string>();
+  for (const t of state.targets.targets) {
+    present.add(t.url);
+    const points = history[t.url] ?? [];
+    const last = points[points.length - 1];
+    if (last && state.at - last.t < minGapMs) {
+      next[t.url] = points;
+      continue;
+    }
+    next[t.url] = trim([...points, { t: state.at, p50: t.ackLatency.p50, p95: t.ackLatency.p95 }], cutoff, maxPoints);
+    changed = true;
+  }
+  // A removed target's line fades out of the window, then its key goes, so keys stay bounded too.
+  for (const [url, points] of Object.entries(history)) {
+    if (present.has(url)) continue;
+    const kept = trim(points, cutoff, maxPoints);
+    if (kept.length > 0) next[url] = kept;
+    if (kept !== points) changed = true;
+  }
+  return changed ? next : history;
+}
+
+export function mergeHistory(
+  current: Readonly<Record<string, readonly LatencyPoint[]>>,
+  seed: LatencyHistory,
+  at: number | null,
+  keepMs: number,
+  maxPoints: number,
+): Readonly<Record<string, readonly LatencyPoint[]>> {
+  let newest = at ?? Number.NEGATIVE_INFINITY;
+  for (const points of Object.values(seed.targets)) {
+    const last = points[points.length - 1];
+    if (last && last.t > newest) newest = last.t;
+  }
+  const cutoff = newest - keepMs;
+  const next: Record<string, readonly LatencyPoint[]> = {};
+  for (const [url, points] of Object.entries(current)) next[url] = points;
+  for (const [url, points] of Object.entries(seed.targets)) {
+    const sorted = [...points].sort((a, b) => a.t - b.t);
+    const seededTo = sorted[sorted.length - 1]?.t ?? Number.NEGATIVE_INFINITY;
+    // The relay's history is the authority up to its last point; ours continues after it.
+    const ours = (current[url] ?? []).filter((p) => p.t > seededTo);
+    next[url] = trim([...sorted, ...ours], cutoff, maxPoints);
+  }
+  for (const [url, points] of Object.entries(next)) {
+    const kept = trim(points, cutoff, maxPoints);
+    if (kept.length === 0) delete next[url];
+    else next[url] = kept;
+  }
+  return next;
+}
+
+function trim(points: readonly LatencyPoint[], cutoff: number, maxPoints: number): readonly LatencyPoint[] {
+  let start = 0;
+  while (start < points.length && (points[start] as LatencyPoint).t < cutoff) start++;
+  start = Math.max(start, points.length - maxPoints);
+  return start === 0 ? points : points.slice(start);
+}
+
+async function settle<T extends { ok: boolean }>(call: () => Promise<T>): Promise<T | Extract<ActionResult, { ok: false }>> {
+  try {
+    return await call();
+  } catch (e) {
+    return { ok: false, status: 503, error: `The relay did not answer: ${errorText(e)}` };
+  }
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

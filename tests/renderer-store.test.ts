@@ -1,0 +1,385 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { ActionResult, ConnectionStatus, DashboardState, LatencyHistory, RelayBridge, ReportExport } from '../src-shared/bridge';
+import type { TargetState, TargetView } from '../src-shared/debug-api';
+import { HISTORY_KEEP_MS, createDashboardStore, selectKillSwitch, type DashboardBridge } from '../src-renderer/store';
+
+const T0 = 1_767_000_000_000;
+
+function target(url: string, over: Partial<TargetView> = {}): TargetView {
+  return {
+    url,
+    enabled: true,
+    state: 'connected',
+    primary: false,
+    counters: { sent: 100, failed: 0, acked: 5, dropped: 0, produced: 100, queued: 0 },
+    streams: {},
+    droppedBy: { queueFull: 0, killSwitch: 0, deactivated: 0, removed: 0 },
+    failedBy: { sendTimeout: 0, connectionLost: 0, sendError: 0 },
+    queueSize: 0,
+    queueBytes: 0,
+    lastSendOkMs: T0,
+    lastAckLatencyMs: 4,
+    lastError: null,
+    ackLatency: { p50: 3, p95: 8, samples: 10 },
+    acksMissing: 0,
+    badMessages: 0,
+    driftPct: 0,
+    health: { status: 'healthy', reasons: [] },
+    connects: 1,
+    disconnects: 0,
+    connectedSinceMs: T0,
+    nextRetryMs: null,
+    gateway: null,
+    authenticated: false,
+    ...over,
+  };
+}
+
+const URL_A = 'ws://127.0.0.1:9001/relay';
+const URL_B = 'ws://127.0.0.1:9002/relay';
+
+function snapshot(at: number, opts: { killSwitch?: boolean; drift?: number; states?: TargetState[]; urls?: string[]; p95?: number } = {}): DashboardState {
+  const killSwitch = opts.killSwitch ?? false;
+  const urls = opts.urls ?? [URL_A, URL_B];
+  const drift = opts.drift ?? 0;
+  const targets = urls.map((u, i) =>
+    target(u, { state: killSwitch ? 'killed' : (opts.states?.[i] ?? 'connected'), ackLatency: { p50: 3, p95: opts.p95 ?? 8, samples: 10 } }),
+  );
+  const driftStatus = drift < 1 ? 'healthy' : drift < 5 ? 'warning' : 'critical';
+  return {
+    at,
+    targets: { targets, mode: 'parallel', primaryIndex: 0, killSwitch },
+    parity: {
+      totalSent: 200,
+      totalAcked: 10,
+      totalFailed: 0,
+      totalDropped: 0,
+      ackLatency: { p50: 3, p95: 8, samples: 20 },
+      perTarget: urls.map((u) => ({ url: u, sent: 100, acked: 5, failed: 0, dropped: 0, queued: 0, produced: 100, driftPct: drift })),
+      sessionId: 'sess_1',
+      driftPct: drift,
+      verdict: { status: driftStatus, reasons: [] },
+    },
+    health: {
+      status: killSwitch ? 'killed' : 'healthy',
+      killSwitch,
+      mode: 'parallel',
+      version: '0.1.0',
+      sessionId: 'sess_1',
+      message: null,
+      reasons: [],
+      targets: [],
+      source: null,
+      uptimeMs: 1000,
+    },
+    settings: {
+      backends: urls.map((u) => ({ url: u, enabled: true, hasToken: false })),
+      mode: 'parallel',
+      primaryIndex: 0,
+      killSwitch,
+      paritySampleRate: 0.05,
+      envOverrides: [],
+    },
+    timeline: [],
+  };
+}
+
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(v: T): void;
+}
+function deferred<T>(): Deferred<T> {
+  let resolve!: (v: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+class FakeBridge implements RelayBridge {
+  readOnly = false;
+  onState: ((s: DashboardState) => void) | null = null;
+  onStatus: ((s: ConnectionStatus) => void) | undefined;
+  killCalls: boolean[] = [];
+  killResult = deferred<ActionResult>();
+  settingsResult: ActionResult = { ok: true };
+  report: ReportExport | Extract<ActionResult, { ok: false }> = { ok: true, fileBase: 'r', json: '{}', html: '<html></html>' };
+  history: LatencyHistory = { targets: {} };
+  state: DashboardState | null = null;
+  unsubscribed = false;
+
+  getState = async (): Promise<DashboardState> => {
+    if (!this.state) throw new Error('connect ECONNREFUSED 127.0.0.1:8765');
+    return this.state;
+  };
+  getHistory = async (): Promise<LatencyHistory> => this.history;
+  subscribe(onState: (s: DashboardState) => void, onStatus?: (s: ConnectionStatus) => void): () => void {
+    this.onState = onState;
+    this.onStatus = onStatus;
+    return () => {
+      this.unsubscribed = true;
+    };
+  }
+  setKillSwitch = (on: boolean): Promise<ActionResult> => {
+    this.killCalls.push(on);
+    return this.killResult.promise;
+  };
+  updateSettings = vi.fn(async (): Promise<ActionResult> => this.settingsResult);
+  exportReport = async () => this.report;
+}
+
+function makeStore(bridge: DashboardBridge, clock = { now: T0 }) {
+  return createDashboardStore(bridge, { minIngestIntervalMs: 0, now: () => clock.now });
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('dashboard store: snapshots', () => {
+  it('ingests snapshots and never lets an older one replace a newer one', () => {
+    const store = makeStore(new FakeBridge());
+    store.getState().ingest(snapshot(T0 + 1000));
+    store.getState().ingest(snapshot(T0 + 500, { killSwitch: true }));
+    expect(store.getState().state?.at).toBe(T0 + 1000);
+    expect(selectKillSwitch(store.getState())).toBe(false);
+  });
+
+  it('start() subscribes, loads the first state and the history, and stop() unsubscribes', async () => {
+    const bridge = new FakeBridge();
+    bridge.state = snapshot(T0);
+    bridge.history = { targets: { [URL_A]: [{ t: T0 - 2000, p50: 1, p95: 2 }] } };
+    const store = makeStore(bridge);
+    const stop = store.getState().start();
+    await vi.waitFor(() => expect(store.getState().state?.at).toBe(T0));
+    bridge.onStatus?.('open');
+    bridge.onState?.(snapshot(T0 + 1000));
+    expect(store.getState().status).toBe('open');
+    expect(store.getState().history[URL_A]?.map((p) => p.t)).toEqual([T0 - 2000, T0, T0 + 1000]);
+    stop();
+    expect(bridge.unsubscribed).toBe(true);
+  });
+
+  it('a bridge that never reports a status is open once its first live snapshot arrives', () => {
+    const bridge = new FakeBridge();
+    const store = makeStore(bridge);
+    store.getState().start();
+    expect(store.getState().status).toBe('connecting');
+    bridge.onState?.(snapshot(T0));
+    expect(store.getState().status).toBe('open');
+  });
+
+  it('says why when the relay cannot be reached at first', async () => {
+    const store = makeStore(new FakeBridge());
+    store.getState().start();
+    await vi.waitFor(() => expect(store.getState().loadError).toMatch(/ECONNREFUSED/));
+    store.getState().ingest(snapshot(T0));
+    expect(store.getState().loadError).toBeNull();
+  });
+
+  it('coalesces snapshots that come faster than the UI refresh interval', () => {
+    vi.useFakeTimers();
+    const clock = { now: T0 };
+    const store = createDashboardStore(new FakeBridge(), { minIngestIntervalMs: 200, now: () => clock.now });
+    const renders = vi.fn();
+    store.subscribe(renders);
+    store.getState().ingest(snapshot(T0));
+    for (let i = 1; i <= 10; i++) {
+      clock.now = T0 + i * 16; // 60 Hz
+      store.getState().ingest(snapshot(T0 + i * 16));
+    }
+    expect(renders).toHaveBeenCalledTimes(1);
+    clock.now = T0 + 200;
+    vi.advanceTimersByTime(200);
+    expect(renders).toHaveBeenCalledTimes(2);
+    expect(store.getState().state?.at).toBe(T0 + 160); // the newest, the ones between skipped
+  });
+});
+
+describe('dashboard store: latency history', () => {
+  it('appends at most one point a second per target', () => {
+    const store = makeStore(new FakeBridge());
+    for (let i = 0; i <= 8; i++) store.getState().ingest(snapshot(T0 + i * 500));
+    expect(store.getState().history[URL_A]?.map((p) => p.t - T0)).toEqual([0, 1000, 2000, 3000, 4000]);
+    expect(store.getState().history[URL_B]).toHaveLength(5);
+  });
+
+  it('keeps the last 10 minutes only, so memory stays flat over a long session', () => {
+    const store = makeStore(new FakeBridge());
+    // Two hours of snapshots every 500 ms.
+    const end = 2 * 3600_000;
+    let before = store.getState().history;
+    for (let ms = 0; ms <= end; ms += 500) {
+      store.getState().ingest(snapshot(T0 + ms, { p95: ms % 7 }));
+      const h = store.getState().history;
+      // Unchanged history keeps its identity: the charts do not re-render on those snapshots.
+      if (ms % 1000 !== 0) expect(h).toBe(before);
+      before = h;
+    }
+    const points = store.getState().history[URL_A] ?? [];
+    expect(points.length).toBeLessThanOrEqual(HISTORY_KEEP_MS / 1000 + 1);
+    expect(points.length).toBeGreaterThanOrEqual(5 * 60); // at least the 5 minutes the chart shows
+    expect((points[0]?.t ?? 0) >= T0 + end - HISTORY_KEEP_MS).toBe(true);
+    expect(points[points.length - 1]?.t).toBe(T0 + end);
+  });
+
+  it('drops the history of a removed target once its points leave the window', () => {
+    const store = makeStore(new FakeBridge());
+    store.getState().ingest(snapshot(T0));
+    store.getState().ingest(snapshot(T0 + 1000, { urls: [URL_A] }));
+    expect(Object.keys(store.getState().history).sort()).toEqual([URL_A, URL_B]);
+    store.getState().ingest(snapshot(T0 + HISTORY_KEEP_MS + 2000, { urls: [URL_A] }));
+    expect(Object.keys(store.getState().history)).toEqual([URL_A]);
+  });
+
+  it('seeds from the relay history, trimmed to the window, and keeps newer points of its own', () => {
+    const store = makeStore(new FakeBridge());
+    store.getState().ingest(snapshot(T0));
+    store.getState().ingest(snapshot(T0 + 1000));
+    const old = Array.from({ length: 30 * 60 }, (_, i) => ({ t: T0 - 30 * 60_000 + i * 1000, p50: 1, p95: 2 }));
+    store.getState().seedHistory({ targets: { [URL_A]: old } });
+    const points = store.getState().history[URL_A] ?? [];
+    expect(points[0]?.t).toBeGreaterThanOrEqual(T0 + 1000 - HISTORY_KEEP_MS);
+    expect(points.slice(-2).map((p) => p.t)).toEqual([T0, T0 + 1000]);
+    expect(points.every((p, i) => i === 0 || p.t > (points[i - 1]?.t ?? 0))).toBe(true);
+  });
+
+  it('refills history from the relay after a reconnect', async () => {
+    const bridge = new FakeBridge();
+    const store = makeStore(bridge);
+    store.getState().setStatus('open');
+    store.getState().setStatus('reconnecting');
+    bridge.history = { targets: { [URL_A]: [{ t: T0, p50: 1, p95: 2 }] } };
+    store.getState().setStatus('open');
+    await vi.waitFor(() => expect(store.getState().history[URL_A]).toHaveLength(1));
+  });
+});
+
+describe('dashboard store: kill switch', () => {
+  it('shows the asked-for state at once, and clears pending when a snapshot confirms it', async () => {
+    const bridge = new FakeBridge();
+    const store = makeStore(bridge);
+    store.getState().ingest(snapshot(T0));
+    const done = store.getState().setKillSwitch(true);
+    expect(bridge.killCalls).toEqual([true]);
+    expect(selectKillSwitch(store.getState())).toBe(true);
+    expect(store.getState().pendingKillSwitch).toBe(true);
+    // A snapshot taken before the relay acted still says off: the switch must not flicker back.
+    store.getState().ingest(snapshot(T0 + 500));
+    expect(selectKillSwitch(store.getState())).toBe(true);
+    bridge.killResult.resolve({ ok: true });
+    await done;
+    expect(store.getState().pendingKillSwitch).toBe(true);
+    store.getState().ingest(snapshot(T0 + 1000, { killSwitch: true }));
+    expect(store.getState().pendingKillSwitch).toBeNull();
+    expect(selectKillSwitch(store.getState())).toBe(true);
+  });
+
+  it('reverts and records the error when the relay refuses', async () => {
+    const bridge = new FakeBridge();
+    const store = makeStore(bridge);
+    store.getState().ingest(snapshot(T0));
+    const done = store.getState().setKillSwitch(true);
+    bridge.killResult.resolve({ ok: false, status: 403, error: 'missing or wrong x-relay-secret' });
+    const result = await done;
+    expect(result.ok).toBe(false);
+    expect(store.getState().pendingKillSwitch).toBeNull();
+    expect(selectKillSwitch(store.getState())).toBe(false);
+    expect(store.getState().lastError).toMatchObject({ action: 'kill-switch', status: 403, message: 'missing or wrong x-relay-secret' });
+    expect(store.getState().readOnly).toBe('refused');
+  });
+
+  it('a rejected call (relay gone) is an error, not an exception', async () => {
+    const bridge = new FakeBridge();
+    bridge.setKillSwitch = () => Promise.reject(new Error('Failed to fetch'));
+    const store = makeStore(bridge);
+    const result = await store.getState().setKillSwitch(true);
+    expect(result).toMatchObject({ ok: false, status: 503 });
+    expect(store.getState().lastError?.message).toMatch(/did not answer: Failed to fetch/);
+    expect(store.getState().pendingKillSwitch).toBeNull();
+  });
+
+  it('stops showing pending if no snapshot confirms within the timeout', async () => {
+    vi.useFakeTimers();
+    const bridge = new FakeBridge();
+    const store = createDashboardStore(bridge, { minIngestIntervalMs: 0, killSwitchConfirmTimeoutMs: 3000 });
+    store.getState().ingest(snapshot(T0));
+    const done = store.getState().setKillSwitch(true);
+    bridge.killResult.resolve({ ok: true });
+    await done;
+    expect(store.getState().pendingKillSwitch).toBe(true);
+    vi.advanceTimersByTime(3000);
+    expect(store.getState().pendingKillSwitch).toBeNull();
+  });
+
+  it('a second click owns the pending state', async () => {
+    const bridge = new FakeBridge();
+    const store = makeStore(bridge);
+    store.getState().ingest(snapshot(T0));
+    const first = store.getState().setKillSwitch(true);
+    const firstResult = bridge.killResult;
+    bridge.killResult = deferred();
+    const second = store.getState().setKillSwitch(false);
+    firstResult.resolve({ ok: true });
+    await first;
+    expect(store.getState().pendingKillSwitch).toBe(false);
+    bridge.killResult.resolve({ ok: true });
+    await second;
+    expect(store.getState().pendingKillSwitch).toBeNull(); // the last snapshot already says off
+  });
+});
+
+describe('dashboard store: actions and errors', () => {
+  it('records settings problems, and a later success clears them', async () => {
+    const bridge = new FakeBridge();
+    const store = makeStore(bridge);
+    bridge.settingsResult = { ok: false, status: 400, error: 'invalid settings', problems: ['backend 1: "http://x" is not a ws:// or wss:// URL'] };
+    const bad = await store.getState().updateSettings({ mode: 'single' });
+    expect(bad.ok).toBe(false);
+    expect(store.getState().pendingSettings).toBe(false);
+    expect(store.getState().lastError).toMatchObject({ action: 'settings', status: 400, problems: ['backend 1: "http://x" is not a ws:// or wss:// URL'] });
+    expect(store.getState().readOnly).toBeNull();
+    bridge.settingsResult = { ok: true };
+    await store.getState().updateSettings({ mode: 'single' });
+    expect(store.getState().lastError).toBeNull();
+  });
+
+  it('starts read-only when the bridge has no secret', () => {
+    const bridge = new FakeBridge();
+    bridge.readOnly = true;
+    expect(makeStore(bridge).getState().readOnly).toBe('no-secret');
+  });
+
+  it('exports a report, or records why not', async () => {
+    const bridge = new FakeBridge();
+    const store = makeStore(bridge);
+    expect(await store.getState().exportReport()).toMatchObject({ ok: true, fileBase: 'r' });
+    bridge.report = { ok: false, status: 500, error: 'disk full' };
+    expect(await store.getState().exportReport()).toBeNull();
+    expect(store.getState().lastError).toMatchObject({ action: 'report', status: 500 });
+    store.getState().dismissError();
+    expect(store.getState().lastError).toBeNull();
+  });
+});
+
+describe('dashboard store: parity clock', () => {
+  it('counts continuous healthy parity, restarts on a bad snapshot or a lost stream', () => {
+    const store = makeStore(new FakeBridge());
+    store.getState().setStatus('open');
+    store.getState().ingest(snapshot(T0));
+    store.getState().ingest(snapshot(T0 + 60_000));
+    expect(store.getState().parityHealthySince).toBe(T0);
+    store.getState().ingest(snapshot(T0 + 61_000, { drift: 2 }));
+    expect(store.getState().parityHealthySince).toBeNull();
+    store.getState().ingest(snapshot(T0 + 62_000));
+    expect(store.getState().parityHealthySince).toBe(T0 + 62_000);
+    store.getState().setStatus('reconnecting');
+    expect(store.getState().parityHealthySince).toBeNull();
+  });
+
+  it('does not count with fewer than two targets sending, or with the kill switch on', () => {
+    const store = makeStore(new FakeBridge());
+    store.getState().ingest(snapshot(T0, { states: ['connected', 'standby'] }));
+    expect(store.getState().parityHealthySince).toBeNull();
+    store.getState().ingest(snapshot(T0 + 1000, { killSwitch: true }));
+    expect(store.getState().parityHealthySince).toBeNull();
+  });
+});
