@@ -22,6 +22,7 @@ import {
   type ReportExport,
   type SettingsUpdate,
 } from '../src-shared/bridge';
+import { sendJson } from './http-json';
 
 export const DASHBOARD_SECRET_FILE = 'dashboard-secret';
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -120,18 +121,6 @@ export function secretMatches(given: string | string[] | undefined, secret: stri
 }
 
 // ---- HTTP -----------------------------------------------------------------------------------
-
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': String(Buffer.byteLength(text)),
-    'cache-control': 'no-store',
-    'x-content-type-options': 'nosniff',
-    ...headers,
-  });
-  res.end(text);
-}
 
 const failure = (status: number, error: string, problems?: string[]): Extract<ActionResult, { ok: false }> => ({ ok: false, status, error, ...(problems ? { problems } : {}) });
 

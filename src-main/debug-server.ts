@@ -4,6 +4,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isAllowedHost } from '../src-shared/host-check';
+import { sendJson } from './http-json';
 
 export type Route = () => unknown;
 
@@ -18,16 +19,8 @@ export type ExtraHandler = (req: http.IncomingMessage, res: http.ServerResponse,
 export function startDebugServer(port: number, routes: Record<string, Route>, extra?: ExtraHandler): Promise<DebugServer> {
   let boundPort = port;
   const server = http.createServer((req, res) => {
-    const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
-      const text = JSON.stringify(body, null, 2);
-      res.writeHead(status, {
-        'content-type': 'application/json; charset=utf-8',
-        'cache-control': 'no-store',
-        'x-content-type-options': 'nosniff',
-        ...headers,
-      });
-      res.end(text);
-    };
+    // Pretty-printed: these endpoints are read by people with curl as much as by tools.
+    const send = (status: number, body: unknown, headers: Record<string, string> = {}) => sendJson(res, status, body, headers, true);
     try {
       if (!isAllowedHost(req.headers.host, boundPort)) {
         send(403, { error: `Host header ${JSON.stringify(req.headers.host ?? '')} is not allowed; expected 127.0.0.1:${boundPort} or localhost:${boundPort}` });
