@@ -3,8 +3,7 @@
 // same object as a page for people. Nothing in it is ever a secret: URLs are masked and
 // the settings redacted before the report is built.
 import type { LatencyPoint, TimelineEntry } from './bridge';
-import type { DropReason, FailReason, HealthResponse, ParityResponse, SourceView, TargetCounters, TargetState } from './debug-api';
-import type { HealthVerdict, LatencySummary } from './metrics';
+import type { DropReason, FailReason, HealthResponse, ParityResponse, SourceView, TargetView } from './debug-api';
 import type { Settings } from './settings';
 
 export const REPORT_SCHEMA = 'relay-parity-report/1';
@@ -63,21 +62,12 @@ export interface StreamAttribution {
   beyondSent: number | 'unknown';
 }
 
-export interface ReportTarget {
-  url: string;
-  enabled: boolean;
-  state: TargetState;
-  primary: boolean;
-  counters: TargetCounters;
-  droppedBy: Record<DropReason, number>;
-  failedBy: Record<FailReason, number>;
-  ackLatency: LatencySummary;
-  acksMissing: number;
-  driftPct: number;
-  health: HealthVerdict;
-  lastError: string | null;
-  connects: number;
-  disconnects: number;
+/** A target as /debug/targets shows it, with its history, its gateway's answer and the gap attribution. */
+export interface ReportTarget
+  extends Pick<
+    TargetView,
+    'url' | 'enabled' | 'state' | 'primary' | 'counters' | 'droppedBy' | 'failedBy' | 'ackLatency' | 'acksMissing' | 'driftPct' | 'health' | 'lastError' | 'connects' | 'disconnects'
+  > {
   latencyHistory: LatencyPoint[];
   gateway: GatewayAnswer;
   streams: StreamAttribution[];
