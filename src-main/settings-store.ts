@@ -61,6 +61,8 @@ export class SettingsStore {
         accessPropertiesByDotNotation: false,
         watch: false,
         deserialize: parseSettingsObject,
+        // The file holds backend tokens: readable by this user only.
+        configFileMode: 0o600,
       });
     } catch (e) {
       throw this.explain(e);

@@ -2,6 +2,8 @@
 // relay's and the gateways' own, every gap is attributed, a gateway that does not answer is
 // reported as such, no secret appears anywhere, and the HTML page stands on its own.
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -287,5 +289,25 @@ describe('asking a gateway for its parity', () => {
     const answer = await fetchGatewayParity(a.url, 'no-such-session');
     expect(answer.ok).toBe(false);
     if (!answer.ok) expect(answer.error).toContain('HTTP 404: unknown session');
+  });
+});
+
+describe('asking a gateway for its parity', () => {
+  it('sends the backend token, as the WebSocket upgrade does, and never the URL credentials', async () => {
+    const seen: (string | undefined)[] = [];
+    const server = http.createServer((req, res) => {
+      seen.push(req.headers.authorization);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ sessionId: 's', streams: {}, duplicates: 0, outOfOrder: 0, lastError: null }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const answer = await fetchGatewayParity(`ws://user:pw@127.0.0.1:${port}/relay`, 's', 2000, 'tok-123');
+      expect(answer.ok).toBe(true);
+      expect(seen).toEqual(['Bearer tok-123']);
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 });

@@ -161,3 +161,16 @@ describe('SettingsStore', () => {
     expect(calls).toBe(0);
   });
 });
+
+describe('the settings file holds tokens', () => {
+  it('is readable by its owner only', () => {
+    if (process.platform === 'win32') return; // POSIX modes only; Windows keeps the file in the user's own profile
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-store-mode-'));
+    try {
+      new SettingsStore(dir).write({ backends: [{ url: 'ws://127.0.0.1:1/relay', enabled: true, token: 'tok' }] });
+      expect(fs.statSync(path.join(dir, 'config.json')).mode & 0o777).toBe(0o600);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -45,10 +45,10 @@ export async function buildReport(inputs: ReportInputs): Promise<ParityReport> {
 
   const answers = await Promise.all(
     targetsView.targets.map((_, i) => {
-      const realUrl = settings.backends[i]?.url;
-      return realUrl === undefined
+      const backend = settings.backends[i];
+      return backend === undefined
         ? Promise.resolve<GatewayAnswer>({ ok: false, url: '(unknown)', error: 'the target is no longer configured' })
-        : fetchGatewayParity(realUrl, inputs.sessionId, inputs.gatewayTimeoutMs ?? GATEWAY_TIMEOUT_MS);
+        : fetchGatewayParity(backend.url, inputs.sessionId, inputs.gatewayTimeoutMs ?? GATEWAY_TIMEOUT_MS, backend.token);
     }),
   );
 
@@ -143,7 +143,11 @@ export function gatewayParityUrl(wsUrl: string, sessionId: string): string {
   return `${scheme}//${u.host}/api/dev/diagnostics/parity?sessionId=${encodeURIComponent(sessionId)}`;
 }
 
-export async function fetchGatewayParity(wsUrl: string, sessionId: string | null, timeoutMs = GATEWAY_TIMEOUT_MS): Promise<GatewayAnswer> {
+/**
+ * Asks the gateway what it received. The backend's token goes along, as on the WebSocket
+ * upgrade, for gateways that guard their diagnostics with it (the reference one does not).
+ */
+export async function fetchGatewayParity(wsUrl: string, sessionId: string | null, timeoutMs = GATEWAY_TIMEOUT_MS, token?: string): Promise<GatewayAnswer> {
   let url: string;
   try {
     url = gatewayParityUrl(wsUrl, sessionId ?? '');
@@ -153,7 +157,9 @@ export async function fetchGatewayParity(wsUrl: string, sessionId: string | null
   if (sessionId === null) return { ok: false, url, error: 'not asked: the relay has no session yet' };
   const started = performance.now();
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'error', headers: { accept: 'application/json' } });
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (token) headers.authorization = `Bearer ${token}`;
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'error', headers });
     const text = await res.text();
     if (!res.ok) {
       let detail = '';
