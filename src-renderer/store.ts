@@ -133,7 +133,8 @@ export function createDashboardStore(bridge: DashboardBridge, options: StoreOpti
         loadError: null,
         history: appendHistory(prev.history, state, keepMs, minGap, maxPoints),
         pendingKillSwitch: confirmed ? null : prev.pendingKillSwitch,
-        parityHealthySince: healthy ? (prev.parityHealthySince ?? state.at) : null,
+        // The relay keeps the clock (it survives a reload); an older relay without it: count here.
+        parityHealthySince: healthy ? (state.parity.healthySinceMs ?? prev.parityHealthySince ?? state.at) : null,
       });
     };
 

@@ -89,6 +89,8 @@ export interface ParityResponse {
   sessionId: string | null;
   driftPct: number;
   verdict: HealthVerdict;
+  /** Epoch ms since which two or more connected targets have been within healthy drift without a break; null when not. */
+  healthySinceMs: number | null;
 }
 
 export interface SourceView {

@@ -42,6 +42,12 @@ describe('parallel mode', () => {
     expect(parity.ackLatency.samples).toBeGreaterThan(0);
     expect(parity.ackLatency.p50).not.toBeNull();
     expect(parity.verdict.status).toBe('healthy');
+    // The 2-minute parity clock runs in the relay, so a dashboard reload does not restart it.
+    const since = parity.healthySinceMs!;
+    expect(since).toBeLessThanOrEqual(Date.now());
+    expect(relay.manager.parityView('sess_test').healthySinceMs).toBe(since);
+    relay.apply({ backends: [{ url: a.url, enabled: true }, { url: b.url, enabled: false }] });
+    expect(relay.manager.parityView('sess_test').healthySinceMs).toBeNull();
   });
 
   it('honours per-target enabled flags, live', async () => {

@@ -38,7 +38,7 @@ function target(url: string, over: Partial<TargetView> = {}): TargetView {
 const URL_A = 'ws://127.0.0.1:9001/relay';
 const URL_B = 'ws://127.0.0.1:9002/relay';
 
-function snapshot(at: number, opts: { killSwitch?: boolean; drift?: number; states?: TargetState[]; urls?: string[]; p95?: number } = {}): DashboardState {
+function snapshot(at: number, opts: { killSwitch?: boolean; drift?: number; states?: TargetState[]; urls?: string[]; p95?: number; healthySinceMs?: number } = {}): DashboardState {
   const killSwitch = opts.killSwitch ?? false;
   const urls = opts.urls ?? [URL_A, URL_B];
   const drift = opts.drift ?? 0;
@@ -59,6 +59,7 @@ function snapshot(at: number, opts: { killSwitch?: boolean; drift?: number; stat
       sessionId: 'sess_1',
       driftPct: drift,
       verdict: { status: driftStatus, reasons: [] },
+      healthySinceMs: opts.healthySinceMs ?? null,
     },
     health: {
       status: killSwitch ? 'killed' : 'healthy',
@@ -373,6 +374,13 @@ describe('dashboard store: parity clock', () => {
     expect(store.getState().parityHealthySince).toBe(T0 + 62_000);
     store.getState().setStatus('reconnecting');
     expect(store.getState().parityHealthySince).toBeNull();
+  });
+
+  it("takes the relay's clock when it keeps one, so a reload does not restart the 2-minute check", () => {
+    const store = makeStore(new FakeBridge());
+    store.getState().setStatus('open');
+    store.getState().ingest(snapshot(T0 + 90_000, { healthySinceMs: T0 }));
+    expect(store.getState().parityHealthySince).toBe(T0);
   });
 
   it('does not count with fewer than two targets sending, or with the kill switch on', () => {

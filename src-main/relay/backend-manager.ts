@@ -60,6 +60,8 @@ export class BackendManager {
   private readonly events: TimelineEvent[] = [];
   private readonly sampler: NodeJS.Timeout;
   private closed = false;
+  /** Since when drift between two or more sending targets has stayed healthy without a break. */
+  private parityHealthySince: number | null = null;
 
   constructor(
     settings: Settings,
@@ -70,6 +72,7 @@ export class BackendManager {
     this.sampler = setInterval(() => {
       this.sampleLosses();
       this.sampleLatency();
+      this.parityView(null);
     }, 1000);
     this.sampler.unref();
     this.apply(settings);
@@ -190,7 +193,12 @@ export class BackendManager {
       driftPct: round(drift[i] ?? 0, 3) ?? 0,
     }));
     for (const t of this.targets) for (const v of t.latencySamples()) all.add(v);
-    const maxDrift = Math.max(0, ...this.activeIndexes().map((i) => drift[i] ?? 0));
+    const active = this.activeIndexes();
+    const maxDrift = Math.max(0, ...active.map((i) => drift[i] ?? 0));
+    const verdict = classifyHealth({ driftPct: maxDrift });
+    // Kept here, not in a page, so "parity healthy for 2 minutes" survives a dashboard reload.
+    const comparable = active.length >= 2 && active.every((i) => this.targets[i]?.state === 'connected');
+    this.parityHealthySince = comparable && verdict.status === 'healthy' ? (this.parityHealthySince ?? Date.now()) : null;
     return {
       totalSent: sum(this.targets, (t) => t.sent),
       totalAcked: sum(this.targets, (t) => t.acked),
@@ -200,7 +208,8 @@ export class BackendManager {
       perTarget,
       sessionId,
       driftPct: round(maxDrift, 3) ?? 0,
-      verdict: classifyHealth({ driftPct: maxDrift }),
+      verdict,
+      healthySinceMs: this.parityHealthySince,
     };
   }
 
