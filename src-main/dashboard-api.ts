@@ -33,7 +33,7 @@ const KEEP_ALIVE_MS = 15_000;
 export const DEFAULT_DASHBOARD_ROOT = fileURLToPath(new URL('../dist/renderer/', import.meta.url));
 
 export const CONTENT_SECURITY_POLICY =
-  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
 
 const HTML_HEADERS = {
   'content-security-policy': CONTENT_SECURITY_POLICY,

@@ -50,6 +50,9 @@ beforeEach(async (ctx) => {
 });
 
 afterEach(async (ctx) => {
+  // A CSP violation or an uncaught error shows up here in any test, not only the first.
+  const problems = (ctx as unknown as { problems?: string[] }).problems ?? [];
+  const unexpected = problems.filter((p) => !/status of 403/.test(p));
   const name = ctx.task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 80);
   await page?.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true }).catch(() => undefined);
   await page?.context().close();
@@ -57,6 +60,8 @@ afterEach(async (ctx) => {
   await a?.close();
   await b?.close();
   fs.rmSync(dir, { recursive: true, force: true });
+  // Checked after the clean-up, so a failure here never leaves a relay or a gateway running.
+  expect(unexpected, 'console errors in the page').toEqual([]);
 });
 
 const sentOf = async (row: number): Promise<number> => Number((await page.getByTestId('target-row').nth(row).getByTestId('target-sent').innerText()).replace(/[^0-9]/g, ''));
