@@ -10,6 +10,7 @@ import { measureLatency } from './latency';
 import { P99_FLOOR_MS, measureStalled } from './stalled';
 import { measureThroughput } from './throughput';
 import { measureIbtReader } from './ibt-reader';
+import { measureDashboard } from './dashboard';
 import { log, mb, round } from './util';
 
 const TARGETS = {
@@ -26,6 +27,7 @@ const PLAN = {
   kill: { rounds: 5, afterMs: 500 },
   stalled: { rounds: 3, warmupMs: 500, durationMs: 4_000, floodFactor: 20 },
   throughput: { frames: 40_000, rounds: 2 },
+  dashboard: { warmupMs: 10_000, windowMs: 60_000 },
 } as const;
 
 const verdict = (ok: boolean): string => (ok ? 'ok' : 'MISSES TARGET');
@@ -42,22 +44,22 @@ async function main(): Promise<void> {
     const cpuGateways = await child.gateways(2);
 
     // CPU first, while this process has nothing else behind it (no garbage from the floods).
-    log(`[1/6] CPU at 60 Hz (controls + 4 Hz baseline) -> 2 reference gateways in the child: relay and a bare sender alternating, ${PLAN.cpu.rounds} x (${PLAN.cpu.warmupMs / 1000} s warm-up + ${PLAN.cpu.windowMs / 1000} s) each`);
+    log(`[1/7] CPU at 60 Hz (controls + 4 Hz baseline) -> 2 reference gateways in the child: relay and a bare sender alternating, ${PLAN.cpu.rounds} x (${PLAN.cpu.warmupMs / 1000} s warm-up + ${PLAN.cpu.windowMs / 1000} s) each`);
     const cpu = await measureCpu(child, cpuGateways, PLAN.cpu);
     const threads = (s: { otherThreadsMs: number | null }): string => (s.otherThreadsMs === null ? '' : `, ${s.otherThreadsMs} ms of it off the main thread`);
     log(`  relay ${pct(cpu.relay.fraction)} of one core (runs ${cpu.relayRuns.map(pct).join(', ')}; user ${cpu.relay.userMs} ms, system ${cpu.relay.systemMs} ms over ${cpu.relay.wallMs} ms${threads(cpu.relay)}; ${cpu.framesProduced} frames, ${cpu.acked} acked, ${cpu.lost} lost) ${verdict(cpu.relay.fraction < TARGETS.cpuCoreFraction60Hz)}`);
     log(`  calibration on this machine: bare stringify + ws.send to the same gateways ${pct(cpu.bare.fraction)} (runs ${cpu.bareRuns.map(pct).join(', ')}${threads(cpu.bare)}); an empty 60 Hz timer ${pct(cpu.timer.fraction)}`);
 
-    log(`[2/6] latency: produced -> received at gateway A, 2 in-process gateways, 60 Hz, ${PLAN.latency.warmupMs / 1000} s warm-up + ${PLAN.latency.durationMs / 1000} s`);
+    log(`[2/7] latency: produced -> received at gateway A, 2 in-process gateways, 60 Hz, ${PLAN.latency.warmupMs / 1000} s warm-up + ${PLAN.latency.durationMs / 1000} s`);
     const lat = await measureLatency(PLAN.latency);
     log(`  p50 ${lat.p50} ms, p99 ${lat.p99} ms, max ${lat.max} ms over ${lat.received}/${lat.produced} frames ${verdict(lat.p99 < TARGETS.latencyP99Ms)}`);
 
-    log(`[3/6] kill switch: 2 gateways at 60 Hz, switch on -> zero sockets on both sides, ${PLAN.kill.rounds} rounds`);
+    log(`[3/7] kill switch: 2 gateways at 60 Hz, switch on -> zero sockets on both sides, ${PLAN.kill.rounds} rounds`);
     const kill = await measureKillSwitch(PLAN.kill);
     log(`  worst ${kill.worstMs} ms (runs ${kill.runsMs.join(', ')} ms); frames at the gateways after the switch: ${kill.framesAfterKill}, built after it ${kill.builtAfterKill} (${kill.publishedWhileKilled} produced while killed) ${verdict(kill.worstMs < TARGETS.killSwitchMs && kill.framesAfterKill === 0)}`);
     for (const f of kill.late) log(`  late frame: built ${f.builtBeforeMs} ms before the switch, taken in by the gateway ${f.receivedAfterMs} ms after it`);
 
-    log(`[4/6] stalled target: healthy gateway p99 alone vs beside a stalled peer (raw TCP; ws upgraded then paused), ${PLAN.stalled.rounds} rounds x ${PLAN.stalled.durationMs / 1000} s`);
+    log(`[4/7] stalled target: healthy gateway p99 alone vs beside a stalled peer (raw TCP; ws upgraded then paused), ${PLAN.stalled.rounds} rounds x ${PLAN.stalled.durationMs / 1000} s`);
     const st = await measureStalled(PLAN.stalled);
     const isolation = Math.max(st.tcpRatio, st.wsRatio);
     log(`  ratio (p99 floored at ${P99_FLOOR_MS} ms, best of ${PLAN.stalled.rounds}): tcp ${st.tcpRatio}, ws ${st.wsRatio}; unfloored ${st.unflooredRatio.tcp}, ${st.unflooredRatio.ws} ${verdict(isolation <= TARGETS.stalledIsolationRatio)}`);
@@ -66,13 +68,18 @@ async function main(): Promise<void> {
     }
     log(`  rss: baseline ${mb(st.baselineRss)} MB, peak during stalled runs ${mb(st.stalledRunPeak)} MB, peak during floods ${mb(st.floodPeak)} MB`);
 
-    log(`[5/6] throughput: ${PLAN.throughput.frames} frames to 2 child-process ws sinks, bare ws loop vs relay, alternating x${PLAN.throughput.rounds}, best of each`);
+    log(`[5/7] throughput: ${PLAN.throughput.frames} frames to 2 child-process ws sinks, bare ws loop vs relay, alternating x${PLAN.throughput.rounds}, best of each`);
     const tp = await measureThroughput(child, sinks, PLAN.throughput);
     log(`  ratio ${tp.ratio} (relay ${tp.relay} / bare ${tp.bare} frames/s, relay dropped ${tp.dropped}, failed ${tp.failed}) ${verdict(tp.ratio >= TARGETS.throughputRatio)}`);
 
-    log('[6/6] .ibt reader: samples per second decoding the streams\' variables of the fixture (repeated x50), vs a plain sequential read of the same bytes');
+    log('[6/7] .ibt reader: samples per second decoding the streams\' variables of the fixture (repeated x50), vs a plain sequential read of the same bytes');
     const ibt = await measureIbtReader();
     log(`  reader ${ibt.readerSamplesPerSec} samples/s, plain read ${ibt.plainSamplesPerSec} samples/s: ratio ${ibt.ratio} over ${ibt.samples} samples (best of ${ibt.readerRuns.length})`);
+
+    log('[7/7] dashboard in Chromium over a long session at 60 Hz: JS heap after GC and DOM nodes, start vs end of the window');
+    const dash = await measureDashboard(PLAN.dashboard);
+    if (dash) log(`  heap ${dash.heapStartMb} -> ${dash.heapEndMb} MB (ratio ${dash.heapRatio}), DOM nodes ${dash.domNodesStart} -> ${dash.domNodesEnd}, ${dash.snapshotsPerSec} snapshots/s over ${dash.windowS} s`);
+    else log('  skipped: Chromium is not installed (apt-get install -y chromium)');
 
     await child.close();
     const result = {
@@ -123,6 +130,12 @@ async function main(): Promise<void> {
       ibtPlainReadSamplesPerSec: ibt.plainSamplesPerSec,
       ibtReaderRatio: ibt.ratio,
       ibtReaderSamples: ibt.samples,
+      dashboardHeapRatio: dash?.heapRatio ?? null,
+      dashboardHeapStartMb: dash?.heapStartMb ?? null,
+      dashboardHeapEndMb: dash?.heapEndMb ?? null,
+      dashboardDomNodesStart: dash?.domNodesStart ?? null,
+      dashboardDomNodesEnd: dash?.domNodesEnd ?? null,
+      dashboardSnapshotsPerSec: dash?.snapshotsPerSec ?? null,
       benchSeconds: round((performance.now() - started) / 1000, 1),
     };
     process.stdout.write(`${JSON.stringify(result)}\n`);
