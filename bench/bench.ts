@@ -10,7 +10,6 @@ import { measureLatency } from './latency';
 import { P99_FLOOR_MS, measureStalled } from './stalled';
 import { measureThroughput } from './throughput';
 import { measureIbtReader } from './ibt-reader';
-import { measureDashboard } from './dashboard';
 import { log, mb, round } from './util';
 
 const TARGETS = {
@@ -77,6 +76,9 @@ async function main(): Promise<void> {
     log(`  reader ${ibt.readerSamplesPerSec} samples/s, plain read ${ibt.plainSamplesPerSec} samples/s: ratio ${ibt.ratio} over ${ibt.samples} samples (best of ${ibt.readerRuns.length})`);
 
     log('[7/7] dashboard in Chromium over a long session at 60 Hz: JS heap after GC and DOM nodes, start vs end of the window');
+    // Imported only now: Vite and Playwright would otherwise sit in this process's memory
+    // and skew the RSS and CPU figures measured before.
+    const { measureDashboard } = await import('./dashboard');
     const dash = await measureDashboard(PLAN.dashboard);
     if (dash) log(`  heap ${dash.heapStartMb} -> ${dash.heapEndMb} MB (ratio ${dash.heapRatio}), DOM nodes ${dash.domNodesStart} -> ${dash.domNodesEnd}, ${dash.snapshotsPerSec} snapshots/s over ${dash.windowS} s`);
     else log('  skipped: Chromium is not installed (apt-get install -y chromium)');
