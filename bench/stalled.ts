@@ -7,7 +7,7 @@ import { FrameBuilder } from '../src-main/relay/frame-builder';
 import { APP_VERSION } from '../src-main/version';
 import { DEFAULT_SETTINGS } from '../src-shared/settings';
 import { latencyRun, type LatencyRun } from './latency';
-import { startStalledTcp, startStalledWs, type StalledPeer } from './stalled-peers';
+import { startStalledTcp, startStalledWs, type StalledPeer } from '../tests/helpers/stalled-peers';
 import { ControlsData, RssSampler, benchSettings, collectGarbage, log, mb, round, waitConnected, yieldTurn } from './util';
 
 // Loopback p99s here are a fraction of a millisecond, where one scheduler hiccup among a

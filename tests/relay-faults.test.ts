@@ -123,7 +123,7 @@ describe('a stalled target', () => {
     expect(ts!.droppedBy.queueFull).toBe(500 - ts!.counters.queued);
     expect(ts!.lastError).toMatch(/timeout/i);
     expect(ts!.health.status).toBe('critical');
-    expect(stalled.sockets.length).toBeGreaterThan(0);
+    expect(stalled.accepted).toBeGreaterThan(0);
     expectAccounting(relay.view());
   });
 
@@ -131,7 +131,7 @@ describe('a stalled target', () => {
     const a = await h.gateway();
     const stalled = await h.stallAfterUpgrade();
     const relay = h.relay(backends(a.url, stalled.url), { mode: 'parallel' });
-    await waitFor('two upgrades at the stalled server', () => stalled.connections() >= 2, 5000);
+    await waitFor('two upgrades at the stalled server', () => stalled.accepted >= 2, 5000);
     const t = relay.view().targets[1]!;
     expect(t.lastError).toMatch(/heartbeat timeout|send timeout/);
     expect(t.disconnects).toBeGreaterThanOrEqual(1);
@@ -261,7 +261,7 @@ describe('send timeout and backoff', () => {
     const t = relay.view().targets[0]!;
     expect(t.lastError).toMatch(/send timeout: \d+ frame\(s\) not written within 100 ms/);
     expectAccounting(relay.view());
-    await waitFor('a fresh connection', () => stalled.connections() >= 2, 5000);
+    await waitFor('a fresh connection', () => stalled.accepted >= 2, 5000);
   });
 
   it('retries a refused backend with growing, capped, jittered delays', async () => {

@@ -1,8 +1,8 @@
 // Real pieces on 127.0.0.1 for relay tests: reference gateways, a BackendManager with
 // short timings, and waits that poll real state instead of sleeping a guessed time.
 import net from 'node:net';
-import { WebSocketServer } from 'ws';
 import { expect } from 'vitest';
+import { startStalledTcp, startStalledWs, type StalledPeer } from './stalled-peers';
 import { startGateway, type Gateway, type GatewayOptions } from '../../src-gateway/gateway';
 import { BackendManager, type ManagerOptions } from '../../src-main/relay/backend-manager';
 import { FrameBuilder } from '../../src-main/relay/frame-builder';
@@ -36,34 +36,17 @@ export class Harness {
   }
 
   /** A TCP server that accepts connections and never reads a byte: the stalled gateway. */
-  async stalledServer(): Promise<{ url: string; sockets: net.Socket[] }> {
-    const sockets: net.Socket[] = [];
-    const server = net.createServer((s) => {
-      s.pause();
-      sockets.push(s);
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    this.closers.push(() => {
-      for (const s of sockets) s.destroy();
-      return new Promise<void>((r) => server.close(() => r()));
-    });
-    return { url: `ws://127.0.0.1:${(server.address() as net.AddressInfo).port}/relay`, sockets };
+  async stalledServer(): Promise<StalledPeer> {
+    const peer = await startStalledTcp();
+    this.closers.push(() => peer.close());
+    return peer;
   }
 
   /** A WebSocket server that completes the upgrade, then stops reading: stalled after the handshake. */
-  async stallAfterUpgrade(): Promise<{ url: string; connections: () => number }> {
-    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-    await new Promise<void>((r) => wss.once('listening', () => r()));
-    let count = 0;
-    wss.on('connection', (ws) => {
-      count++;
-      (ws as unknown as { _socket: net.Socket })._socket.pause();
-    });
-    this.closers.push(() => {
-      for (const c of wss.clients) c.terminate();
-      return new Promise<void>((r) => wss.close(() => r()));
-    });
-    return { url: `ws://127.0.0.1:${(wss.address() as net.AddressInfo).port}/relay`, connections: () => count };
+  async stallAfterUpgrade(): Promise<StalledPeer> {
+    const peer = await startStalledWs();
+    this.closers.push(() => peer.close());
+    return peer;
   }
 
   /** A port with nothing listening on it. */
