@@ -121,7 +121,25 @@ export interface BridgeChannels {
   'relay:set-kill-switch': { request: KillSwitchRequest; response: ActionResult };
   'relay:update-settings': { request: SettingsUpdate; response: ActionResult };
   'relay:export-report': { request: void; response: ReportExport | Extract<ActionResult, { ok: false }> };
+  /** Desktop only: asks where to save with the system's save dialog, then writes the .html and .json. */
+  'relay:save-report': { request: void; response: SaveReportResult };
 }
+
+/** Every invoke channel, for the code that registers or checks them all. */
+export const BRIDGE_CHANNELS = [
+  'relay:get-state',
+  'relay:get-history',
+  'relay:set-kill-switch',
+  'relay:update-settings',
+  'relay:export-report',
+  'relay:save-report',
+] as const satisfies readonly BridgeChannel[];
+
+/** The one channel the main process pushes on: a DashboardState every SNAPSHOT_INTERVAL_MS. */
+export const STATE_EVENT_CHANNEL = 'relay:state';
+
+/** The report saved by the desktop shell: where, or that the person cancelled the dialog. */
+export type SaveReportResult = { ok: true; files: string[] } | { ok: true; cancelled: true } | Extract<ActionResult, { ok: false }>;
 
 export type BridgeChannel = keyof BridgeChannels;
 
@@ -144,6 +162,8 @@ export interface RelayBridge {
   setKillSwitch(on: boolean): Promise<ActionResult>;
   updateSettings(update: SettingsUpdate): Promise<ActionResult>;
   exportReport(): Promise<ReportExport | Extract<ActionResult, { ok: false }>>;
+  /** Where the shell can save files itself (the desktop app), the export goes through its save dialog. */
+  saveReport?(): Promise<SaveReportResult>;
 }
 
 /** HTTP routes of the browser implementation, on the relay's debug port. */

@@ -1,0 +1,133 @@
+// The narrow interfaces between the desktop app's logic and Electron. src-main/shell/
+// implements them with Electron's tray, windows, IPC, dialogs and safeStorage; the tests
+// implement them with plain objects, so every decision here runs without the binary.
+import type { TrayIconState } from '../../src-shared/desktop';
+
+export type MenuItemModel =
+  | { type: 'separator' }
+  | {
+      type: 'normal' | 'checkbox';
+      /** Stable id the click comes back with. */
+      id: string;
+      label: string;
+      checked?: boolean;
+      enabled?: boolean;
+      /** Shown but greyed: e.g. a status line. */
+      toolTip?: string;
+    };
+
+export interface TrayPort {
+  setIcon(state: TrayIconState): void;
+  setToolTip(text: string): void;
+  /** Replaces the context menu; a click calls onClick with the item's id. */
+  setMenu(items: MenuItemModel[], onClick: (id: string) => void): void;
+  /** A left click (Windows, Linux) or double click: open the dashboard. */
+  onActivate(handler: () => void): void;
+  destroy(): void;
+}
+
+export interface CloseEvent {
+  preventDefault(): void;
+}
+
+export interface WindowPort {
+  /** The webContents id IPC senders are checked against. */
+  readonly webContentsId: number;
+  show(): void;
+  hide(): void;
+  focus(): void;
+  restore(): void;
+  isVisible(): boolean;
+  isMinimized(): boolean;
+  isDestroyed(): boolean;
+  /** Pushes an event to the renderer (ignored once the window is gone). */
+  send(channel: string, payload: unknown): void;
+  onClose(handler: (event: CloseEvent) => void): void;
+  onClosed(handler: () => void): void;
+  destroy(): void;
+}
+
+export interface WindowOptions {
+  /** False: created unshown, so a launch into the tray never flashes a window. */
+  show: boolean;
+}
+
+export type WindowFactory = (options: WindowOptions) => WindowPort;
+
+/** Who sent an IPC message: checked on every handler before anything runs. */
+export interface IpcSender {
+  webContentsId: number;
+  /** The URL of the frame that sent it; null when the frame is gone. */
+  frameUrl: string | null;
+  isMainFrame: boolean;
+}
+
+export type IpcHandler = (sender: IpcSender, arg: unknown) => unknown;
+
+export interface IpcPort {
+  handle(channel: string, handler: IpcHandler): void;
+  removeHandler(channel: string): void;
+}
+
+export interface SaveDialogOptions {
+  title: string;
+  defaultPath: string;
+  filters: { name: string; extensions: string[] }[];
+}
+
+export interface DialogPort {
+  /** The chosen path, or null when cancelled. */
+  showSaveDialog(options: SaveDialogOptions): Promise<string | null>;
+}
+
+export interface NotificationPort {
+  isSupported(): boolean;
+  show(title: string, body: string, onClick?: () => void): void;
+}
+
+export interface LoginItemState {
+  openAtLogin: boolean;
+}
+
+export interface AppPort {
+  readonly platform: NodeJS.Platform;
+  /** Login items exist on Windows and macOS only (Linux desktops use autostart files). */
+  setLoginItem(openAtLogin: boolean, args: string[]): void;
+  getLoginItem(args: string[]): LoginItemState;
+  quit(): void;
+  /** macOS: hide the Dock icon while no window shows, so the app is a tray app. */
+  setDockVisible?(visible: boolean): void;
+}
+
+/**
+ * Electron's safeStorage behind one narrow interface. `available` is false where the
+ * platform offers no real protection (Linux without a keyring falls back to a fixed key:
+ * that is not storage a token should trust).
+ */
+export interface TokenVault {
+  available(): { ok: true } | { ok: false; reason: string };
+  /** Base64 of the encrypted bytes. */
+  seal(plain: string): string;
+  /** Throws when the text was sealed elsewhere (another user, another machine) or is damaged. */
+  open(sealed: string): string;
+}
+
+/** Lists running processes by image name (Windows: tasklist): used to wait for the sim. */
+export interface ProcessLister {
+  isRunning(imageNames: readonly string[]): Promise<boolean>;
+}
+
+export type UpdaterEvent =
+  | { kind: 'available'; version: string }
+  | { kind: 'not-available' }
+  | { kind: 'downloaded'; version: string }
+  | { kind: 'error'; message: string };
+
+/** electron-updater behind the calls the update gate makes; nothing downloads or installs by itself. */
+export interface UpdaterPort {
+  check(): Promise<void>;
+  download(): Promise<void>;
+  /** Quits and installs the downloaded update. */
+  quitAndInstall(): void;
+  onEvent(handler: (event: UpdaterEvent) => void): void;
+}
