@@ -3,14 +3,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { SettingsError, applySettingText, maskUrl, redactSettings, resolveSettings, SETTING_VARIABLES, type Settings } from '../src-shared/settings';
+import { SettingsError, applySettingText, maskUrl, redactSettings, resolveSettings, SETTING_VARIABLES } from '../src-shared/settings';
 import type { HealthResponse, TargetsResponse } from '../src-shared/debug-api';
 import { HTTP_ROUTES, type ReportExport } from '../src-shared/bridge';
 import { Relay, RUNTIME_FILE_NAME, describe, type RuntimeInfo, type SourceFactory } from './relay';
 import { SettingsFileError, SettingsStore, defaultConfigDir } from './settings-store';
-import { SyntheticSource } from './sources/synthetic';
-import { IbtReplaySource, type StreamSettings } from './sources/ibt-replay';
-import { IRacingSource } from './sources/iracing/iracing-source';
+import { parseSourceSpec, SourceSpecError } from './sources/source-spec';
 import { IbtError } from './ibt/errors';
 import { SourceUnavailableError } from './sources/source';
 import { createLogger } from './log';
@@ -36,6 +34,15 @@ Settings names for "set": ${Object.keys(SETTING_VARIABLES).join(', ')}
 same names override the settings file for one run; the kill switch is on if either says so.`;
 
 class UsageError extends Error {}
+
+function parseSource(spec: string, speedText: string | undefined, loop: boolean): SourceFactory {
+  try {
+    return parseSourceSpec(spec, speedText, loop);
+  } catch (e) {
+    if (e instanceof SourceSpecError) throw new UsageError(e.message);
+    throw e;
+  }
+}
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   let parsed;
@@ -104,33 +111,6 @@ function expectArgs(args: string[], count: number, form: string): void {
 }
 
 /** `synthetic`, `ibt:<path>` (with --speed and --loop) or `iracing`. */
-export function parseSource(spec: string, speedText: string | undefined, loop: boolean): SourceFactory {
-  if ((speedText !== undefined || loop) && !spec.startsWith('ibt:')) {
-    throw new UsageError(`--speed and --loop apply to a recording; expected --source ibt:<file.ibt> with them (got --source ${spec})`);
-  }
-  if (spec === 'synthetic') return () => new SyntheticSource();
-  if (spec === 'iracing') {
-    return (settings, { registry, log }) => new IRacingSource({ ...streamSettings(settings), registry, onProblem: (m) => log.warn(`iRacing: ${m}`) });
-  }
-  if (spec.startsWith('ibt:')) {
-    const file = spec.slice(4);
-    if (!file) throw new UsageError('--source ibt: needs a path, as in --source ibt:C:/Users/me/Documents/iRacing/telemetry/lap.ibt');
-    let speed: number | 'max' = 1;
-    if (speedText !== undefined) {
-      const n = Number(speedText);
-      if (speedText === 'max') speed = 'max';
-      else if (/^\s*\d+(\.\d+)?\s*$/.test(speedText) && n > 0 && n <= 1000) speed = n;
-      else throw new UsageError(`--speed: got ${JSON.stringify(speedText)}; expected a factor above 0 and up to 1000 (2 = twice the recorded pace) or "max"`);
-    }
-    return (settings) => new IbtReplaySource({ path: path.resolve(file), speed, loop, ...streamSettings(settings) });
-  }
-  throw new UsageError(`--source: got ${JSON.stringify(spec)}; expected synthetic, ibt:<file.ibt> or iracing`);
-}
-
-function streamSettings(s: Settings): StreamSettings {
-  return { controlsVars: s.controlsVars, baselineVars: s.baselineVars, baselineHz: s.baselineHz, sharePersonalData: s.sharePersonalData, sourceStaleMs: s.sourceStaleMs };
-}
-
 async function run(configDir: string, source: SourceFactory, env: NodeJS.ProcessEnv): Promise<number> {
   const log = createLogger();
   const relay = await Relay.start({ configDir, env, source, log });

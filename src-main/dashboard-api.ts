@@ -23,6 +23,7 @@ import {
   type SettingsUpdate,
 } from '../src-shared/bridge';
 import { sendJson } from './http-json';
+import { resolveStaticFile } from './static-files';
 
 export const DASHBOARD_SECRET_FILE = 'dashboard-secret';
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -42,26 +43,6 @@ const HTML_HEADERS = {
   'x-frame-options': 'DENY',
 };
 
-const CONTENT_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.map': 'application/json; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.gif': 'image/gif',
-  '.webp': 'image/webp',
-  '.ico': 'image/x-icon',
-  '.woff': 'font/woff',
-  '.woff2': 'font/woff2',
-  '.ttf': 'font/ttf',
-  '.txt': 'text/plain; charset=utf-8',
-  '.webmanifest': 'application/manifest+json',
-};
 
 /** What the relay offers the dashboard; the same calls serve the desktop shell's IPC. */
 export interface DashboardBackend {
@@ -296,40 +277,18 @@ export function createDashboardApi(backend: DashboardBackend, options: Dashboard
   };
 
   const serveStatic = (req: IncomingMessage, res: ServerResponse, pathname: string): boolean => {
-    let decoded: string;
-    try {
-      decoded = decodeURIComponent(pathname);
-    } catch {
-      return false;
-    }
-    if (decoded.includes('\0')) return false;
-    const relative = decoded === '/' ? 'index.html' : decoded.replace(/^\/+/, '');
-    const file = path.resolve(root, relative);
-    // Anything that resolves outside the root (../, an encoded ..%2f, an absolute path) is simply not there.
-    if (file !== root && !file.startsWith(root + path.sep)) return false;
-    let stat: fs.Stats;
-    try {
-      stat = fs.statSync(file);
-    } catch {
-      if (decoded === '/' || decoded === '/index.html') {
+    const found = resolveStaticFile(root, pathname);
+    if (!found) {
+      if (pathname === '/' || pathname === '/index.html') {
         sendHtml(res, 200, NOT_BUILT_HTML, req.method ?? 'GET');
         return true;
       }
       return false;
     }
-    if (!stat.isFile()) return false;
-    try {
-      // A symbolic link inside the build pointing elsewhere is outside it too.
-      const real = fs.realpathSync(file);
-      const realRoot = fs.realpathSync(root);
-      if (!real.startsWith(realRoot + path.sep)) return false;
-    } catch {
-      return false;
-    }
-    const type = CONTENT_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
+    const { file, size, contentType: type } = found;
     res.writeHead(200, {
       'content-type': type,
-      'content-length': String(stat.size),
+      'content-length': String(size),
       // Built assets carry a hash in their names; index.html must be fetched fresh to point at the new ones.
       'cache-control': type.startsWith('text/html') ? 'no-store' : 'no-cache',
       'x-content-type-options': 'nosniff',
