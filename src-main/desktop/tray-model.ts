@@ -1,0 +1,108 @@
+// What the tray shows: the icon state, the tooltip and the context menu, as plain data
+// built from the relay's snapshot and the desktop preferences. The shell turns it into
+// Electron's Tray and Menu; tests read it directly.
+import type { DashboardState } from '../../src-shared/bridge';
+import type { DesktopPrefs, TrayIconState } from '../../src-shared/desktop';
+import type { MenuItemModel } from './ports';
+
+/** Where the relay is in the app's life, beyond what a snapshot says. */
+export type RelayPhase =
+  | { kind: 'running'; state: DashboardState }
+  | { kind: 'starting' }
+  | { kind: 'waiting-for-sim' }
+  | { kind: 'failed'; error: string };
+
+export const MENU_IDS = {
+  status: 'status',
+  open: 'open-dashboard',
+  killSwitch: 'kill-switch',
+  exportReport: 'export-report',
+  launchAtLogin: 'launch-at-login',
+  launchWithIRacing: 'launch-with-iracing',
+  startHidden: 'start-hidden',
+  autoUpdates: 'auto-updates',
+  restartToUpdate: 'restart-to-update',
+  quit: 'quit',
+} as const;
+
+export function trayIconState(phase: RelayPhase, killSwitchSaved: boolean): TrayIconState {
+  if (phase.kind !== 'running') {
+    if (killSwitchSaved) return 'killed';
+    return phase.kind === 'failed' ? 'critical' : 'normal';
+  }
+  const { health, settings } = phase.state;
+  if (settings.killSwitch || health.status === 'killed') return 'killed';
+  if (health.status === 'critical') return 'critical';
+  if (health.status === 'warning') return 'warning';
+  return 'normal';
+}
+
+/** One line that says what the relay is doing: the tooltip and the menu's first (greyed) item. */
+export function statusLine(phase: RelayPhase): string {
+  switch (phase.kind) {
+    case 'starting':
+      return 'Relay starting…';
+    case 'waiting-for-sim':
+      return 'Waiting for iRacing: the relay starts with the sim';
+    case 'failed':
+      return `Relay not running: ${firstLine(phase.error)}`;
+    case 'running': {
+      const { settings, targets, health } = phase.state;
+      if (settings.killSwitch) return 'KILL SWITCH ON: every backend cut off';
+      const active = targets.targets.filter((t) => t.state !== 'disabled' && t.state !== 'standby');
+      const connected = active.filter((t) => t.state === 'connected').length;
+      const source = health.source ? `${health.source.kind} ${health.source.state}` : 'no source';
+      const verdict = health.status === 'healthy' ? 'healthy' : `${health.status}${health.reasons[0] ? `: ${health.reasons[0]}` : ''}`;
+      return `${settings.mode}, ${connected} of ${active.length} connected, ${source}, ${verdict}`;
+    }
+  }
+}
+
+function firstLine(text: string): string {
+  const line = text.split('\n')[0] ?? '';
+  return line.length > 100 ? `${line.slice(0, 99)}…` : line;
+}
+
+export interface TrayMenuInput {
+  phase: RelayPhase;
+  /** The kill switch as saved: shown even while the relay is not running. */
+  killSwitch: boolean;
+  prefs: DesktopPrefs;
+  platform: NodeJS.Platform;
+  /** A downloaded update that may be installed now (not during a live session). */
+  updateReady: { version: string; installable: boolean } | null;
+  /** Updates can exist at all (a packaged build with a publish feed). */
+  updatesSupported: boolean;
+}
+
+export function buildTrayMenu(input: TrayMenuInput): MenuItemModel[] {
+  const { phase, prefs, platform } = input;
+  const items: MenuItemModel[] = [
+    { type: 'normal', id: MENU_IDS.status, label: statusLine(phase), enabled: false },
+    { type: 'separator' },
+    { type: 'normal', id: MENU_IDS.open, label: 'Open dashboard' },
+    { type: 'checkbox', id: MENU_IDS.killSwitch, label: 'Kill switch: cut every backend off', checked: input.killSwitch },
+    { type: 'normal', id: MENU_IDS.exportReport, label: 'Export parity report…', enabled: phase.kind === 'running' },
+    { type: 'separator' },
+  ];
+  if (platform === 'win32' || platform === 'darwin') {
+    items.push({ type: 'checkbox', id: MENU_IDS.launchAtLogin, label: 'Start at login', checked: prefs.launchAtLogin });
+  }
+  if (platform === 'win32') {
+    items.push({ type: 'checkbox', id: MENU_IDS.launchWithIRacing, label: 'Start with iRacing', checked: prefs.launchWithIRacing });
+  }
+  items.push({ type: 'checkbox', id: MENU_IDS.startHidden, label: 'Start hidden in the tray', checked: prefs.startHidden });
+  if (input.updatesSupported) {
+    items.push({ type: 'checkbox', id: MENU_IDS.autoUpdates, label: 'Automatic updates (never during a session)', checked: prefs.updates === 'auto' });
+    if (input.updateReady) {
+      items.push({
+        type: 'normal',
+        id: MENU_IDS.restartToUpdate,
+        label: input.updateReady.installable ? `Restart to update to ${input.updateReady.version}` : `Update ${input.updateReady.version} installs after the session`,
+        enabled: input.updateReady.installable,
+      });
+    }
+  }
+  items.push({ type: 'separator' }, { type: 'normal', id: MENU_IDS.quit, label: 'Quit Relay Agent' });
+  return items;
+}
