@@ -13,6 +13,7 @@ import type {
   LatencyPoint,
   RelayBridge,
   ReportExport,
+  SaveReportResult,
   SettingsUpdate,
 } from '../src-shared/bridge';
 import { isInactive } from './health';
@@ -45,6 +46,8 @@ export interface DashboardData {
   pendingReport: boolean;
   lastError: ActionError | null;
   readOnly: ReadOnlyReason | null;
+  /** The bridge saves files itself (the desktop app's save dialog) instead of the page downloading them. */
+  savesFiles: boolean;
   /** Snapshot time since which parity has been healthy without a break; null when it is not. */
   parityHealthySince: number | null;
 }
@@ -56,6 +59,8 @@ export interface DashboardActions {
   setKillSwitch(on: boolean): Promise<ActionResult>;
   updateSettings(update: SettingsUpdate): Promise<ActionResult>;
   exportReport(): Promise<ReportExport | null>;
+  /** Desktop: the report through the system's save dialog; null when it failed (the error is shown). */
+  saveReport(): Promise<Extract<SaveReportResult, { ok: true }> | null>;
   /** Records a problem found before anything was sent (validation), shown like a refused action. */
   reportLocalError(action: ActionName, message: string, problems?: string[]): void;
   dismissError(): void;
@@ -148,6 +153,7 @@ export function createDashboardStore(bridge: DashboardBridge, options: StoreOpti
       pendingReport: false,
       lastError: null,
       readOnly: bridge.readOnly ? 'no-secret' : null,
+      savesFiles: typeof bridge.saveReport === 'function',
       parityHealthySince: null,
 
       ingest(state) {
@@ -211,6 +217,23 @@ export function createDashboardStore(bridge: DashboardBridge, options: StoreOpti
       async exportReport() {
         set({ pendingReport: true });
         const result = await settle(() => bridge.exportReport());
+        set({ pendingReport: false });
+        if (!result.ok) {
+          fail('report', result);
+          return null;
+        }
+        succeed('report');
+        return result;
+      },
+
+      async saveReport() {
+        const save = bridge.saveReport;
+        if (!save) {
+          fail('report', { ok: false, status: 400, error: 'this dashboard cannot save files itself; use Export parity report' });
+          return null;
+        }
+        set({ pendingReport: true });
+        const result = await settle(() => save.call(bridge));
         set({ pendingReport: false });
         if (!result.ok) {
           fail('report', result);

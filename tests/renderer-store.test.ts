@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { ActionResult, ConnectionStatus, DashboardState, LatencyHistory, RelayBridge, ReportExport } from '../src-shared/bridge';
+import type { ActionResult, ConnectionStatus, DashboardState, LatencyHistory, RelayBridge, ReportExport, SaveReportResult } from '../src-shared/bridge';
 import type { TargetState, TargetView } from '../src-shared/debug-api';
 import { HISTORY_KEEP_MS, createDashboardStore, selectKillSwitch, type DashboardBridge } from '../src-renderer/store';
 
@@ -358,6 +358,24 @@ describe('dashboard store: actions and errors', () => {
     expect(store.getState().lastError).toMatchObject({ action: 'report', status: 500 });
     store.getState().dismissError();
     expect(store.getState().lastError).toBeNull();
+  });
+
+  it('saves through the bridge where it saves files itself (the desktop app), including a cancelled dialog', async () => {
+    const plain = makeStore(new FakeBridge());
+    expect(plain.getState().savesFiles).toBe(false);
+    expect(await plain.getState().saveReport()).toBeNull();
+    expect(plain.getState().lastError).toMatchObject({ action: 'report', status: 400 });
+
+    const results: SaveReportResult[] = [{ ok: true, files: ['/docs/r.html', '/docs/r.json'] }, { ok: true, cancelled: true }, { ok: false, status: 500, error: 'disk full' }];
+    const bridge = Object.assign(new FakeBridge(), { saveReport: vi.fn(async () => results.shift() as SaveReportResult) });
+    const store = makeStore(bridge);
+    expect(store.getState().savesFiles).toBe(true);
+    expect(await store.getState().saveReport()).toEqual({ ok: true, files: ['/docs/r.html', '/docs/r.json'] });
+    expect(await store.getState().saveReport()).toEqual({ ok: true, cancelled: true });
+    expect(store.getState().lastError).toBeNull();
+    expect(await store.getState().saveReport()).toBeNull();
+    expect(store.getState().lastError).toMatchObject({ action: 'report', status: 500, message: expect.stringContaining('disk full') });
+    expect(store.getState().pendingReport).toBe(false);
   });
 });
 

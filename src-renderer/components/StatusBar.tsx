@@ -38,9 +38,16 @@ export function StatusBar() {
 export function ExportReport() {
   const pending = useDashboard((s) => s.pendingReport);
   const exportReport = useDashboard((s) => s.exportReport);
+  const saveReport = useDashboard((s) => s.saveReport);
+  const savesFiles = useDashboard((s) => s.savesFiles);
   const [saved, setSaved] = useState<string | null>(null);
   const onClick = async (): Promise<void> => {
     setSaved(null);
+    if (savesFiles) {
+      const result = await saveReport();
+      if (result && 'files' in result) setSaved(result.files.join(' and '));
+      return;
+    }
     const report = await exportReport();
     if (!report) return;
     const base = safeFileBase(report.fileBase);
