@@ -1,0 +1,98 @@
+// Waits for iRacing's sim process ("launch with iRacing"): polls the process list and
+// reports only when the answer changes. A failed listing says nothing about the sim, so it
+// is never taken as "not running": a flaky tasklist must not stop a relay mid-session.
+import type { ProcessLister } from './ports';
+import { systemClock, type Clock, type TimerHandle } from './update-gate';
+
+/** The image names of iRacing's simulator (DirectX 11 and the older build). */
+export const IRACING_SIM_PROCESSES: readonly string[] = ['iRacingSim64DX11.exe', 'iRacingSim64.exe'];
+
+export const DEFAULT_SIM_POLL_MS = 3000;
+
+/** The timer calls the watcher makes: update-gate's Clock fits. */
+export type WatcherTimers = Pick<Clock, 'setTimeout' | 'clearTimeout'>;
+
+export interface SimWatcherOptions {
+  lister: ProcessLister;
+  onChange: (running: boolean) => void;
+  intervalMs?: number;
+  log?: (msg: string) => void;
+  timers?: WatcherTimers;
+  imageNames?: readonly string[];
+}
+
+// Distinct error texts remembered at most, so a message carrying a changing detail cannot grow the set forever.
+const MAX_REMEMBERED_ERRORS = 20;
+
+export class SimWatcher {
+  private readonly intervalMs: number;
+  private readonly timers: WatcherTimers;
+  private readonly imageNames: readonly string[];
+  private timer: TimerHandle | null = null;
+  private active = false;
+  private polling = false;
+  private last: boolean | null = null;
+  private readonly loggedErrors = new Set<string>();
+
+  constructor(private readonly options: SimWatcherOptions) {
+    this.intervalMs = options.intervalMs ?? DEFAULT_SIM_POLL_MS;
+    this.timers = options.timers ?? systemClock;
+    this.imageNames = options.imageNames ?? IRACING_SIM_PROCESSES;
+  }
+
+  /** Polls at once, then every `intervalMs` after each poll finishes. */
+  start(): void {
+    if (this.active) return;
+    this.active = true;
+    void this.poll();
+  }
+
+  stop(): void {
+    this.active = false;
+    if (this.timer !== null) {
+      this.timers.clearTimeout(this.timer);
+      this.timer = null;
+    }
+  }
+
+  /** The last known answer; null before the first successful poll. */
+  get running(): boolean | null {
+    return this.last;
+  }
+
+  private async poll(): Promise<void> {
+    if (!this.active || this.polling) return;
+    this.polling = true;
+    this.timer = null;
+    let result: boolean | null = null;
+    try {
+      result = await this.options.lister.isRunning(this.imageNames);
+    } catch (e) {
+      this.logError(e instanceof Error ? e.message : String(e));
+    } finally {
+      this.polling = false;
+    }
+    if (!this.active) return;
+    if (result !== null) {
+      // Logged again if it comes back after a good poll: it is news then.
+      this.loggedErrors.clear();
+      if (result !== this.last) {
+        this.last = result;
+        try {
+          this.options.onChange(result);
+        } catch (e) {
+          this.options.log?.(`sim watcher: onChange failed: ${e instanceof Error ? e.message : String(e)}`);
+        }
+      }
+    }
+    // The next poll is timed from the end of this one, so a slow listing never overlaps the next.
+    if (this.active && this.timer === null) this.timer = this.timers.setTimeout(() => void this.poll(), this.intervalMs);
+  }
+
+  private logError(message: string): void {
+    if (this.loggedErrors.has(message)) return;
+    if (this.loggedErrors.size >= MAX_REMEMBERED_ERRORS) this.loggedErrors.clear();
+    this.loggedErrors.add(message);
+    this.options.log?.(`sim watcher: could not list processes (${message}); keeping the last known state`);
+  }
+}
