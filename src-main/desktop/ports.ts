@@ -95,6 +95,8 @@ export interface AppPort {
   setLoginItem(openAtLogin: boolean, args: string[]): void;
   getLoginItem(args: string[]): LoginItemState;
   quit(): void;
+  /** macOS ignores login-item arguments: this says the app was launched as a login item (so it starts hidden). */
+  wasOpenedAtLogin?(): boolean;
   /** macOS: hide the Dock icon while no window shows, so the app is a tray app. */
   setDockVisible?(visible: boolean): void;
 }
