@@ -80,6 +80,8 @@ async function main(): Promise<void> {
     },
   );
   app.on('second-instance', (_event, argv) => desktop.secondInstance(argv));
+  // The Playwright test drives the tray menu's handler through this; a packaged app never exposes it.
+  if (!app.isPackaged && process.env.RELAY_AGENT_E2E === '1') (globalThis as { relayDesktop?: DesktopApp }).relayDesktop = desktop;
   // A tray app: closing the last window does not quit.
   app.on('window-all-closed', () => {});
   // Quit from the OS (logout, Cmd+Q): stop the relay cleanly first.
