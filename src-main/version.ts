@@ -1,7 +1,26 @@
-import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const require = createRequire(import.meta.url);
-const pkg = require('../package.json') as { version: string; name: string };
+// The package.json sits one level up from the sources (src-main/version.ts) but two from
+// the bundle (dist/main/main.js, also inside the asar), so walk up and take the first
+// package.json that is ours rather than hard-coding either depth.
+function readOwnPackageJson(): { name: string; version: string } {
+  const start = path.dirname(fileURLToPath(import.meta.url));
+  for (let dir = start; ; dir = path.dirname(dir)) {
+    let pkg: { name?: unknown; version?: unknown } | undefined;
+    try {
+      pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as typeof pkg;
+    } catch {
+      // None here (or not JSON): keep climbing.
+      pkg = undefined;
+    }
+    if (pkg?.name === 'relay-agent' && typeof pkg.version === 'string') return { name: pkg.name, version: pkg.version };
+    if (path.dirname(dir) === dir) throw new Error(`version: no package.json named relay-agent above ${start}`);
+  }
+}
+
+const pkg = readOwnPackageJson();
 
 export const APP_VERSION: string = pkg.version;
 export const APP_NAME: string = pkg.name;
