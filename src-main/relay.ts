@@ -11,7 +11,7 @@ import { createDashboardApi, createSecret, removeSecretFile, writeSecretFile, ty
 import { LogFile, teeLogger, type LogFileOptions } from './log-file';
 import { exportReport, LOG_TAIL_LINES } from './report/build-report';
 import { KILL_SWITCH_VARIABLE, planSettingsUpdate } from './settings-update';
-import { SettingsStore } from './settings-store';
+import { SettingsStore, sealedTokenWarnings } from './settings-store';
 import type { TelemetrySource } from './sources/source';
 import { SyntheticSource } from './sources/synthetic';
 import { SessionRegistry } from './telemetry/session-registry';
@@ -20,8 +20,7 @@ import { silentLogger, type LogLevel, type Logger } from './log';
 
 export const RUNTIME_FILE_NAME = 'relay-runtime.json';
 
-export interface RelayOptions {
-  configDir: string;
+interface RelayCommonOptions {
   env?: Env;
   /** A source, or a factory given the settings in force (stream variables, privacy) and the relay's parts. */
   source?: TelemetrySource | SourceFactory;
@@ -34,6 +33,13 @@ export interface RelayOptions {
   /** How long the report waits for each gateway's parity endpoint. */
   reportGatewayTimeoutMs?: number;
 }
+
+/**
+ * The settings file by its directory (the headless relay), or a store already opened on it
+ * (the desktop shell: electron-store underneath, tokens sealed). Given both, they must name
+ * the same directory.
+ */
+export type RelayOptions = RelayCommonOptions & ({ configDir: string; store?: undefined } | { configDir?: string; store: SettingsStore });
 
 /** The most recent timeline entries a dashboard snapshot carries. */
 const STATE_TIMELINE_ENTRIES = 50;
@@ -87,8 +93,9 @@ export class Relay {
    */
   static async start(options: RelayOptions): Promise<Relay> {
     const env = options.env ?? {};
-    const store = new SettingsStore(options.configDir);
-    const { settings, envOverrides } = resolveSettings(store.read(), env);
+    const store = settingsStoreOf(options);
+    const file = store.read();
+    const { settings, envOverrides } = resolveSettings(file, env);
     const secret = createSecret();
     // The log file is opened only once the start can no longer fail on bad settings, a bad
     // recording or a port in use: a refused start must not push the last real run out of
@@ -100,6 +107,7 @@ export class Relay {
       else if (options.logFile !== false && early.length < 1000) early.push([level, message]);
     });
     if (envOverrides.length > 0) log.info(`environment overrides the settings file for: ${envOverrides.join(', ')}`);
+    for (const line of sealedTokenWarnings(file, settings)) log.warn(line);
     const registry = new SessionRegistry(store.dir, (m) => log.warn(m));
     const source: TelemetrySource = typeof options.source === 'function' ? options.source(settings, { registry, log }) : (options.source ?? new SyntheticSource());
     // A recording that cannot be read, or a source that cannot run here, fails now: before anything listens or connects.
@@ -395,6 +403,14 @@ export class Relay {
       this.log.warn(`cannot write ${RUNTIME_FILE_NAME}: ${(e as Error).message} (relay status will use the configured debug port)`);
     }
   }
+}
+
+function settingsStoreOf(options: RelayOptions): SettingsStore {
+  if (options.store === undefined) return new SettingsStore(options.configDir);
+  if (options.configDir !== undefined && path.resolve(options.configDir) !== options.store.dir) {
+    throw new Error(`the settings store is in ${options.store.dir}, not in the config dir ${path.resolve(options.configDir)}`);
+  }
+  return options.store;
 }
 
 export function describe(s: Settings): string {

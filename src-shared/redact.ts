@@ -6,7 +6,8 @@ import { maskUrl } from './settings';
 const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>`]+/gi;
 const BEARER = /\b(Bearer)\s+[^\s"',;]+/gi;
 const SECRET_ASSIGNMENT = /\b((?:access_|api[_-]?|auth[_-]?)?(?:token|key|secret|password|passwd|signature|sig))=("?)[^\s&"',;]+/gi;
-const SECRET_JSON_FIELD = /("(?:token|access_token|api[_-]?key|secret|password)"\s*:\s*")(?:[^"\\]|\\.)*(")/gi;
+// tokenSealed: the desktop app's sealed token, useless without that user's safe storage, yet still kept out of logs and reports.
+const SECRET_JSON_FIELD = /("(?:token|tokenSealed|access_token|api[_-]?key|secret|password)"\s*:\s*")(?:[^"\\]|\\.)*(")/gi;
 const PLACEHOLDERS = new Set(['***', '(redacted)']);
 
 /** Replaces credentials in URLs, `Bearer <x>`, `token=<x>` and every given secret (at least 4 characters) with ***. */
