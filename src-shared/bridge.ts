@@ -125,23 +125,28 @@ export interface BridgeChannels {
   'relay:save-report': { request: void; response: SaveReportResult };
 }
 
-/** Every invoke channel, for the code that registers or checks them all. */
-export const BRIDGE_CHANNELS = [
-  'relay:get-state',
-  'relay:get-history',
-  'relay:set-kill-switch',
-  'relay:update-settings',
-  'relay:export-report',
-  'relay:save-report',
-] as const satisfies readonly BridgeChannel[];
-
-/** The one channel the main process pushes on: a DashboardState every SNAPSHOT_INTERVAL_MS. */
-export const STATE_EVENT_CHANNEL = 'relay:state';
+// The channel names live in a module without zod, so the sandboxed preload bundles them alone.
+import { BRIDGE_CHANNELS, STATE_EVENT_CHANNEL } from './ipc-channels';
+export { BRIDGE_CHANNELS, STATE_EVENT_CHANNEL };
 
 /** The report saved by the desktop shell: where, or that the person cancelled the dialog. */
 export type SaveReportResult = { ok: true; files: string[] } | { ok: true; cancelled: true } | Extract<ActionResult, { ok: false }>;
 
 export type BridgeChannel = keyof BridgeChannels;
+
+// The list in ipc-channels.ts and the map above name the same channels, checked both ways at compile time.
+type ListedChannel = (typeof BRIDGE_CHANNELS)[number];
+const listedChannelsExist: readonly BridgeChannel[] = BRIDGE_CHANNELS;
+const everyChannelListed: Record<BridgeChannel, ListedChannel> = {
+  'relay:get-state': 'relay:get-state',
+  'relay:get-history': 'relay:get-history',
+  'relay:set-kill-switch': 'relay:set-kill-switch',
+  'relay:update-settings': 'relay:update-settings',
+  'relay:export-report': 'relay:export-report',
+  'relay:save-report': 'relay:save-report',
+};
+void everyChannelListed;
+void listedChannelsExist;
 
 /** A report ready to save: the JSON for tools and the self-contained HTML for people. */
 export interface ReportExport {

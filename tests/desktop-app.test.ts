@@ -14,7 +14,7 @@ import { silentLogger } from '../src-main/log';
 import type { SourceSession, SourceSink, SourceState, TelemetrySource } from '../src-main/sources/source';
 import { SyntheticSource } from '../src-main/sources/synthetic';
 import { startGateway, type Gateway } from '../src-gateway/gateway';
-import { FakeApp, FakeDialog, FakeIpc, FakeNotifications, FakeProcesses, FakeTray, FakeWindow, Recorder } from './helpers/desktop-ports';
+import { FakeApp, FakeDialog, FakeIpc, FakeNotifications, FakeProcesses, FakeTray, FakeUpdater, FakeWindow, Recorder } from './helpers/desktop-ports';
 import { TestVault } from './helpers/test-vault';
 import { sleep, waitFor } from './helpers/relay-harness';
 
@@ -100,6 +100,7 @@ interface RigOptions {
   startRelay?: DesktopOptions['startRelay'];
   notificationsSupported?: boolean;
   openedAtLogin?: boolean;
+  updater?: FakeUpdater;
 }
 
 async function startRig(options: RigOptions = {}): Promise<Rig> {
@@ -129,7 +130,7 @@ async function startRig(options: RigOptions = {}): Promise<Rig> {
     ipc,
     dialog,
     notifications,
-    updater: null,
+    updater: options.updater ?? null,
     vault,
     processes,
   };
@@ -139,8 +140,9 @@ async function startRig(options: RigOptions = {}): Promise<Rig> {
     dashboardRoot: path.join(dir, 'no-dashboard'),
     reportDir: dir,
     env: { RELAY_DEBUG_PORT: '0' },
-    isPackaged: false,
+    isPackaged: options.updater !== undefined,
     log: silentLogger,
+    updateTiming: { firstCheckDelayMs: 300, checkIntervalMs: 60_000 },
     sourceFor: () => () => (options.source ? options.source() : new SyntheticSource({ controlsHz: 20, baselineHz: 2 })),
     snapshotIntervalMs: 50,
     simPollMs: 20,
@@ -446,6 +448,71 @@ describe('desktop app: start with iRacing, and a relay that cannot start', () =>
     await sleep(100);
     expect(rig.notifications.shown).toEqual([]);
     expect(rig.desktop.notices.held()).toEqual([]);
+  });
+});
+
+describe('desktop app: updates wait for the session to end', () => {
+  it('checks, downloads, announces and installs only while the source is not live; the user can turn updates off or defer them', async () => {
+    const source = new SteeredSource();
+    const updater = new FakeUpdater();
+    const rig = await startRig({ source: () => source, updater });
+    source.set('live');
+    await waitFor('the app to see the live session', () => rig.desktop.relayPhase.kind === 'running' && rig.desktop.relayPhase.state.health.source?.state === 'live');
+    await sleep(400);
+    expect(updater.checks).toBe(0);
+
+    source.set('paused');
+    await waitFor('a check once the session pauses', () => updater.checks === 1);
+    source.set('live');
+    await waitFor('live again', () => rig.desktop.relayPhase.kind === 'running' && rig.desktop.relayPhase.state.health.source?.state === 'live');
+    updater.emit({ kind: 'available', version: '9.9.9' });
+    await sleep(100);
+    expect(updater.downloads).toBe(0);
+    source.set('waiting');
+    await waitFor('the download after the session', () => updater.downloads === 1);
+    updater.emit({ kind: 'downloaded', version: '9.9.9' });
+    await waitFor('the update item in the tray', () => rig.tray.item(MENU_IDS.restartToUpdate)?.enabled === true);
+    await waitFor('the update notice', () => rig.notifications.shown.some((n) => /9\.9\.9/.test(n.title + n.body)));
+
+    // A session starts: the restart item greys out and a click cannot install.
+    source.set('live');
+    await waitFor('the restart item disabled', () => rig.tray.item(MENU_IDS.restartToUpdate)?.enabled === false);
+    await rig.desktop.menuClick(MENU_IDS.restartToUpdate);
+    expect(updater.installs).toBe(0);
+
+    // "Not now" and "off" come from the tray and are saved in the settings file.
+    source.set('paused');
+    await waitFor('the restart item enabled', () => rig.tray.item(MENU_IDS.restartToUpdate)?.enabled === true);
+    rig.tray.click(MENU_IDS.deferUpdates);
+    expect((readFile(rig.dir).desktop as { updatesDeferredUntil: number | null }).updatesDeferredUntil).toBeGreaterThan(Date.now());
+    expect(rig.tray.item(MENU_IDS.deferUpdates)?.checked).toBe(true);
+    rig.tray.click(MENU_IDS.deferUpdates);
+    expect((readFile(rig.dir).desktop as { updatesDeferredUntil: number | null }).updatesDeferredUntil).toBeNull();
+    rig.tray.click(MENU_IDS.autoUpdates);
+    expect(readFile(rig.dir).desktop).toMatchObject({ updates: 'off' });
+    expect(rig.tray.item(MENU_IDS.restartToUpdate)).toBeUndefined();
+
+    // Quitting with updates off installs nothing; turned on again, a quit between sessions installs.
+    rig.tray.click(MENU_IDS.autoUpdates);
+    await rig.desktop.quit();
+    expect(updater.installs).toBe(1);
+    expect(rig.app.quits).toBe(0);
+  });
+
+  it('a quit during a live session never installs', async () => {
+    const source = new SteeredSource();
+    const updater = new FakeUpdater();
+    const rig = await startRig({ source: () => source, updater });
+    source.set('paused');
+    await waitFor('a check', () => updater.checks === 1);
+    updater.emit({ kind: 'available', version: '2.0.0' });
+    await waitFor('a download', () => updater.downloads === 1);
+    updater.emit({ kind: 'downloaded', version: '2.0.0' });
+    source.set('live');
+    await waitFor('live', () => rig.desktop.relayPhase.kind === 'running' && rig.desktop.relayPhase.state.health.source?.state === 'live');
+    await rig.desktop.quit();
+    expect(updater.installs).toBe(0);
+    expect(rig.app.quits).toBe(1);
   });
 });
 

@@ -17,8 +17,8 @@ import { loginItemPlan, parseLaunchArgs, shouldStartHidden, type LaunchArgs } fr
 import { NoticeQueue } from './notice-queue';
 import type { AppPort, CloseEvent, DialogPort, IpcPort, NotificationPort, ProcessLister, TokenVault, TrayPort, UpdaterPort, WindowFactory, WindowPort } from './ports';
 import { SimWatcher } from './sim-watcher';
-import { buildTrayMenu, MENU_IDS, statusLine, trayIconState, type RelayPhase } from './tray-model';
-import { UpdateGate } from './update-gate';
+import { buildTrayMenu, DEFER_UPDATES_HOURS, MENU_IDS, statusLine, trayIconState, type RelayPhase } from './tray-model';
+import { UpdateGate, type UpdateGateOptions } from './update-gate';
 import { isTrustedSender } from './window-policy';
 
 export interface DesktopPorts {
@@ -52,6 +52,7 @@ export interface DesktopOptions {
   sourceFor(spec: string | undefined): SourceFactory;
   snapshotIntervalMs?: number;
   simPollMs?: number;
+  updateTiming?: UpdateGateOptions;
   /** Starts the relay; a test may wrap Relay.start to observe the order of things. */
   startRelay?: (options: RelayOptions) => Promise<Relay>;
 }
@@ -98,7 +99,7 @@ export class DesktopApp {
             savePrefs: (patch) => this.savePrefs(patch),
             log: (m) => options.log.info(`updates: ${m}`),
             onChange: () => this.refreshTray(),
-          })
+          }, options.updateTiming)
         : null;
   }
 
@@ -271,7 +272,13 @@ export class DesktopApp {
       prefs: this.prefs,
       platform: this.ports.app.platform,
       updatesSupported: this.updates !== null,
-      updateReady: update?.phase === 'ready' || update?.phase === 'waiting-for-session-end' ? { version: update.version ?? '', installable: update.phase === 'ready' } : null,
+      updatesDeferred: update?.phase === 'deferred',
+      updateReady:
+        update?.phase === 'ready'
+          ? { version: update.version ?? '', installable: true }
+          : update?.phase === 'waiting-for-session-end' && update.detail?.startsWith('installs')
+            ? { version: update.version ?? '', installable: false }
+            : null,
     });
     const key = JSON.stringify(menu);
     if (key !== this.lastMenuKey) {
@@ -312,6 +319,11 @@ export class DesktopApp {
       case MENU_IDS.autoUpdates:
         this.savePrefs({ updates: this.prefs.updates === 'auto' ? 'off' : 'auto', updatesDeferredUntil: null });
         this.updates?.prefsChanged();
+        return;
+      case MENU_IDS.deferUpdates:
+        if (this.updates?.status().phase === 'deferred') this.updates.cancelDeferral();
+        else this.updates?.defer(DEFER_UPDATES_HOURS * 3600_000);
+        this.refreshTray();
         return;
       case MENU_IDS.restartToUpdate:
         if (this.updates && !this.updates.restartToUpdate()) {

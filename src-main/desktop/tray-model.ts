@@ -21,9 +21,13 @@ export const MENU_IDS = {
   launchWithIRacing: 'launch-with-iracing',
   startHidden: 'start-hidden',
   autoUpdates: 'auto-updates',
+  deferUpdates: 'defer-updates',
   restartToUpdate: 'restart-to-update',
   quit: 'quit',
 } as const;
+
+/** How long "Not now" holds updates back. */
+export const DEFER_UPDATES_HOURS = 24;
 
 export function trayIconState(phase: RelayPhase, killSwitchSaved: boolean): TrayIconState {
   if (phase.kind !== 'running') {
@@ -73,6 +77,8 @@ export interface TrayMenuInput {
   updateReady: { version: string; installable: boolean } | null;
   /** Updates can exist at all (a packaged build with a publish feed). */
   updatesSupported: boolean;
+  /** The user's "not now" is running. */
+  updatesDeferred: boolean;
 }
 
 export function buildTrayMenu(input: TrayMenuInput): MenuItemModel[] {
@@ -94,6 +100,9 @@ export function buildTrayMenu(input: TrayMenuInput): MenuItemModel[] {
   items.push({ type: 'checkbox', id: MENU_IDS.startHidden, label: 'Start hidden in the tray', checked: prefs.startHidden });
   if (input.updatesSupported) {
     items.push({ type: 'checkbox', id: MENU_IDS.autoUpdates, label: 'Automatic updates (never during a session)', checked: prefs.updates === 'auto' });
+    if (prefs.updates === 'auto') {
+      items.push({ type: 'checkbox', id: MENU_IDS.deferUpdates, label: `Not now: no updates for ${DEFER_UPDATES_HOURS} hours`, checked: input.updatesDeferred });
+    }
     if (input.updateReady) {
       items.push({
         type: 'normal',

@@ -3,7 +3,8 @@
 // file: a sandboxed preload cannot load modules), hands the page functions only (never
 // ipcRenderer itself), and the main process validates every call again.
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
-import { STATE_EVENT_CHANNEL, type BridgeChannel, type BridgeChannels, type DashboardState, type RelayBridge } from '../../src-shared/bridge';
+import type { BridgeChannel, BridgeChannels, DashboardState, RelayBridge } from '../../src-shared/bridge';
+import { STATE_EVENT_CHANNEL } from '../../src-shared/ipc-channels';
 
 function invoke<C extends BridgeChannel>(channel: C, request?: BridgeChannels[C]['request']): Promise<BridgeChannels[C]['response']> {
   return ipcRenderer.invoke(channel, request) as Promise<BridgeChannels[C]['response']>;
