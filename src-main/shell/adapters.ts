@@ -117,7 +117,8 @@ export const ipcPort: IpcPort = {
         {
           webContentsId: event.sender.id,
           frameUrl: event.senderFrame?.url ?? null,
-          isMainFrame: event.senderFrame !== null && event.senderFrame === event.sender.mainFrame,
+          // A frame without a parent is the page itself, not an iframe inside it.
+          isMainFrame: event.senderFrame !== null && event.senderFrame.parent === null,
         },
         arg,
       ),

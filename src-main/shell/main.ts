@@ -21,8 +21,10 @@ const launch = parseLaunchArgs(process.argv.slice(1));
 const configDir = path.resolve(launch.configDir ?? defaultConfigDir(process.env));
 app.setPath('userData', configDir);
 
-// Must precede 'ready': the dashboard's scheme behaves like https (a secure, standard origin).
-protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: false, corsEnabled: false, stream: true } }]);
+// Must precede 'ready': the dashboard's scheme behaves like https (a secure, standard origin),
+// so Vite's module scripts (fetched in CORS mode, same origin) load from it. The CSP still
+// refuses any fetch from the page.
+protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true, corsEnabled: true, stream: true } }]);
 
 function lockDown(contents: WebContents): void {
   const refuseNavigation = (event: { preventDefault(): void }, url: string) => {
