@@ -234,6 +234,14 @@ describe('desktop app: kill switch', () => {
     await waitFor('reconnected', () => connectedTo(g) > 0);
   });
 
+  it('writes refused IPC calls to the relay log, which the support report includes', async () => {
+    const rig = await startRig({ startRelay: (o) => Relay.start(o) });
+    await expect(rig.ipc.invoke('relay:set-kill-switch', rig.window.sender({ frameUrl: 'https://evil.example/' }), { on: true })).rejects.toThrow();
+    const logFile = path.join(rig.dir, 'logs', 'relay.log');
+    await waitFor('the refusal in the log', () => fs.existsSync(logFile) && fs.readFileSync(logFile, 'utf8').includes('IPC relay:set-kill-switch refused'));
+    expect(fs.readFileSync(logFile, 'utf8')).toContain('https://evil.example/');
+  });
+
   it('registers a handler for every channel of the typed bridge, and removes them at quit', async () => {
     const rig = await startRig();
     expect([...rig.ipc.handlers.keys()].sort()).toEqual(['relay:export-report', 'relay:get-history', 'relay:get-state', 'relay:save-report', 'relay:set-kill-switch', 'relay:update-settings']);

@@ -10,6 +10,7 @@ import type { Env } from '../../src-shared/settings';
 import { Relay, type RelayOptions, type SourceFactory } from '../relay';
 import { SettingsStore, type SettingsStoreOptions } from '../settings-store';
 import type { Logger } from '../log';
+import { teeLogger } from '../log-file';
 import { SOURCE_STATES, type SourceState } from '../sources/source';
 import { readDesktopPrefs, writeDesktopPrefs } from './desktop-prefs';
 import { registerBridgeHandlers, type BridgeBackend } from './ipc-handlers';
@@ -74,6 +75,7 @@ export class DesktopApp {
   private relayTransition: Promise<void> = Promise.resolve();
   private unregisterIpc: () => void = () => {};
   private prefs: DesktopPrefs;
+  private readonly log: Logger;
   readonly notices: NoticeQueue;
   readonly updates: UpdateGate | null;
 
@@ -83,10 +85,13 @@ export class DesktopApp {
     readonly store: SettingsStore,
     readonly launch: LaunchArgs,
   ) {
+    // The app's own lines go to the relay's log file too (while a relay runs), so a support
+    // report's log tail shows refused IPC calls, notices and update decisions.
+    this.log = teeLogger(options.log, (level, message) => this.relay?.logFile?.write(level, message));
     const { prefs, problems } = readDesktopPrefs(store);
-    for (const p of problems) options.log.warn(`desktop preferences: ${p}`);
+    for (const p of problems) this.log.warn(`desktop preferences: ${p}`);
     this.prefs = prefs;
-    this.notices = new NoticeQueue(ports.notifications, () => this.sourceState() !== 'live', (m) => options.log.info(m));
+    this.notices = new NoticeQueue(ports.notifications, () => this.sourceState() !== 'live', (m) => this.log.info(m));
     this.updates =
       ports.updater && options.isPackaged
         ? new UpdateGate({
@@ -97,7 +102,7 @@ export class DesktopApp {
             isPackaged: options.isPackaged,
             notifier: this.notices,
             savePrefs: (patch) => this.savePrefs(patch),
-            log: (m) => options.log.info(`updates: ${m}`),
+            log: (m) => this.log.info(`updates: ${m}`),
             onChange: () => this.refreshTray(),
           }, options.updateTiming)
         : null;
@@ -122,7 +127,7 @@ export class DesktopApp {
     app.refreshTray();
     app.unregisterIpc = registerBridgeHandlers(ports.ipc, app.bridgeBackend(), {
       isTrusted: (sender) => isTrustedSender(sender, app.window && !app.window.isDestroyed() ? app.window.webContentsId : null),
-      log: (m) => options.log.warn(m),
+      log: (m) => app.log.warn(m),
     });
     app.applyLoginItem();
     const hidden = shouldStartHidden(launch, app.prefs) || ports.app.wasOpenedAtLogin?.() === true;
@@ -179,7 +184,7 @@ export class DesktopApp {
         this.setPhase({ kind: 'running', state: this.relay.dashboardState() });
       } catch (e) {
         const error = (e as Error).message;
-        this.options.log.error(`the relay could not start: ${error}`);
+        this.log.error(`the relay could not start: ${error}`);
         this.setPhase({ kind: 'failed', error });
         this.notices.notify({ key: 'relay-failed', title: 'Relay Agent is not relaying', body: `${error.split('\n')[0]} (it retries when the settings file changes)` });
         // A fix to the settings file (from the CLI, an editor) is the usual cure: try again then.
@@ -205,13 +210,13 @@ export class DesktopApp {
     this.simWatcher = new SimWatcher({
       lister: processes,
       intervalMs: this.options.simPollMs ?? 3000,
-      log: (m) => this.options.log.warn(m),
+      log: (m) => this.log.warn(m),
       onChange: (running) => {
         if (running) {
-          this.options.log.info('iRacing started: starting the relay');
+          this.log.info('iRacing started: starting the relay');
           void this.startRelay();
         } else if (this.relay) {
-          this.options.log.info('iRacing closed: delivering what is queued, then stopping the relay until the sim runs again');
+          this.log.info('iRacing closed: delivering what is queued, then stopping the relay until the sim runs again');
           void this.stopRelay(SIM_STOP_DRAIN_MS).then(() => {
             if (!this.quitting) this.setPhase({ kind: 'waiting-for-sim' });
           });
@@ -334,7 +339,7 @@ export class DesktopApp {
         await this.quit();
         return;
       default:
-        this.options.log.warn(`tray: unknown menu item ${JSON.stringify(id)}`);
+        this.log.warn(`tray: unknown menu item ${JSON.stringify(id)}`);
     }
   }
 
@@ -343,7 +348,7 @@ export class DesktopApp {
     try {
       writeDesktopPrefs(this.store, patch);
     } catch (e) {
-      this.options.log.error(`desktop preferences not saved: ${(e as Error).message}`);
+      this.log.error(`desktop preferences not saved: ${(e as Error).message}`);
     }
     this.refreshTray();
   }
@@ -354,7 +359,7 @@ export class DesktopApp {
     try {
       this.ports.app.setLoginItem(plan.openAtLogin, plan.args);
     } catch (e) {
-      this.options.log.warn(`start at login could not be set: ${(e as Error).message}`);
+      this.log.warn(`start at login could not be set: ${(e as Error).message}`);
     }
   }
 
@@ -409,7 +414,7 @@ export class DesktopApp {
     let result: ActionResult;
     if (this.relay) {
       result = this.relay.setKillSwitch({ on });
-      if (result.ok) this.options.log.warn(`kill switch ${on ? 'ON' : 'off'} (from the ${from})`);
+      if (result.ok) this.log.warn(`kill switch ${on ? 'ON' : 'off'} (from the ${from})`);
       this.setPhase({ kind: 'running', state: this.relay.dashboardState() });
     } else {
       // No relay running (waiting for the sim, or failed to start): the saved switch is what the next start obeys.
@@ -448,7 +453,7 @@ export class DesktopApp {
     } catch (e) {
       return { ok: false, status: 500, error: `the report could not be written to ${path.dirname(htmlFile)}: ${(e as Error).message}` };
     }
-    this.options.log.info(`parity report saved: ${htmlFile} and ${path.basename(jsonFile)}`);
+    this.log.info(`parity report saved: ${htmlFile} and ${path.basename(jsonFile)}`);
     return { ok: true, files: [htmlFile, jsonFile] };
   }
 

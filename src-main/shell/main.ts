@@ -43,6 +43,8 @@ function lockDown(contents: WebContents): void {
 }
 
 async function main(): Promise<void> {
+  // Windows shows a notification only for an app with an identity: the installer's appId.
+  if (process.platform === 'win32') app.setAppUserModelId('com.relayagent.app');
   await app.whenReady();
   const appRoot = app.getAppPath();
   const dashboardRoot = path.join(appRoot, 'dist', 'renderer');
