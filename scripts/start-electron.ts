@@ -2,25 +2,11 @@
 // says plainly why it cannot: installs made with ELECTRON_SKIP_BINARY_DOWNLOAD=1, or where
 // github.com is unreachable, have the electron package without its binary.
 import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
-
-const require = createRequire(import.meta.url);
-
-function electronBinary(): string | undefined {
-  try {
-    // The electron package's main is the binary's path; it throws when the download never happened.
-    return require('electron') as string;
-  } catch {
-    return undefined;
-  }
-}
+import { electronBinary, MISSING_BINARY_HELP } from './electron-binary';
 
 const binary = electronBinary();
 if (!binary) {
-  console.error(
-    'start-electron: the Electron binary is not installed: its download is blocked here; ' +
-      'run npm ci where github.com is reachable (without ELECTRON_SKIP_BINARY_DOWNLOAD).',
-  );
+  console.error(`start-electron: ${MISSING_BINARY_HELP}`);
   process.exit(1);
 }
 

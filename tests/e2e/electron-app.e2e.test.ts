@@ -3,7 +3,6 @@
 // Electron binary, whose download is blocked on the build machines: there the whole suite
 // is skipped with the reason in its title, and it runs wherever `npm ci` could fetch it.
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { _electron as electron, type ElectronApplication, type Page } from 'playwright-core';
@@ -11,26 +10,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type Gateway } from '../../src-gateway/gateway';
 import { MENU_IDS } from '../../src-main/desktop/tray-model';
 import { PROJECT_DIR, pollUntil } from '../helpers/cli';
+import { electronBinary, MISSING_BINARY_HELP } from '../../scripts/electron-binary';
 
-function electronBinary(): { path: string } | { missing: string } {
-  try {
-    const resolved = createRequire(import.meta.url)('electron') as unknown;
-    if (typeof resolved === 'string' && fs.existsSync(resolved)) return { path: resolved };
-    return { missing: `node_modules/electron points at ${String(resolved)}, which does not exist` };
-  } catch (e) {
-    return { missing: (e as Error).message.split('\n')[0] ?? 'not installed' };
-  }
-}
-
-const binary = electronBinary();
-const skipReason =
-  'missing' in binary
-    ? `SKIPPED: the Electron binary is not installed (${binary.missing}); its download is blocked on this machine. Run npm ci where github.com is reachable to run this suite.`
-    : '';
+const binaryPath = electronBinary();
+const skipReason = binaryPath ? '' : `SKIPPED: ${MISSING_BINARY_HELP}`;
 
 if (skipReason) console.warn(skipReason);
 
-describe.skipIf('missing' in binary)(`desktop app in Electron${skipReason ? ` (${skipReason})` : ''}`, () => {
+describe.skipIf(!binaryPath)(`desktop app in Electron${skipReason ? ` (${skipReason})` : ''}`, () => {
   let app: ElectronApplication;
   let page: Page;
   let gateway: Gateway;
@@ -45,7 +32,7 @@ describe.skipIf('missing' in binary)(`desktop app in Electron${skipReason ? ` ($
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-electron-'));
     fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ backends: [{ url: gateway.url, enabled: true }], mode: 'parallel' }), { mode: 0o600 });
     app = await electron.launch({
-      executablePath: (binary as { path: string }).path,
+      executablePath: binaryPath as string,
       // Root in a container has no user namespaces for Chromium's sandbox; the renderer's own sandbox setting is unchanged.
       args: [...(process.getuid?.() === 0 ? ['--no-sandbox'] : []), PROJECT_DIR, '--config-dir', dir, '--source', 'synthetic'],
       env: { ...process.env, RELAY_DEBUG_PORT: '0', RELAY_AGENT_E2E: '1' } as Record<string, string>,
