@@ -9,7 +9,7 @@ import { DEFAULT_DESKTOP_PREFS, DESKTOP_CSP, isAllowedExternalUrl, parseDesktopP
 import type { DashboardState } from '../src-shared/bridge';
 import { answerAppRequest } from '../src-main/desktop/app-protocol';
 import { isTrustedSender, mayGrantPermission, mayNavigate, windowOpenDecision } from '../src-main/desktop/window-policy';
-import { buildTrayMenu, MENU_IDS, statusLine, trayIconState, type RelayPhase } from '../src-main/desktop/tray-model';
+import { buildTrayMenu, MENU_IDS, statusLine, trayIconState, trayToolTip, type RelayPhase } from '../src-main/desktop/tray-model';
 
 let root: string;
 let outside: string;
@@ -131,6 +131,10 @@ describe('tray model', () => {
     expect(statusLine(running({ status: 'warning', reasons: ['drift 1.2% above 1%'] }))).toMatch(/warning: drift/);
     expect(statusLine(running({ killSwitch: true }))).toMatch(/KILL SWITCH ON/);
     expect(statusLine({ kind: 'failed', error: `bad settings\n${'x'.repeat(300)}` })).toBe('Relay not running: bad settings');
+    const long = trayToolTip(running({ status: 'warning', reasons: ['x'.repeat(400)] }));
+    expect(long.length).toBe(127);
+    expect(long.endsWith('…')).toBe(true);
+    expect(trayToolTip({ kind: 'starting' })).toBe('Relay Agent: Relay starting…');
   });
 
   it('the menu: open, kill switch checkbox, export, launch options per platform, updates, quit', () => {

@@ -18,7 +18,7 @@ import { loginItemPlan, parseLaunchArgs, shouldStartHidden, type LaunchArgs } fr
 import { NoticeQueue } from './notice-queue';
 import type { AppPort, CloseEvent, DialogPort, IpcPort, NotificationPort, ProcessLister, TokenVault, TrayPort, UpdaterPort, WindowFactory, WindowPort } from './ports';
 import { SimWatcher } from './sim-watcher';
-import { buildTrayMenu, DEFER_UPDATES_HOURS, MENU_IDS, statusLine, trayIconState, type RelayPhase } from './tray-model';
+import { buildTrayMenu, DEFER_UPDATES_HOURS, MENU_IDS, statusLine, trayIconState, trayToolTip, type RelayPhase } from './tray-model';
 import { UpdateGate, type UpdateGateOptions } from './update-gate';
 import { isTrustedSender } from './window-policy';
 
@@ -288,7 +288,7 @@ export class DesktopApp {
     const key = JSON.stringify(menu);
     if (key !== this.lastMenuKey) {
       this.lastMenuKey = key;
-      tray.setToolTip(`Relay Agent: ${statusLine(this.phase)}`);
+      tray.setToolTip(trayToolTip(this.phase));
       tray.setMenu(menu, (id) => void this.menuClick(id));
     }
   }

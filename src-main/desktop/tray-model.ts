@@ -62,6 +62,14 @@ export function statusLine(phase: RelayPhase): string {
   }
 }
 
+/** Windows cuts tray tooltips at 127 characters: shorten with an ellipsis rather than mid-word without one. */
+export const TOOLTIP_MAX_CHARS = 127;
+
+export function trayToolTip(phase: RelayPhase): string {
+  const text = `Relay Agent: ${statusLine(phase)}`;
+  return text.length > TOOLTIP_MAX_CHARS ? `${text.slice(0, TOOLTIP_MAX_CHARS - 1)}…` : text;
+}
+
 function firstLine(text: string): string {
   const line = text.split('\n')[0] ?? '';
   return line.length > 100 ? `${line.slice(0, 99)}…` : line;
