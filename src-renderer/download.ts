@@ -12,9 +12,3 @@ export function downloadText(fileName: string, text: string, type: string): void
   // The browser has taken its copy once the click has been handled.
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
-
-/** A file name the relay suggested, reduced to characters every file system accepts. */
-export function safeFileBase(name: string): string {
-  const cleaned = name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[.-]+/, '').slice(0, 120);
-  return cleaned || 'relay-parity-report';
-}

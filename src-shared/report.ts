@@ -98,3 +98,12 @@ export interface ParityReport {
 export function reportFileBase(generatedAt: string): string {
   return `relay-parity-report-${generatedAt.replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')}`;
 }
+
+/**
+ * A report file name the relay suggested, reduced to characters every file system accepts:
+ * the browser's download and the desktop app's save dialog both start from it.
+ */
+export function safeFileBase(name: string): string {
+  const cleaned = name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[.-]+/, '').slice(0, 120);
+  return cleaned || 'relay-parity-report';
+}

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { STATE_EVENT_CHANNEL, SNAPSHOT_INTERVAL_MS, type ActionResult, type SaveReportResult } from '../../src-shared/bridge';
 import type { DesktopPrefs } from '../../src-shared/desktop';
+import { safeFileBase } from '../../src-shared/report';
 import type { Env } from '../../src-shared/settings';
 import { Relay, type RelayOptions, type SourceFactory } from '../relay';
 import { SettingsStore, type SettingsStoreOptions } from '../settings-store';
@@ -19,7 +20,7 @@ import { NoticeQueue } from './notice-queue';
 import type { AppPort, CloseEvent, DialogPort, IpcPort, NotificationPort, ProcessLister, TokenVault, TrayPort, UpdaterPort, WindowFactory, WindowPort } from './ports';
 import { SimWatcher } from './sim-watcher';
 import { buildTrayMenu, DEFER_UPDATES_HOURS, MENU_IDS, statusLine, trayIconState, trayToolTip, type RelayPhase } from './tray-model';
-import { UpdateGate, type UpdateGateOptions } from './update-gate';
+import { systemClock, UpdateGate, type UpdateGateOptions } from './update-gate';
 import { isTrustedSender } from './window-policy';
 
 export interface DesktopPorts {
@@ -98,7 +99,7 @@ export class DesktopApp {
             updater: ports.updater,
             prefs: () => this.prefs,
             sourceState: () => this.sourceState(),
-            clock: { now: () => Date.now(), setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h) },
+            clock: systemClock,
             isPackaged: options.isPackaged,
             notifier: this.notices,
             savePrefs: (patch) => this.savePrefs(patch),
@@ -126,7 +127,7 @@ export class DesktopApp {
     app.tray.onActivate(() => app.openDashboard());
     app.refreshTray();
     app.unregisterIpc = registerBridgeHandlers(ports.ipc, app.bridgeBackend(), {
-      isTrusted: (sender) => isTrustedSender(sender, app.window && !app.window.isDestroyed() ? app.window.webContentsId : null),
+      isTrusted: (sender) => isTrustedSender(sender, app.currentWindow?.webContentsId ?? null),
       log: (m) => app.log.warn(m),
     });
     app.applyLoginItem();
@@ -158,10 +159,6 @@ export class DesktopApp {
 
   get isQuitting(): boolean {
     return this.quitting;
-  }
-
-  get desktopPrefs(): DesktopPrefs {
-    return { ...this.prefs };
   }
 
   // ---- the relay ------------------------------------------------------------------------
@@ -438,7 +435,7 @@ export class DesktopApp {
     if (!this.relay) return this.notRunning();
     const report = await this.relay.exportReport();
     if (!report.ok) return report;
-    const base = report.fileBase.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[.-]+/, '') || 'relay-parity-report';
+    const base = safeFileBase(report.fileBase);
     const chosen = await this.ports.dialog.showSaveDialog({
       title: 'Save the parity report',
       defaultPath: path.join(this.options.reportDir, `${base}.html`),

@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { useDashboard } from '../context';
-import { downloadText, safeFileBase } from '../download';
+import { downloadText } from '../download';
+import { safeFileBase } from '../../src-shared/report';
 import { formatClock, formatCount, formatDuration } from '../format';
 import { READ_ONLY_MESSAGE } from '../store';
 
