@@ -126,6 +126,19 @@ export function createDashboardStore(bridge: DashboardBridge, options: StoreOpti
       if (get().lastError?.action === action) set({ lastError: null });
     };
 
+    /** Export and save alike: one report at a time shown as pending, its failure shown like any refused action. */
+    const reportAction = async <T extends { ok: true }>(call: () => Promise<T | Extract<ActionResult, { ok: false }>>): Promise<T | null> => {
+      set({ pendingReport: true });
+      const result = await settle(call);
+      set({ pendingReport: false });
+      if (!result.ok) {
+        fail('report', result);
+        return null;
+      }
+      succeed('report');
+      return result;
+    };
+
     const apply = (state: DashboardState): void => {
       const prev = get();
       // The first GET and the event stream race: never let an older snapshot replace a newer one.
@@ -214,33 +227,15 @@ export function createDashboardStore(bridge: DashboardBridge, options: StoreOpti
         return result;
       },
 
-      async exportReport() {
-        set({ pendingReport: true });
-        const result = await settle(() => bridge.exportReport());
-        set({ pendingReport: false });
-        if (!result.ok) {
-          fail('report', result);
-          return null;
-        }
-        succeed('report');
-        return result;
-      },
+      exportReport: () => reportAction(() => bridge.exportReport()),
 
-      async saveReport() {
+      saveReport() {
         const save = bridge.saveReport;
         if (!save) {
           fail('report', { ok: false, status: 400, error: 'this dashboard cannot save files itself; use Export parity report' });
-          return null;
+          return Promise.resolve(null);
         }
-        set({ pendingReport: true });
-        const result = await settle(() => save.call(bridge));
-        set({ pendingReport: false });
-        if (!result.ok) {
-          fail('report', result);
-          return null;
-        }
-        succeed('report');
-        return result;
+        return reportAction(() => save.call(bridge));
       },
 
       reportLocalError(action, message, problems = []) {
