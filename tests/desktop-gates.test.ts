@@ -412,11 +412,13 @@ describe('UpdateGate: never while live', () => {
     expect(r.notifications.shown.map((n) => n.body)).toEqual(['', 'Update 1.2.0 ready: installs when you quit']);
     expect(r.gate.status()).toEqual({ phase: 'ready', version: '1.2.0', detail: 'installs when you quit' });
     expect(r.gate.installOnQuitAllowed()).toBe(true);
+    expect(r.gate.readyUpdate()).toEqual({ version: '1.2.0', installable: true });
 
     // Back on track: quitting installs nothing, and the tray's restart is refused.
     await r.setState('live');
     expect(r.gate.installOnQuitAllowed()).toBe(false);
     expect(r.gate.status()).toEqual({ phase: 'waiting-for-session-end', version: '1.2.0', detail: 'installs when you quit after the session' });
+    expect(r.gate.readyUpdate()).toEqual({ version: '1.2.0', installable: false });
     expect(r.gate.restartToUpdate()).toBe(false);
     expect(r.gate.lastRefusal()).toMatch(/session is live/);
     expect(r.updater.installs).toBe(0);

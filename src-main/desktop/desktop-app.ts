@@ -267,20 +267,14 @@ export class DesktopApp {
       this.lastIcon = icon;
       tray.setIcon(icon);
     }
-    const update = this.updates?.status();
     const menu = buildTrayMenu({
       phase: this.phase,
       killSwitch,
       prefs: this.prefs,
       platform: this.ports.app.platform,
       updatesSupported: this.updates !== null,
-      updatesDeferred: update?.phase === 'deferred',
-      updateReady:
-        update?.phase === 'ready'
-          ? { version: update.version ?? '', installable: true }
-          : update?.phase === 'waiting-for-session-end' && update.detail?.startsWith('installs')
-            ? { version: update.version ?? '', installable: false }
-            : null,
+      updatesDeferred: this.updates?.status().phase === 'deferred',
+      updateReady: this.updates?.readyUpdate() ?? null,
     });
     const key = JSON.stringify(menu);
     if (key !== this.lastMenuKey) {

@@ -141,7 +141,16 @@ export class UpdateGate {
 
   /** Whether quitting now may install the downloaded update. */
   installOnQuitAllowed(): boolean {
-    return this.downloaded !== null && this.enabled() && this.deferredUntil() === null && !this.live();
+    return this.readyUpdate()?.installable === true;
+  }
+
+  /**
+   * The downloaded update the tray may offer, installable now or only after the session;
+   * null when there is none, or updates are off or deferred.
+   */
+  readyUpdate(): { version: string; installable: boolean } | null {
+    if (this.downloaded === null || !this.enabled() || this.deferredUntil() !== null) return null;
+    return { version: this.downloaded, installable: !this.live() };
   }
 
   /**
