@@ -4,13 +4,12 @@
 // real (Linux dir) build with it.
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Configuration } from 'electron-builder';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { PROJECT_DIR } from './helpers/cli';
 
-const projectDir = fileURLToPath(new URL('..', import.meta.url));
-const config = parse(fs.readFileSync(path.join(projectDir, 'electron-builder.yml'), 'utf8')) as Configuration;
+const config = parse(fs.readFileSync(path.join(PROJECT_DIR, 'electron-builder.yml'), 'utf8')) as Configuration;
 
 type TargetEntry = string | { target: string; arch?: string | string[] };
 const targetsOf = (platform: { target?: unknown } | null | undefined): TargetEntry[] => {
@@ -80,9 +79,9 @@ describe('electron-builder.yml', () => {
   it('points at icons that exist', () => {
     for (const icon of [config.win?.icon, config.linux?.icon, config.mac?.icon, 'assets/icon.png']) {
       expect(typeof icon).toBe('string');
-      expect(fs.existsSync(path.join(projectDir, icon as string)), `${icon} exists`).toBe(true);
+      expect(fs.existsSync(path.join(PROJECT_DIR, icon as string)), `${icon} exists`).toBe(true);
     }
-    const trayIcons = fs.readdirSync(path.join(projectDir, 'assets')).filter((f) => f.startsWith('tray-'));
+    const trayIcons = fs.readdirSync(path.join(PROJECT_DIR, 'assets')).filter((f) => f.startsWith('tray-'));
     expect(trayIcons.filter((f) => f.endsWith('.png') && !f.includes('Template')), 'tray PNGs (Linux)').not.toEqual([]);
     expect(trayIcons.filter((f) => f.endsWith('.ico')), 'tray ICOs (Windows)').not.toEqual([]);
     expect(trayIcons.filter((f) => /Template(@2x)?\.png$/.test(f)), 'tray template PNGs (macOS)').not.toEqual([]);

@@ -10,18 +10,17 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { extractFile, listPackage } from '@electron/asar';
 import { FuseV1Options, getCurrentFuseWire } from '@electron/fuses';
 import { Arch, build, Platform, type Configuration } from 'electron-builder';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { buildDesktop } from '../scripts/build-desktop';
+import { PROJECT_DIR } from './helpers/cli';
 
-const projectDir = fileURLToPath(new URL('..', import.meta.url));
 const readJson = <T>(file: string): T => JSON.parse(fs.readFileSync(file, 'utf8')) as T;
-const projectPkg = readJson<{ name: string; version: string; dependencies: Record<string, string>; devDependencies: Record<string, string> }>(path.join(projectDir, 'package.json'));
-const electronVersion = readJson<{ version: string }>(path.join(projectDir, 'node_modules/electron/package.json')).version;
+const projectPkg = readJson<{ name: string; version: string; dependencies: Record<string, string>; devDependencies: Record<string, string> }>(path.join(PROJECT_DIR, 'package.json'));
+const electronVersion = readJson<{ version: string }>(path.join(PROJECT_DIR, 'node_modules/electron/package.json')).version;
 
 // The fuse wire as Electron lays it out in its binary: the sentinel, the schema version
 // (a byte, 1), the number of fuses (a byte), then one ASCII '0'/'1' per fuse. The states
@@ -69,10 +68,10 @@ beforeAll(async () => {
 
   // electron-builder would read the yml itself too and deep-merge `config` over it; loading it
   // here keeps the overrides explicit.
-  const config = parse(fs.readFileSync(path.join(projectDir, 'electron-builder.yml'), 'utf8')) as Configuration;
+  const config = parse(fs.readFileSync(path.join(PROJECT_DIR, 'electron-builder.yml'), 'utf8')) as Configuration;
   t = performance.now();
   await build({
-    projectDir,
+    projectDir: PROJECT_DIR,
     targets: Platform.LINUX.createTarget('dir', Arch.x64),
     publish: 'never',
     config: {
@@ -128,10 +127,10 @@ describe('the packaged app (linux dir, stand-in Electron)', () => {
   });
 
   it('unpacks the native iRacing reader next to the archive', () => {
-    if (!fs.existsSync(path.join(projectDir, 'node_modules/irsdk-node'))) return;
+    if (!fs.existsSync(path.join(PROJECT_DIR, 'node_modules/irsdk-node'))) return;
     const unpacked = path.join(appOutDir, 'resources', 'app.asar.unpacked', 'node_modules');
     expect(fs.existsSync(path.join(unpacked, 'irsdk-node', 'package.json'))).toBe(true);
-    const nativeDir = path.join(projectDir, 'node_modules/@irsdk-node/native/prebuilds');
+    const nativeDir = path.join(PROJECT_DIR, 'node_modules/@irsdk-node/native/prebuilds');
     if (fs.existsSync(nativeDir)) {
       for (const prebuild of fs.readdirSync(nativeDir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.node'))) {
         expect(fs.existsSync(path.join(unpacked, '@irsdk-node/native/prebuilds', prebuild)), prebuild).toBe(true);
@@ -140,7 +139,7 @@ describe('the packaged app (linux dir, stand-in Electron)', () => {
   });
 
   it('packs the icons the shell loads at runtime, with the Windows tray icons unpacked', () => {
-    const icons = fs.readdirSync(path.join(projectDir, 'assets')).filter((f) => f.startsWith('tray-') || f === 'icon.png');
+    const icons = fs.readdirSync(path.join(PROJECT_DIR, 'assets')).filter((f) => f.startsWith('tray-') || f === 'icon.png');
     for (const icon of icons) expect(entries, icon).toContain(`assets/${icon}`);
     for (const ico of icons.filter((f) => f.endsWith('.ico'))) {
       expect(fs.existsSync(path.join(appOutDir, 'resources', 'app.asar.unpacked', 'assets', ico)), `${ico} unpacked`).toBe(true);

@@ -32,16 +32,15 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify, stripVTControlCharacters } from 'node:util';
 import { transform } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDesktop } from '../scripts/build-desktop';
+import { PROJECT_DIR } from './helpers/cli';
 
 const execFileAsync = promisify(execFile);
 const resolveModule = createRequire(import.meta.url).resolve;
-const projectDir = fileURLToPath(new URL('..', import.meta.url));
-const ALLOWLIST_FILE = path.join(projectDir, 'security', 'electronegativity-allowlist.json');
+const ALLOWLIST_FILE = path.join(PROJECT_DIR, 'security', 'electronegativity-allowlist.json');
 const CLI_TIMEOUT_MS = 120_000;
 const EXCLUDED_CHECKS = ['AvailableSecurityFixesGlobalCheck'];
 // Extensions the scanner ignores, and the one added so that it reads the file.
@@ -107,8 +106,8 @@ function addScannableSuffixes(scan: Scan): void {
 
 function stageSource(root: string): Scan {
   const scan: Scan = { name: 'source', root, renamed: new Map() };
-  for (const dir of ['src-main', 'src-shared', 'src-renderer']) fs.cpSync(path.join(projectDir, dir), path.join(root, dir), { recursive: true });
-  fs.copyFileSync(path.join(projectDir, 'package.json'), path.join(root, 'package.json'));
+  for (const dir of ['src-main', 'src-shared', 'src-renderer']) fs.cpSync(path.join(PROJECT_DIR, dir), path.join(root, dir), { recursive: true });
+  fs.copyFileSync(path.join(PROJECT_DIR, 'package.json'), path.join(root, 'package.json'));
   addScannableSuffixes(scan);
   return scan;
 }
@@ -119,7 +118,7 @@ async function stageShipped(root: string): Promise<Scan> {
   // Into the temp dir, not dist/: other test files build there at the same time.
   await buildDesktop({ outDir: dist });
   // The vitest global setup (tests/e2e/build-renderer.ts) has just built it from the sources.
-  const renderer = path.join(projectDir, 'dist', 'renderer');
+  const renderer = path.join(PROJECT_DIR, 'dist', 'renderer');
   if (!fs.existsSync(path.join(renderer, 'index.html'))) throw new Error(`${renderer}/index.html is missing: the global setup should have built the dashboard`);
   fs.cpSync(renderer, path.join(dist, 'renderer'), { recursive: true });
   addScannableSuffixes(scan);
@@ -282,7 +281,7 @@ describe(`electronegativity (Electron ${electronVersion})`, () => {
 
   it('is not silenced by eng-disable comments in the code', () => {
     const suppressed = scans.flatMap(findInlineSuppressions);
-    expect(suppressed, `accept a finding in ${path.relative(projectDir, ALLOWLIST_FILE)} with a reason instead of an eng-disable comment in:\n${suppressed.join('\n')}`).toEqual([]);
+    expect(suppressed, `accept a finding in ${path.relative(PROJECT_DIR, ALLOWLIST_FILE)} with a reason instead of an eng-disable comment in:\n${suppressed.join('\n')}`).toEqual([]);
   });
 
   it('has a well-formed allow-list: each entry a check, a file and a reason', () => {
@@ -293,7 +292,7 @@ describe(`electronegativity (Electron ${electronVersion})`, () => {
   it('reports nothing that is not allow-listed', () => {
     const { entries } = loadAllowList();
     const unaccepted = findings.filter((f) => !entries.some((e) => matches(e, f))).map(describeFinding);
-    expect(unaccepted, `finding(s) not in ${path.relative(projectDir, ALLOWLIST_FILE)}: fix the code, or accept them there with a specific reason`).toEqual([]);
+    expect(unaccepted, `finding(s) not in ${path.relative(PROJECT_DIR, ALLOWLIST_FILE)}: fix the code, or accept them there with a specific reason`).toEqual([]);
   });
 
   it('has no stale allow-list entries', () => {
