@@ -1,8 +1,18 @@
-// Wire protocol 1 between relay and gateway: JSON text messages over WebSocket.
+// Wire protocol 2 between relay and gateway: JSON text messages over WebSocket.
 // Both ends validate every message they receive with these schemas.
+//
+// Delivery is proven by the gateway, never assumed from a socket that took the bytes:
+// - the gateway confirms receipt cumulatively per (session, stream) in `receipt` messages
+//   (at a bounded rate, when asked with `sync`, and at once on `end`), and its `welcome`
+//   says what it already holds of the greeted session, so a reconnecting relay resends
+//   exactly what was written but not confirmed (`resend: true`) and nothing twice;
+// - seqs a relay deliberately did not give a gateway (kill switch, standby, disabled, a
+//   full queue, ...) are announced as `gap` messages with their reason, in stream order,
+//   so the gateway's `missing` means only frames truly lost on the way;
+// - `end` names the last seq of each stream, so a tail that never came counts as missing.
 import { z } from 'zod';
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 /** Largest message either side accepts; a telemetry frame is a few hundred bytes. */
 export const MAX_MESSAGE_BYTES = 64 * 1024;
 export const DEFAULT_STREAMS = ['controls', 'baseline'] as const;
@@ -10,6 +20,30 @@ export const DEFAULT_STREAMS = ['controls', 'baseline'] as const;
 const streamName = z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'a lower-case stream name of up to 32 characters');
 const sessionId = z.string().min(1).max(128).regex(/^[\x21-\x7e]+$/, 'printable characters without spaces');
 const seq = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
+/** 0 = nothing yet. */
+const seqOrZero = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+/**
+ * Why a relay did not give a gateway some seqs of a stream. The relay counts the same
+ * frames as dropped with the same reason, except `beforeAdded` (seqs produced before this
+ * target existed in this relay run, announced only to a gateway that already holds earlier
+ * seqs of the session).
+ */
+export const GAP_REASONS = ['killSwitch', 'standby', 'disabled', 'queueFull', 'deactivated', 'removed', 'beforeAdded'] as const;
+export type GapReason = (typeof GAP_REASONS)[number];
+
+/**
+ * Plausibility bounds a gateway applies, so one hostile or broken message cannot make every
+ * later real frame look like a duplicate: a hello's resume mark may skip at most
+ * MAX_RESUME_SKIP seqs past what the gateway holds (a relay reserves 600 at a time), and a
+ * frame or gap may reach at most MAX_SEQ_ADVANCE past the highest seq seen (about nine days
+ * of a 60 Hz stream).
+ */
+export const MAX_RESUME_SKIP = 1_000_000;
+export const MAX_SEQ_ADVANCE = 50_000_000;
+
+/** Most `lacking` ranges one stream receipt lists; beyond them `upTo` alone speaks. */
+export const MAX_LACKING_RANGES = 64;
 
 export const HelloSchema = z.object({
   type: z.literal('hello'),
@@ -30,6 +64,12 @@ export const HelloSchema = z.object({
    * gap at the source. Absent: 1.
    */
   tickStrides: z.record(streamName, z.number().int().min(1).max(1_000_000)).optional(),
+  /**
+   * This relay run's id. A relay never has two sockets open to one gateway: a gateway that
+   * sees a hello with the same (instance, sessionId) as an older open connection closes the
+   * older one first, so its last bytes can never arrive after the new connection's frames.
+   */
+  instance: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, '8 to 64 letters, digits, _ or -').optional(),
 });
 
 export const FrameSchema = z.object({
@@ -41,13 +81,64 @@ export const FrameSchema = z.object({
   ack: z.literal(true).optional(),
   /** The source's own tick; a jump between frames of a stream is a gap at the source. */
   tick: z.number().int().min(0).optional(),
+  /** Written before on a connection that died unconfirmed: a repeat of it is a resend, not a duplicate. */
+  resend: z.literal(true).optional(),
   data: z.record(z.string(), z.unknown()),
+});
+
+/** Seqs from..to (inclusive) of a stream that this gateway was deliberately not given. */
+export const GapSchema = z
+  .object({
+    type: z.literal('gap'),
+    sessionId,
+    stream: streamName,
+    from: seq,
+    to: seq,
+    reason: z.enum(GAP_REASONS),
+  })
+  .refine((g) => g.from <= g.to, { message: 'from must not be greater than to', path: ['to'] });
+
+/** The relay is done with the session on this connection: `last` is the last seq of each stream (absent: none). */
+export const EndSchema = z.object({
+  type: z.literal('end'),
+  sessionId,
+  last: z.record(streamName, seq),
+});
+
+/** Asks for a receipt now. */
+export const SyncSchema = z.object({
+  type: z.literal('sync'),
+  sessionId,
+});
+
+/**
+ * What a gateway holds of one stream. `upTo`: every seq from the stream's first one up to
+ * and including it was received or announced as a gap (0: nothing yet). A relay counts a
+ * frame it wrote as delivered when its seq is at most `upTo`. `lacking`: the seq ranges above
+ * `upTo` it does not hold (at most MAX_LACKING_RANGES, lowest first), and `highest`, the
+ * highest seq it holds or was told of.
+ */
+export const StreamReceiptSchema = z.object({
+  upTo: seqOrZero,
+  highest: seqOrZero,
+  lacking: z.array(z.tuple([seq, seq])).max(MAX_LACKING_RANGES).optional(),
 });
 
 export const WelcomeSchema = z.object({
   type: z.literal('welcome'),
   protocol: z.number().int(),
   gateway: z.string().max(200),
+  /** The session the hello named, and what the gateway already holds of it per stream (absent stream: nothing). */
+  sessionId: sessionId.optional(),
+  holds: z.record(streamName, StreamReceiptSchema).optional(),
+});
+
+/** Cumulative confirmation of receipt; `final` answers an `end`. */
+export const ReceiptSchema = z.object({
+  type: z.literal('receipt'),
+  sessionId,
+  streams: z.record(streamName, StreamReceiptSchema),
+  final: z.literal(true).optional(),
 });
 
 export const AckSchema = z.object({
@@ -65,11 +156,16 @@ export const ErrorMessageSchema = z.object({
 
 export type Hello = z.infer<typeof HelloSchema>;
 export type Frame = z.infer<typeof FrameSchema>;
+export type Gap = z.infer<typeof GapSchema>;
+export type End = z.infer<typeof EndSchema>;
+export type Sync = z.infer<typeof SyncSchema>;
+export type StreamReceipt = z.infer<typeof StreamReceiptSchema>;
 export type Welcome = z.infer<typeof WelcomeSchema>;
+export type Receipt = z.infer<typeof ReceiptSchema>;
 export type Ack = z.infer<typeof AckSchema>;
 export type ErrorMessage = z.infer<typeof ErrorMessageSchema>;
-export type RelayMessage = Hello | Frame;
-export type GatewayMessage = Welcome | Ack | ErrorMessage;
+export type RelayMessage = Hello | Frame | Gap | End | Sync;
+export type GatewayMessage = Welcome | Receipt | Ack | ErrorMessage;
 
 export const ERROR_CODES = {
   badJson: 'bad_json',
@@ -80,12 +176,15 @@ export const ERROR_CODES = {
   tooLarge: 'too_large',
   rateLimited: 'rate_limited',
   binaryNotSupported: 'binary_not_supported',
+  /** A hello whose resume marks or a gap whose width no real relay could produce. */
+  implausible: 'implausible',
+  tooManySessions: 'too_many_sessions',
 } as const;
 
 export type ParseResult<T> = { ok: true; message: T } | { ok: false; code: string; error: string };
 
-const relaySchemas = { hello: HelloSchema, frame: FrameSchema } as const;
-const gatewaySchemas = { welcome: WelcomeSchema, ack: AckSchema, error: ErrorMessageSchema } as const;
+const relaySchemas = { hello: HelloSchema, frame: FrameSchema, gap: GapSchema, end: EndSchema, sync: SyncSchema } as const;
+const gatewaySchemas = { welcome: WelcomeSchema, receipt: ReceiptSchema, ack: AckSchema, error: ErrorMessageSchema } as const;
 
 const encoder = new TextEncoder();
 
