@@ -4,13 +4,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { IbtFile } from '../src-main/ibt/ibt-file';
 import { DEFAULT_SETTINGS } from '../src-shared/settings';
+import { VALID_IBT } from '../tests/helpers/fixtures';
 import { round } from './util';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-export const FIXTURE = path.resolve(here, '..', '..', 'shared', 'fixtures', 'ibt', 'valid_test_file.ibt');
+/** The copy kept in this repository (tests/fixtures/ibt/README.md says where it comes from). */
+export const FIXTURE = VALID_IBT;
 /** recordCount in the disk sub-header: 112 + 8 + 8 + 8 + 4. */
 const RECORD_COUNT_OFFSET = 140;
 

@@ -4,12 +4,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { IbtError, IbtFile } from '../src-main/ibt';
+import { VALID_IBT } from './helpers/fixtures';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const fixture = fs.readFileSync(path.resolve(here, '../../shared/fixtures/ibt/valid_test_file.ibt'));
+const fixture = fs.readFileSync(VALID_IBT);
 
 const VAR_HEADERS = [144, 39_888] as const;
 const YAML = [39_888, 53_764] as const;

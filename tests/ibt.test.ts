@@ -2,15 +2,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IbtError, IbtFile, type IbtErrorCode, type IbtVariable } from '../src-main/ibt';
 import { makeAccessor } from '../src-main/ibt/decode';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const FIXTURES = path.resolve(here, '../../shared/fixtures/ibt');
-const VALID = path.join(FIXTURES, 'valid_test_file.ibt');
-const INVALID = path.join(FIXTURES, 'invalid_test_file.ibt');
+import { INVALID_IBT as INVALID, VALID_IBT as VALID } from './helpers/fixtures';
 
 const SIZE = 471_844;
 const BUF_LEN = 1072;
