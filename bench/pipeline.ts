@@ -23,7 +23,7 @@ export function relayPipeline(urls: readonly string[], onBuilt?: (frame: { strea
   const session = source.session;
   const builder = new FrameBuilder(session.sessionId, session.meta, source.streams, 0.05, APP_VERSION);
   const settings = benchSettings(urls);
-  const manager = new BackendManager(settings, () => builder.hello());
+  const manager = new BackendManager(settings, () => builder.current());
   return {
     source,
     builder,

@@ -75,7 +75,7 @@ async function floodStalled(peer: StalledPeer, factor: number) {
   const builder = new FrameBuilder(`bench-flood-${peer.kind}`, {}, ['controls'], 0.05, APP_VERSION);
   collectGarbage();
   const heapBefore = process.memoryUsage().heapUsed;
-  const manager = new BackendManager(benchSettings([peer.url]), () => builder.hello());
+  const manager = new BackendManager(benchSettings([peer.url]), () => builder.current());
   const data = new ControlsData();
   const sampler = new RssSampler(50);
   let peakQueue = 0;

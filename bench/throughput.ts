@@ -47,7 +47,7 @@ export async function bareRun(child: BenchChild, urls: string[], n: number): Pro
 export async function relayRun(child: BenchChild, urls: string[], n: number) {
   const builder = new FrameBuilder('bench-relay', {}, ['controls'], 0.05, APP_VERSION);
   // Caps raised so the comparison is of delivery, not of what the queue chose to drop.
-  const manager = new BackendManager(benchSettings(urls, { queueMaxFrames: 1_000_000, queueMaxBytes: 1024 * 1024 * 1024 }), () => builder.hello());
+  const manager = new BackendManager(benchSettings(urls, { queueMaxFrames: 1_000_000, queueMaxBytes: 1024 * 1024 * 1024 }), () => builder.current());
   try {
     await waitConnected(manager, urls);
     await child.reset();

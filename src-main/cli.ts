@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { SettingsError, applySettingText, maskUrl, redactSettings, resolveSettings, SETTING_VARIABLES } from '../src-shared/settings';
 import type { HealthResponse, TargetsResponse } from '../src-shared/debug-api';
 import { HTTP_ROUTES, type ReportExport } from '../src-shared/bridge';
-import { Relay, RUNTIME_FILE_NAME, describe, type RuntimeInfo, type SourceFactory } from './relay';
+import { Relay, RUNTIME_FILE_NAME, describe, describeUnconfirmed, type RuntimeInfo, type SourceFactory } from './relay';
 import { SettingsFileError, SettingsStore, defaultConfigDir } from './settings-store';
 import { parseSourceSpec, SourceSpecError } from './sources/source-spec';
 import { IbtError } from './ibt/errors';
@@ -123,36 +123,38 @@ async function run(configDir: string, source: SourceFactory, env: NodeJS.Process
   );
   return new Promise<number>((resolve) => {
     let stopping = false;
-    const finish = (code: number) => {
+    // Every way out (Ctrl-C, SIGTERM, the end of a recording) ends each target's delivery:
+    // the gateways confirm what they hold, and only then does the relay say delivered.
+    const finish = (why: string) => {
       if (stopping) return;
       stopping = true;
+      const produced = relay.source.framesProduced;
       relay.stop().then(
-        () => resolve(code),
+        (results) => {
+          const short = results.filter((r) => !r.complete);
+          if (short.length === 0) {
+            process.stdout.write(`${why}: ${produced} frames produced; every frame given to a gateway was confirmed by it (or counted as dropped, with its reason)\n`);
+            resolve(EXIT_OK);
+            return;
+          }
+          process.stdout.write(`${why}: ${produced} frames produced; NOT confirmed: ${short.map((r) => `${r.url}: ${describeUnconfirmed(r)}`).join('; ')}\n`);
+          resolve(EXIT_RUNTIME);
+        },
         () => resolve(EXIT_RUNTIME),
       );
     };
     process.once('SIGINT', () => {
       log.info('SIGINT: stopping');
-      finish(EXIT_OK);
+      finish('stopped (SIGINT)');
     });
     process.once('SIGTERM', () => {
       log.info('SIGTERM: stopping');
-      finish(EXIT_OK);
+      finish('stopped (SIGTERM)');
     });
-    // A recording that ended: deliver what is queued, say so, and exit.
-    relay.source.finished?.then(async () => {
+    relay.source.finished?.then(() => {
       if (stopping) return;
-      const produced = relay.source.framesProduced;
-      log.info(`recording ended after ${produced} frames; delivering what is still queued`);
-      const drained = await relay.drain(Math.max(10_000, relay.settings.targetTimeoutMs * 4));
-      const left = relay.manager.targetsView().targets.filter((t) => t.queueSize > 0);
-      if (drained) {
-        process.stdout.write(`replay finished: ${produced} frames produced, every queued frame delivered\n`);
-        finish(EXIT_OK);
-      } else {
-        process.stdout.write(`replay finished: ${produced} frames produced; NOT delivered: ${left.map((t) => `${t.queueSize} frames for ${t.url} (${t.state}${t.lastError ? `: ${t.lastError}` : ''})`).join('; ')}\n`);
-        finish(EXIT_RUNTIME);
-      }
+      log.info(`recording ended after ${relay.source.framesProduced} frames; delivering what is still queued and waiting for the gateways to confirm`);
+      finish('replay finished');
     });
   });
 }

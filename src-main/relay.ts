@@ -5,11 +5,12 @@ import path from 'node:path';
 import type { ActionResult, DashboardSettings, DashboardState, KillSwitchRequest, LatencyHistory, ReportExport, SettingsUpdate } from '../src-shared/bridge';
 import { maskUrl, resolveSettings, redactSettings, type Env, type Settings, SettingsError } from '../src-shared/settings';
 import { BackendManager, type ManagerOptions } from './relay/backend-manager';
+import type { FinishResult } from './relay/target';
 import { FrameBuilder } from './relay/frame-builder';
 import { startDebugServer, type DebugServer } from './debug-server';
 import { createDashboardApi, createSecret, removeSecretFile, writeSecretFile, type DashboardApi } from './dashboard-api';
 import { LogFile, teeLogger, type LogFileOptions } from './log-file';
-import { exportReport, LOG_TAIL_LINES } from './report/build-report';
+import { exportReport, LOG_TAIL_LINES, resumeOf } from './report/build-report';
 import { KILL_SWITCH_VARIABLE, planSettingsUpdate } from './settings-update';
 import { SettingsStore, sealedTokenWarnings } from './settings-store';
 import type { TelemetrySource } from './sources/source';
@@ -156,7 +157,7 @@ export class Relay {
         (options.log ?? silentLogger).warn(`cannot open the log file in ${store.dir}: ${(e as Error).message}; logging to the console only`);
       }
     }
-    const manager = new BackendManager(settings, () => builder.hello(), {
+    const manager = new BackendManager(settings, () => builder.current(), {
       tuning: options.tuning,
       onEvent: (e) => {
         const line = `${e.url ?? 'relay'} ${e.kind}${e.detail ? `: ${e.detail}` : ''}`;
@@ -299,10 +300,13 @@ export class Relay {
 
   async exportReport(): Promise<ReportExport | Extract<ActionResult, { ok: false }>> {
     try {
-      const sessions = [...this.sessions];
+      // 'pending' names the wait for the sim's first session, before any frame: not a session of its own.
+      const sessions = [...this.sessions].filter((s) => s !== 'pending' || s === this.builder.sessionId);
       return await exportReport({
         manager: this.manager,
         sessionId: this.builder.sessionId,
+        sessions,
+        resumedFrom: resumeOf(this.builder.hello()),
         sourceGaps: this.builder.sourceGaps(),
         health: this.healthView(),
         envOverrides: this.envOverrides,
@@ -310,10 +314,6 @@ export class Relay {
         secrets: [this.dashboardSecret],
         relayUptimeMs: Date.now() - this.startedAt,
         env: { ...process.env, ...this.env },
-        notes:
-          sessions.length > 1
-            ? [`The relay saw ${sessions.length} sessions in this run; its counters cover all of them, the gateways' parity only session ${this.builder.sessionId}, so "in transit" may count frames of earlier sessions.`]
-            : [],
         ...(this.reportGatewayTimeoutMs !== undefined ? { gatewayTimeoutMs: this.reportGatewayTimeoutMs } : {}),
       });
     } catch (e) {
@@ -366,21 +366,31 @@ export class Relay {
     }
   }
 
-  /** Waits until every target has nothing queued (or the time is up); true when drained. */
+  /** Waits until no target holds a frame queued or unconfirmed (or the time is up); true when all were confirmed. */
   async drain(timeoutMs: number): Promise<boolean> {
     const until = Date.now() + timeoutMs;
-    while (Date.now() < until) {
+    for (;;) {
       if (this.manager.targetsView().targets.every((t) => t.queueSize === 0)) return true;
+      if (Date.now() >= until) return false;
       await new Promise((r) => setTimeout(r, 20));
     }
-    return false;
   }
 
-  async stop(): Promise<void> {
-    if (this.stopped) return;
+  /**
+   * Stops the source, then ends every target's delivery: what is queued is written, gaps and
+   * an `end` announced, and each gateway's final receipt awaited (at most `endTimeoutMs`,
+   * default the manager's). The results say, per target and stream, what was not confirmed.
+   */
+  async stop(options: { endTimeoutMs?: number } = {}): Promise<FinishResult[]> {
+    if (this.stopped) return [];
     this.stopped = true;
     this.stopWatching();
     await this.source.stop();
+    const results = await this.manager.finishAll(options.endTimeoutMs ?? this.manager.endTimeoutMs);
+    for (const r of results) {
+      if (r.complete) continue;
+      this.log.warn(`${r.url}: not every frame was confirmed at the end: ${describeUnconfirmed(r)}`);
+    }
     this.builder.finish();
     await this.manager.close();
     this.dashboard.close();
@@ -393,6 +403,7 @@ export class Relay {
     }
     this.log.info('relay stopped');
     await this.logFile?.close();
+    return results;
   }
 
   private writeRuntimeFile(): void {
@@ -411,6 +422,14 @@ function settingsStoreOf(options: RelayOptions): SettingsStore {
     throw new Error(`the settings store is in ${options.store.dir}, not in the config dir ${path.resolve(options.configDir)}`);
   }
   return options.store;
+}
+
+/** "12 controls frame(s) never confirmed, 3 baseline frame(s) never written". */
+export function describeUnconfirmed(r: FinishResult): string {
+  return [
+    ...Object.entries(r.unconfirmed).map(([stream, n]) => `${n} ${stream} frame(s) written but never confirmed by the gateway`),
+    ...Object.entries(r.queued).map(([stream, n]) => `${n} ${stream} frame(s) never written (still queued)`),
+  ].join(', ');
 }
 
 export function describe(s: Settings): string {

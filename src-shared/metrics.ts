@@ -102,24 +102,26 @@ export function classifyHealth(inputs: HealthInputs): HealthVerdict {
   return { status, reasons };
 }
 
-export interface DeliveryCounts {
-  sent: number;
-  /** Frames handed to this target, whatever became of them. */
-  produced: number;
-  /** Still waiting in its queue: their fate is not decided, so they do not count against it. */
-  queued: number;
+export interface DriftInputs {
+  /** Frames the gateway confirmed. */
+  delivered: number;
+  /**
+   * Frames the target was meant to deliver: given to it, less those deliberately withheld
+   * (kill switch, standby, disabled, deactivated, removed). Queued and in-flight frames are in it, so they count
+   * as behind until confirmed.
+   */
+  given: number;
 }
 
 /**
- * Drift of each target, in percent: how far its share of delivered frames falls behind
+ * Drift of each target, in percent: how far its share of confirmed deliveries falls behind
  * the best target's. Shares, not raw counts, so a target added mid-session (blue/green
- * step 2) is compared over the frames it was given, not the whole run.
+ * step 2) is compared over the frames it was given, not the whole run. A target given
+ * nothing yet has no share and no drift.
  */
-export function computeDrift(targets: readonly DeliveryCounts[]): number[] {
-  const shares = targets.map((t) => {
-    const decided = t.produced - t.queued;
-    return decided > 0 ? t.sent / decided : null;
-  });
+export function computeDrift(targets: readonly DriftInputs[]): number[] {
+  const shares = targets.map((t) => (t.given > 0 ? t.delivered / t.given : null));
   const best = Math.max(...shares.map((s) => s ?? -1));
+  // With no confirmed delivery anywhere there is nothing to compare: the verdict says no data.
   return shares.map((s) => (s === null || best <= 0 ? 0 : Math.max(0, (best - s) * 100)));
 }

@@ -339,7 +339,9 @@ async function wsServer() {
 
 async function startRelay(options: Parameters<typeof Relay.start>[0]): Promise<Relay> {
   const relay = await Relay.start({ source: new SyntheticSource(), logFile: false, ...options });
-  closers.push(() => relay.stop());
+  closers.push(async () => {
+    await relay.stop();
+  });
   return relay;
 }
 

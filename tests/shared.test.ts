@@ -102,12 +102,21 @@ describe('metrics', () => {
     expect(classifyHealth({ ackP95Ms: null })).toEqual({ status: 'healthy', reasons: [] });
   });
 
-  it('measures drift by delivered share, so a late-added target is judged on its own frames', () => {
-    expect(computeDrift([{ sent: 1000, produced: 1000, queued: 0 }, { sent: 100, produced: 100, queued: 0 }])).toEqual([0, 0]);
-    const [a, b] = computeDrift([{ sent: 1000, produced: 1000, queued: 0 }, { sent: 950, produced: 1000, queued: 0 }]);
+  it('measures drift by confirmed share, so a late-added target is judged on its own frames', () => {
+    expect(computeDrift([{ delivered: 1000, given: 1000 }, { delivered: 100, given: 100 }])).toEqual([0, 0]);
+    const [a, b] = computeDrift([{ delivered: 1000, given: 1000 }, { delivered: 950, given: 1000 }]);
     expect(a).toBe(0);
     expect(b).toBeCloseTo(5, 6);
-    expect(computeDrift([{ sent: 0, produced: 10, queued: 10 }, { sent: 10, produced: 10, queued: 0 }])).toEqual([0, 0]);
+  });
+
+  it('counts queued and in-flight frames as behind: only confirmed deliveries count', () => {
+    // 1604 frames given, none confirmed, beside a target whose gateway confirmed them all.
+    expect(computeDrift([{ delivered: 0, given: 1604 }, { delivered: 1604, given: 1604 }])).toEqual([100, 0]);
+  });
+
+  it('has nothing to compare when no gateway confirmed anything (the verdict then says no data)', () => {
+    expect(computeDrift([{ delivered: 0, given: 1604 }, { delivered: 0, given: 1604 }])).toEqual([0, 0]);
+    expect(computeDrift([{ delivered: 0, given: 0 }, { delivered: 5, given: 5 }])).toEqual([0, 0]);
   });
 });
 
@@ -123,7 +132,7 @@ describe('host check', () => {
 });
 
 describe('FrameQueue', () => {
-  const frame = (seq: number, bytes = 10): OutgoingFrame => ({ stream: 'c', seq, ack: false, hello: '', payload: '', bytes, producedAt: 0 });
+  const frame = (seq: number, bytes = 10): OutgoingFrame => ({ sessionId: 's', stream: 'c', seq, ack: false, hello: '', payload: '', bytes, producedAt: 0 });
 
   it('is FIFO and drops the oldest when full', () => {
     const q = new FrameQueue(3, 1000);

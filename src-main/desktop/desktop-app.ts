@@ -196,8 +196,7 @@ export class DesktopApp {
       const relay = this.relay;
       if (!relay) return;
       this.relay = null;
-      await relay.drain(drainMs);
-      await relay.stop();
+      await relay.stop({ endTimeoutMs: drainMs });
     });
     return this.relayTransition;
   }
@@ -476,8 +475,7 @@ export class DesktopApp {
     const relay = this.relay;
     this.relay = null;
     if (relay) {
-      await relay.drain(SIM_STOP_DRAIN_MS);
-      await relay.stop();
+      await relay.stop({ endTimeoutMs: SIM_STOP_DRAIN_MS });
     }
     this.tray?.destroy();
     this.tray = null;

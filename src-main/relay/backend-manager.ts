@@ -1,11 +1,11 @@
 // The fan-out: one Target per backend, settings applied live, and the views the debug
 // server, the dashboard and the report read. It only enqueues; it never waits on a socket.
 import type { Settings } from '../../src-shared/settings';
-import type { HealthResponse, ParityResponse, TargetView, TargetsResponse } from '../../src-shared/debug-api';
+import type { HealthResponse, ParityResponse, ParityVerdict, StreamCounts, TargetView, TargetsResponse } from '../../src-shared/debug-api';
 import { KILL_SWITCH_MESSAGE } from '../../src-shared/debug-api';
 import { SampleWindow, classifyHealth, computeDrift, round, worst, type HealthStatus, type HealthVerdict } from '../../src-shared/metrics';
 import type { LatencyHistory, LatencyPoint } from '../../src-shared/bridge';
-import { DEFAULT_TUNING, Target, type Activity, type StreamDetail, type TargetEvent, type TargetTuning } from './target';
+import { DEFAULT_TUNING, Target, type Activity, type FinishResult, type SessionHello, type TargetEvent, type TargetTuning } from './target';
 import type { OutgoingFrame } from './queue';
 
 export interface TimelineEvent {
@@ -22,9 +22,17 @@ export interface ManagerOptions {
   onEvent?: (event: TimelineEvent) => void;
   timelineLimit?: number;
   latencyHistoryPoints?: number;
+  /** How long a removed backend gets to confirm what it was sent before it is closed. */
+  endTimeoutMs?: number;
 }
 
 const DROP_WINDOW_MS = 60_000;
+/** The parity verdict needs every active target to have confirmed a delivery this recently. */
+export const CONFIRM_WINDOW_MS = 5_000;
+/** A frame written this long ago and still unconfirmed makes its target warning, then critical. */
+const UNCONFIRMED_WARNING_MS = 2_000;
+const UNCONFIRMED_CRITICAL_MS = 10_000;
+export const DEFAULT_END_TIMEOUT_MS = 5_000;
 /** One point a second for 30 minutes: the dashboard's chart and the report's both read it. */
 export const LATENCY_HISTORY_POINTS = 30 * 60;
 
@@ -52,8 +60,27 @@ interface LossSample {
   lost: number;
 }
 
+interface RemovedTarget {
+  target: Target;
+  url: string;
+  token: string | undefined;
+  /** The view once its delivery ended; until then it is read live. */
+  final: TargetView | null;
+}
+
+export interface ReportSource {
+  view: TargetView;
+  url: string;
+  token: string | undefined;
+  removed: boolean;
+}
+
+/** Drops the relay chose (not the network, not a full queue): they do not count against a target. */
+const DELIBERATE = ['killSwitch', 'standby', 'disabled', 'deactivated', 'removed'] as const;
+
 export class BackendManager {
   private targets: Target[] = [];
+  private readonly removedTargets: RemovedTarget[] = [];
   private current: Settings;
   private readonly history = new Map<Target, LossSample[]>();
   private readonly latency = new Map<Target, LatencyRing>();
@@ -65,7 +92,7 @@ export class BackendManager {
 
   constructor(
     settings: Settings,
-    private readonly hello: () => string,
+    private readonly session: () => SessionHello,
     private readonly options: ManagerOptions = {},
   ) {
     this.current = settings;
@@ -82,6 +109,11 @@ export class BackendManager {
     return this.current;
   }
 
+  /** How long the end of a run (or a removal) waits for the gateways' final receipts. */
+  get endTimeoutMs(): number {
+    return this.options.endTimeoutMs ?? DEFAULT_END_TIMEOUT_MS;
+  }
+
   /** Live reconfiguration: targets are matched by URL, so those that stay keep their queues. */
   apply(next: Settings): void {
     if (this.closed) return;
@@ -96,7 +128,7 @@ export class BackendManager {
         target.retune(tuning);
         target.setToken(backend.token);
       } else {
-        target = new Target(backend.url, backend.token, tuning, this.hello, (e) => this.onTargetEvent(e));
+        target = new Target(backend.url, backend.token, tuning, this.session, (e) => this.onTargetEvent(e));
         this.history.set(target, []);
         this.latency.set(target, new LatencyRing(this.options.latencyHistoryPoints ?? LATENCY_HISTORY_POINTS));
         this.record({ ts: Date.now(), url: target.displayUrl, kind: 'added', detail: 'backend added' });
@@ -106,10 +138,7 @@ export class BackendManager {
     });
     for (const old of byUrl.values()) {
       if (kept.has(old)) continue;
-      old.dispose();
-      this.history.delete(old);
-      this.latency.delete(old);
-      this.record({ ts: Date.now(), url: old.displayUrl, kind: 'removed', detail: 'backend removed' });
+      this.retire(old, previous.backends.find((b) => b.url === old.url)?.token);
     }
     if (previous.killSwitch !== next.killSwitch) {
       this.record({ ts: Date.now(), url: null, kind: next.killSwitch ? 'kill-switch-on' : 'kill-switch-off', detail: next.killSwitch ? KILL_SWITCH_MESSAGE : 'backends re-enabled' });
@@ -135,9 +164,20 @@ export class BackendManager {
     return 'active';
   }
 
+  /** Every target is given every frame; one that may not send counts it dropped with the reason, and tells its gateway later. */
   publish(frame: OutgoingFrame): void {
-    if (this.current.killSwitch) return;
     for (const t of this.targets) t.enqueue(frame);
+  }
+
+  /**
+   * The end of the run: each target writes what is queued, announces its gaps and `end`,
+   * and waits for its gateway's final receipt, all within `timeoutMs`.
+   */
+  async finishAll(timeoutMs: number): Promise<FinishResult[]> {
+    const results = await Promise.all(this.targets.map((t) => t.finish(timeoutMs)));
+    // Removed targets still finishing get the same deadline.
+    await Promise.all(this.removedTargets.filter((r) => r.final === null).map((r) => r.target.finish(0, { removed: true })));
+    return results;
   }
 
   timeline(): TimelineEvent[] {
@@ -164,6 +204,7 @@ export class BackendManager {
     this.closed = true;
     clearInterval(this.sampler);
     for (const t of this.targets) t.dispose();
+    for (const r of this.removedTargets) if (r.final === null) r.target.dispose();
     this.targets = [];
   }
 
@@ -173,37 +214,58 @@ export class BackendManager {
     const drift = this.drift();
     return {
       targets: this.targets.map((t, i) => this.viewOf(t, i, drift[i] ?? 0)),
+      removed: this.removedViews(),
       mode: this.current.mode,
       primaryIndex: this.current.primaryIndex,
       killSwitch: this.current.killSwitch,
     };
   }
 
+  /** Every target with what the report needs to ask its gateway: current ones in view order, then removed ones. */
+  reportSources(): ReportSource[] {
+    const view = this.targetsView();
+    return [
+      ...view.targets.map((v, i) => ({ view: v, url: this.current.backends[i]?.url ?? (this.targets[i] as Target).url, token: this.current.backends[i]?.token, removed: false })),
+      ...view.removed.map((v, i) => ({ view: v, url: (this.removedTargets[i] as RemovedTarget).url, token: (this.removedTargets[i] as RemovedTarget).token, removed: true })),
+    ];
+  }
+
   parityView(sessionId: string | null): ParityResponse {
     const drift = this.drift();
     const all = new SampleWindow(4096);
-    const perTarget = this.targets.map((t, i) => ({
-      url: t.displayUrl,
-      sent: t.sent,
-      acked: t.acked,
-      failed: t.failed,
-      dropped: t.dropped,
-      queued: t.queued,
-      produced: t.produced,
-      driftPct: round(drift[i] ?? 0, 3) ?? 0,
-    }));
-    for (const t of this.targets) for (const v of t.latencySamples()) all.add(v);
+    const now = Date.now();
     const active = this.activeIndexes();
+    const perTarget = this.targets.map((t, i) => {
+      const c = t.totals();
+      return {
+        url: t.displayUrl,
+        produced: c.produced,
+        delivered: c.delivered,
+        inFlight: c.inFlight,
+        queued: c.queued,
+        dropped: c.dropped,
+        lost: c.lost,
+        sent: c.sent,
+        acked: c.acked,
+        failed: c.failed,
+        driftPct: round(drift[i] ?? 0, 3) ?? 0,
+        confirming: t.state === 'connected' && t.lastConfirmMs !== null && now - t.lastConfirmMs <= CONFIRM_WINDOW_MS,
+      };
+    });
+    for (const t of this.targets) for (const v of t.latencySamples()) all.add(v);
     const maxDrift = Math.max(0, ...active.map((i) => drift[i] ?? 0));
-    const verdict = classifyHealth({ driftPct: maxDrift });
-    // Kept here, not in a page, so "parity healthy for 2 minutes" survives a dashboard reload.
-    const comparable = active.length >= 2 && active.every((i) => this.targets[i]?.state === 'connected');
-    this.parityHealthySince = comparable && verdict.status === 'healthy' ? (this.parityHealthySince ?? Date.now()) : null;
+    const verdict = this.parityVerdict(active, perTarget, maxDrift);
+    // Kept here, not in a page, so "parity healthy for 2 minutes" survives a dashboard reload;
+    // it runs only while two or more targets are compared.
+    this.parityHealthySince = verdict.status === 'healthy' && active.length >= 2 ? (this.parityHealthySince ?? now) : null;
     return {
-      totalSent: sum(this.targets, (t) => t.sent),
-      totalAcked: sum(this.targets, (t) => t.acked),
-      totalFailed: sum(this.targets, (t) => t.failed),
-      totalDropped: sum(this.targets, (t) => t.dropped),
+      totalSent: sumOf(perTarget, (t) => t.sent),
+      totalAcked: sumOf(perTarget, (t) => t.acked),
+      totalFailed: sumOf(perTarget, (t) => t.failed),
+      totalDropped: sumOf(perTarget, (t) => t.dropped),
+      totalDelivered: sumOf(perTarget, (t) => t.delivered),
+      totalInFlight: sumOf(perTarget, (t) => t.inFlight),
+      totalLost: sumOf(perTarget, (t) => t.lost),
       ackLatency: all.summary(),
       perTarget,
       sessionId,
@@ -214,6 +276,30 @@ export class BackendManager {
   }
 
   /**
+   * Healthy only when every active target is connected and its gateway confirmed a delivery
+   * within the window, and drift is within bounds. Nothing confirmed anywhere: no data.
+   */
+  private parityVerdict(active: number[], perTarget: ParityResponse['perTarget'], maxDrift: number): ParityVerdict {
+    if (this.current.killSwitch) return { status: 'no-data', reasons: [`${KILL_SWITCH_MESSAGE}: nothing is sent, so nothing can be compared`] };
+    if (active.length === 0) return { status: 'no-data', reasons: ['no backend is active: nothing is sent'] };
+    const rows = active.map((i) => perTarget[i] as ParityResponse['perTarget'][number]);
+    if (!rows.some((r) => r.confirming)) {
+      return { status: 'no-data', reasons: [`no gateway confirmed a delivery in the last ${CONFIRM_WINDOW_MS / 1000} s`] };
+    }
+    const drift = classifyHealth({ driftPct: maxDrift });
+    let status: HealthStatus = drift.status;
+    const reasons = [...drift.reasons];
+    active.forEach((i) => {
+      const row = perTarget[i];
+      if (!row || row.confirming) return;
+      status = 'critical';
+      const t = this.targets[i] as Target;
+      reasons.push(`${row.url}: no delivery confirmed in the last ${CONFIRM_WINDOW_MS / 1000} s (${t.state}${t.lastError ? `: ${t.lastError}` : ''})`);
+    });
+    return { status, reasons };
+  }
+
+  /**
    * Ack latency per target, one point a second: the same p50/p95 as /debug/targets at that
    * moment, so the chart and the health verdict never disagree.
    */
@@ -221,11 +307,6 @@ export class BackendManager {
     const targets: Record<string, LatencyPoint[]> = {};
     for (const t of this.targets) targets[t.displayUrl] = this.latency.get(t)?.points() ?? [];
     return { targets };
-  }
-
-  /** Per target (in the order of targetsView), each stream's loss reasons and acks. */
-  streamDetails(): Record<string, StreamDetail>[] {
-    return this.targets.map((t) => t.streamDetails());
   }
 
   health(extra: { version: string; sessionId: string | null; source: HealthResponse['source']; uptimeMs: number }): HealthResponse {
@@ -264,22 +345,37 @@ export class BackendManager {
 
   private viewOf(t: Target, index: number, driftPct: number): TargetView {
     const latency = t.ackLatency();
-    const health: HealthVerdict =
-      this.activityOf(index) === 'active'
-        ? classifyHealth({ dropRatePct: this.dropRatePct(t), ackP95Ms: latency.p95, driftPct, queueSize: t.queued })
-        : { status: 'healthy', reasons: [] };
+    const streams = t.streams();
+    const c = t.totals();
+    const oldestUnconfirmedMs = t.oldestUnconfirmedMs();
+    const queueSize = c.queued + c.inFlight;
+    const active = index >= 0 && this.activityOf(index) === 'active';
+    const health: HealthVerdict = active ? this.targetHealth(t, { dropRatePct: this.dropRatePct(t), ackP95Ms: latency.p95, driftPct, queueSize }, oldestUnconfirmedMs) : { status: 'healthy', reasons: [] };
     return {
       url: t.displayUrl,
-      enabled: this.current.backends[index]?.enabled ?? false,
+      enabled: index >= 0 && (this.current.backends[index]?.enabled ?? false),
       state: t.state,
-      primary: index === this.current.primaryIndex,
-      counters: { sent: t.sent, failed: t.failed, acked: t.acked, dropped: t.dropped, produced: t.produced, queued: t.queued },
-      streams: t.streams(),
-      droppedBy: { ...t.droppedBy },
-      failedBy: { ...t.failedBy },
-      queueSize: t.queued,
+      primary: index >= 0 && index === this.current.primaryIndex,
+      counters: {
+        produced: c.produced,
+        delivered: c.delivered,
+        inFlight: c.inFlight,
+        queued: c.queued,
+        dropped: c.dropped,
+        lost: c.lost,
+        sent: c.sent,
+        failed: c.failed,
+        acked: c.acked,
+        resent: c.resent,
+      },
+      streams,
+      droppedBy: c.droppedBy,
+      lostBy: c.lostBy,
+      queueSize,
       queueBytes: t.queueBytes,
       lastSendOkMs: t.lastSendOkMs,
+      lastConfirmMs: t.lastConfirmMs,
+      oldestUnconfirmedMs,
       lastAckLatencyMs: t.lastAckLatencyMs,
       lastError: t.lastError,
       ackLatency: latency,
@@ -296,14 +392,53 @@ export class BackendManager {
     };
   }
 
+  /** The spec's table, and what it cannot see: a target that is not connected, or whose gateway stopped confirming. */
+  private targetHealth(t: Target, inputs: Parameters<typeof classifyHealth>[0], oldestUnconfirmedMs: number | null): HealthVerdict {
+    const verdict = classifyHealth(inputs);
+    let status = verdict.status;
+    const reasons = [...verdict.reasons];
+    if (t.state !== 'connected') {
+      status = worst(status, 'warning');
+      reasons.push(`not connected (${t.state})${t.lastError ? `: ${t.lastError}` : ''}`);
+    }
+    if (oldestUnconfirmedMs !== null && oldestUnconfirmedMs >= UNCONFIRMED_WARNING_MS) {
+      const level: HealthStatus = oldestUnconfirmedMs >= UNCONFIRMED_CRITICAL_MS ? 'critical' : 'warning';
+      status = worst(status, level);
+      reasons.push(`${t.inFlight} frame(s) written but not confirmed by the gateway, the oldest for ${Math.round(oldestUnconfirmedMs / 100) / 10} s (${level})`);
+    }
+    return { status, reasons };
+  }
+
+  private removedViews(): TargetView[] {
+    return this.removedTargets.map((r) => r.final ?? this.viewOf(r.target, -1, 0));
+  }
+
+  /** A removed backend finishes its delivery (bounded), then keeps its final view for the report. */
+  private retire(target: Target, token: string | undefined): void {
+    this.history.delete(target);
+    this.latency.delete(target);
+    const entry: RemovedTarget = { target, url: target.url, token, final: null };
+    this.removedTargets.push(entry);
+    this.record({ ts: Date.now(), url: target.displayUrl, kind: 'removed', detail: 'backend removed: delivering what it was given, then closing' });
+    void target.finish(this.options.endTimeoutMs ?? DEFAULT_END_TIMEOUT_MS, { removed: true }).then((result) => {
+      entry.final = this.viewOf(target, -1, 0);
+      this.record({ ts: Date.now(), url: target.displayUrl, kind: 'removed', detail: describeFinish(result) });
+    });
+  }
+
   private activeIndexes(): number[] {
     return this.targets.map((_, i) => i).filter((i) => this.activityOf(i) === 'active');
   }
 
-  /** Drift among the active targets only: a standby target is not expected to keep up. */
+  /** Drift among the active targets only, on confirmed deliveries: a standby target is not expected to keep up. */
   private drift(): number[] {
     const active = this.activeIndexes();
-    const values = computeDrift(active.map((i) => this.targets[i] as Target));
+    const values = computeDrift(
+      active.map((i) => {
+        const c = (this.targets[i] as Target).totals();
+        return { delivered: c.delivered, given: c.produced - DELIBERATE.reduce((a, r) => a + c.droppedBy[r], 0) };
+      }),
+    );
     const out = new Array<number>(this.targets.length).fill(0);
     active.forEach((index, k) => {
       out[index] = values[k] ?? 0;
@@ -311,19 +446,20 @@ export class BackendManager {
     return out;
   }
 
-  /** Losses the relay is answerable for (queue overflow, failed sends) over the last minute. */
+  /** Losses the relay is answerable for (queue overflow, frames lost) over the last minute, against the frames it was meant to deliver. */
   private dropRatePct(t: Target): number | null {
     const samples = this.history.get(t) ?? [];
     const first = samples[0];
-    const produced = t.produced - (first?.produced ?? 0);
-    const lost = lossOf(t) - (first?.lost ?? 0);
+    const now = lossSample(t.totals());
+    const produced = now.produced - (first?.produced ?? 0);
+    const lost = now.lost - (first?.lost ?? 0);
     return produced > 0 ? (lost / produced) * 100 : null;
   }
 
   private sampleLosses(): void {
     const now = Date.now();
     for (const [t, samples] of this.history) {
-      samples.push({ at: now, produced: t.produced, lost: lossOf(t) });
+      samples.push({ at: now, ...lossSample(t.totals()) });
       while (samples.length > 1 && (samples[0] as LossSample).at < now - DROP_WINDOW_MS) samples.shift();
     }
   }
@@ -359,10 +495,19 @@ export class BackendManager {
   }
 }
 
-function lossOf(t: Target): number {
-  return t.failed + t.droppedBy.queueFull;
+function lossSample(c: StreamCounts): { produced: number; lost: number } {
+  return { produced: c.produced - DELIBERATE.reduce((a, r) => a + c.droppedBy[r], 0), lost: c.lost + c.droppedBy.queueFull };
 }
 
-function sum(targets: Target[], f: (t: Target) => number): number {
-  return targets.reduce((a, t) => a + f(t), 0);
+function sumOf<T>(rows: readonly T[], f: (row: T) => number): number {
+  return rows.reduce((a, row) => a + f(row), 0);
+}
+
+function describeFinish(result: FinishResult): string {
+  if (result.complete) return 'backend removed: every frame it was given is confirmed or accounted for';
+  const parts = [
+    ...Object.entries(result.unconfirmed).map(([s, n]) => `${n} ${s} frame(s) never confirmed (lost)`),
+    ...Object.entries(result.queued).map(([s, n]) => `${n} ${s} frame(s) never written`),
+  ];
+  return `backend removed: ${parts.join(', ')}`;
 }

@@ -2,6 +2,7 @@
 // the JSON text, built once per frame and shared by every target.
 import { PROTOCOL_VERSION, agentString, shouldAck, type Hello } from '../../src-shared/protocol';
 import type { OutgoingFrame } from './queue';
+import type { SessionHello } from './target';
 import type { SessionRegistry } from '../telemetry/session-registry';
 
 export class FrameBuilder {
@@ -84,6 +85,11 @@ export class FrameBuilder {
     return this.helloText;
   }
 
+  /** The session and its hello, as the targets greet their gateways with. */
+  current(): SessionHello {
+    return { sessionId: this.session, hello: this.helloText };
+  }
+
   build(stream: string, data: Record<string, unknown>, tick?: number): OutgoingFrame {
     const seq = (this.seqs.get(stream) ?? 0) + 1;
     this.seqs.set(stream, seq);
@@ -106,7 +112,7 @@ export class FrameBuilder {
         ? { type: 'frame', sessionId: this.session, stream, seq, ts, ack: true, ...(tick === undefined ? {} : { tick }), data }
         : { type: 'frame', sessionId: this.session, stream, seq, ts, ...(tick === undefined ? {} : { tick }), data },
     );
-    return { stream, seq, ack, hello: this.helloText, payload, bytes: Buffer.byteLength(payload), producedAt: performance.now() };
+    return { sessionId: this.session, stream, seq, ack, hello: this.helloText, payload, bytes: Buffer.byteLength(payload), producedAt: performance.now() };
   }
 
   private renderHello(): void {

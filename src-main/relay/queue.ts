@@ -2,6 +2,7 @@
 // the newest sample most, so when full it gives up the oldest and says how many it gave up.
 
 export interface OutgoingFrame {
+  readonly sessionId: string;
   readonly stream: string;
   readonly seq: number;
   /**

@@ -1,12 +1,22 @@
-// One gateway backend: its own socket, queue, reconnect loop, heartbeat and ack tracking.
-// Nothing here ever blocks the producer: enqueue() returns at once whatever the socket does.
+// One gateway backend: its own socket, queue, reconnect loop, heartbeat, and the proof of
+// delivery. Nothing here ever blocks the producer: enqueue() returns at once whatever the
+// socket does.
+//
+// A frame's life at a target: given -> queued -> written (in flight) -> confirmed by the
+// gateway's receipt (delivered). A frame never written is dropped with a reason and
+// announced to the gateway as a gap; a written one stays in flight, held for a resend, until
+// the gateway confirms it (on this socket, or in the welcome of the next one), or the run
+// ends without that (lost). Only one socket at a time: a new one opens after the old one
+// has closed, and the gateway closes any older socket of the same relay instance.
+import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
-import { MAX_MESSAGE_BYTES, PROTOCOL_VERSION, parseGatewayMessage } from '../../src-shared/protocol';
-import type { DropReason, FailReason, TargetState } from '../../src-shared/debug-api';
-import { DROP_REASONS, FAIL_REASONS } from '../../src-shared/debug-api';
+import { MAX_MESSAGE_BYTES, PROTOCOL_VERSION, parseGatewayMessage, type Receipt, type Welcome } from '../../src-shared/protocol';
+import type { DropReason, LostReason, StreamCounts, TargetState } from '../../src-shared/debug-api';
 import { SampleWindow } from '../../src-shared/metrics';
 import { maskUrl } from '../../src-shared/settings';
 import { FrameQueue, type OutgoingFrame } from './queue';
+import { SessionOutbox, type Unconfirmed } from './outbox';
+import { StreamAccount, sumStreams } from './stream-account';
 
 /** What the manager wants of a target; the kill switch wins over enabled flags, which win over the mode. */
 export type Activity = 'active' | 'standby' | 'disabled' | 'killed';
@@ -22,7 +32,8 @@ export interface TargetTuning {
   stableAfterMs: number;
   heartbeatIntervalMs: number;
   ackTimeoutMs: number;
-  /** Bytes handed to the socket but not yet written: beyond it, frames wait in the queue. */
+  /** Written but unconfirmed frames (and bytes) at most: beyond, frames wait in the queue. Also bounded by the queue caps. */
+  maxInFlightFrames: number;
   maxInFlightBytes: number;
   latencySamples: number;
 }
@@ -33,11 +44,12 @@ export const DEFAULT_TUNING: Omit<TargetTuning, 'connectTimeoutMs' | 'sendTimeou
   stableAfterMs: 5_000,
   heartbeatIntervalMs: 1_000,
   ackTimeoutMs: 10_000,
-  maxInFlightBytes: 256 * 1024,
+  maxInFlightFrames: 2048,
+  maxInFlightBytes: 1024 * 1024,
   latencySamples: 512,
 };
 
-export type TargetEventKind = 'connecting' | 'connected' | 'disconnected' | 'error' | 'backoff' | 'state';
+export type TargetEventKind = 'connecting' | 'connected' | 'disconnected' | 'error' | 'backoff' | 'state' | 'delivery';
 
 export interface TargetEvent {
   ts: number;
@@ -46,79 +58,95 @@ export interface TargetEvent {
   detail: string;
 }
 
-export interface StreamCounters {
-  produced: number;
-  sent: number;
-  failed: number;
-  dropped: number;
+/** The current session as the frame builder describes it. */
+export interface SessionHello {
+  sessionId: string;
+  hello: string;
 }
 
-/** What the report needs per stream beyond the counters: why frames were lost, and how many acks came back. */
-export interface StreamDetail {
-  droppedBy: Record<DropReason, number>;
-  failedBy: Record<FailReason, number>;
-  acked: number;
+/** How a target's last delivery ended (the end of a run, or its removal). */
+export interface FinishResult {
+  url: string;
+  /** Every frame given was confirmed or deliberately dropped. */
+  complete: boolean;
+  /** Per stream: frames written but never confirmed, and frames never written. */
+  unconfirmed: Record<string, number>;
+  queued: Record<string, number>;
 }
 
-interface InFlight {
-  frame: OutgoingFrame;
-  handedAt: number;
-  settled: boolean;
-}
-
-/** One socket's life: what was handed to it is settled by it, even after a newer socket replaced it. */
 interface Connection {
-  ws: WebSocket;
+  readonly ws: WebSocket;
   open: boolean;
-  /** Handed to the socket, oldest first; entries before inFlightHead are done. */
-  inFlight: InFlight[];
-  inFlightHead: number;
-  inFlightBytes: number;
+  /** The session greeted and welcomed on this socket: frames of it may be written. */
+  session: SessionOutbox | null;
+  /** Hello sent, welcome awaited: nothing else is written meanwhile. */
+  greeting: SessionOutbox | null;
+  announcedHello: string | null;
+  /** Sessions whose unconfirmed frames this socket's welcome has settled. */
+  readonly resolved: Set<SessionOutbox>;
+  readonly endSent: Set<SessionOutbox>;
+  /** Frames to write again on this socket (the welcome said the gateway lacks them). */
+  resend: Unconfirmed[];
+  /** A text held back so the last write of a batch carries the one write callback. */
+  held: string | null;
+  /** performance.now() of each batch handed to the socket and not yet written. */
+  readonly batches: number[];
   awaitingPong: boolean;
-  /** The hello last sent on this socket. */
-  announced: string | null;
+  lastReceiptAt: number;
   heartbeat?: NodeJS.Timeout;
   sendTimer?: NodeJS.Timeout;
   connectTimer?: NodeJS.Timeout;
   stableTimer?: NodeJS.Timeout;
+  welcomeTimer?: NodeJS.Timeout;
   closeReason?: string;
+  readonly closed: Promise<void>;
+  markClosed: () => void;
 }
 
-const zeroes = <K extends string>(keys: readonly K[]): Record<K, number> =>
-  Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
+const RESEND_PREFIX = '{"type":"frame",';
+/** Sessions a target keeps state for; an older one beyond it is given up (its unconfirmed frames lost). */
+const MAX_OUTBOXES = 64;
+
+function resendPayload(payload: string): string {
+  return payload.startsWith(RESEND_PREFIX) ? `{"type":"frame","resend":true,${payload.slice(RESEND_PREFIX.length)}` : payload;
+}
 
 export class Target {
   readonly displayUrl: string;
+  /** Tells the gateway which older socket this one replaces (see the protocol's hello.instance). */
+  readonly instance = randomBytes(9).toString('base64url');
   private tuning: TargetTuning;
   private readonly queue: FrameQueue;
   private conn: Connection | null = null;
   private activity: Activity = 'disabled';
   private draining = false;
+  private finishing = false;
+  /** finish() is over: no socket opens again. */
+  private done = false;
+  private removed = false;
   private drainTimer?: NodeJS.Timeout;
   private retryTimer?: NodeJS.Timeout;
   private attempt = 0;
   private connState: 'idle' | 'connecting' | 'connected' | 'backoff' = 'idle';
+  private readonly outboxes = new Map<string, SessionOutbox>();
+  private current: SessionOutbox | null = null;
+  private readonly accounts = new Map<string, StreamAccount>();
+  private inFlightFrames = 0;
+  private inFlightBytes = 0;
   private pendingAcks = new Map<string, number>();
   private readonly latency: SampleWindow;
+  private readonly waiters = new Set<() => void>();
+  private readonly dropQueueFull = (f: OutgoingFrame) => this.dropQueued(f, 'queueFull');
+  private pumpQueued = false;
+  private readonly pumpSoon = () => {
+    this.pumpQueued = false;
+    if (this.conn) this.pump(this.conn);
+  };
 
-  // Counters: produced = sent + failed + dropped + queued, always.
-  produced = 0;
-  sent = 0;
-  acked = 0;
   acksMissing = 0;
   badMessages = 0;
-  readonly droppedBy = zeroes(DROP_REASONS);
-  readonly failedBy = zeroes(FAIL_REASONS);
-  private inFlightCount = 0;
-  /** The counters again per stream, with the reasons: the report attributes every gap per target and stream. */
-  private readonly perStream = new Map<string, StreamCounters & StreamDetail>();
-  private readonly dropQueueFull = (f: OutgoingFrame) => this.drop(f, 'queueFull');
-  private flushQueued = false;
-  private readonly flushSoon = () => {
-    this.flushQueued = false;
-    this.flush();
-  };
   lastSendOkMs: number | null = null;
+  lastConfirmMs: number | null = null;
   lastAckLatencyMs: number | null = null;
   lastError: string | null = null;
   connects = 0;
@@ -131,7 +159,7 @@ export class Target {
     readonly url: string,
     private token: string | undefined,
     tuning: TargetTuning,
-    private readonly helloPayload: () => string,
+    private readonly currentSession: () => SessionHello,
     private readonly onEvent: (event: TargetEvent) => void = () => {},
   ) {
     this.tuning = { ...tuning };
@@ -143,7 +171,8 @@ export class Target {
   // ---- what the manager sees --------------------------------------------------------
 
   get state(): TargetState {
-    if (this.activity === 'active' || this.draining) {
+    if (this.removed) return 'removed';
+    if (this.activity === 'active' || this.draining || (this.finishing && this.conn)) {
       return this.connState === 'idle' ? 'connecting' : this.connState;
     }
     return this.activity;
@@ -153,20 +182,17 @@ export class Target {
     return this.activity;
   }
 
+  /** Frames not yet delivered and still in the relay's hands: queued, and written but unconfirmed. */
   get queued(): number {
-    return this.queue.length + this.inFlightCount;
+    return this.queue.length;
+  }
+
+  get inFlight(): number {
+    return this.inFlightFrames;
   }
 
   get queueBytes(): number {
-    return this.queue.bytes + (this.conn?.inFlightBytes ?? 0);
-  }
-
-  get dropped(): number {
-    return Object.values(this.droppedBy).reduce((a, b) => a + b, 0);
-  }
-
-  get failed(): number {
-    return Object.values(this.failedBy).reduce((a, b) => a + b, 0);
+    return this.queue.bytes + this.inFlightBytes;
   }
 
   get hasToken(): boolean {
@@ -185,9 +211,33 @@ export class Target {
     return this.latency.values();
   }
 
+  /** Per stream, where every frame stands, with the reasons. */
+  streams(): Record<string, StreamCounts> {
+    const out: Record<string, StreamCounts> = {};
+    for (const [name, a] of this.accounts) out[name] = a.view();
+    return out;
+  }
+
+  totals(): StreamCounts {
+    return sumStreams(Object.values(this.streams()));
+  }
+
+  /** How long the oldest written frame has waited for its confirmation (ms), or null. */
+  oldestUnconfirmedMs(): number | null {
+    let oldest = Infinity;
+    for (const box of this.outboxes.values()) {
+      for (const s of box.streams.values()) {
+        const u = s.oldestUnconfirmed();
+        if (u && u.frame.producedAt < oldest) oldest = u.frame.producedAt;
+      }
+    }
+    return oldest === Infinity ? null : Math.max(0, Math.round(performance.now() - oldest));
+  }
+
   // ---- control ------------------------------------------------------------------------
 
   setActivity(next: Activity): void {
+    if (this.removed || this.finishing) return;
     if (next === this.activity && !(next === 'active' && this.draining)) return;
     const previous = this.activity;
     this.activity = next;
@@ -196,7 +246,7 @@ export class Target {
       this.draining = false;
       clearTimeout(this.drainTimer);
       if (!this.conn) this.connectNow();
-      else this.flush();
+      else this.pump(this.conn);
       return;
     }
     if (next === 'killed') {
@@ -216,76 +266,171 @@ export class Target {
   retune(tuning: Partial<TargetTuning>): void {
     this.tuning = { ...this.tuning, ...tuning };
     this.queue.resize(this.tuning.queueMaxFrames, this.tuning.queueMaxBytes, this.dropQueueFull);
+    // Frames held for a resend stay within the caps too: the oldest beyond them can no longer be resent.
+    let keep = this.tuning.queueMaxFrames;
+    for (const box of [...this.outboxes.values()].reverse()) {
+      for (const s of box.streams.values()) {
+        s.release(keep);
+        keep = Math.max(0, keep - s.unconfirmedCount);
+      }
+    }
   }
 
   enqueue(frame: OutgoingFrame): void {
-    if (this.activity !== 'active') return;
-    this.produced++;
-    this.streamOf(frame.stream).produced++;
+    const box = this.outboxFor(frame.sessionId, frame.hello);
+    const out = box.stream(frame.stream);
+    out.given(frame.seq);
+    const account = this.account(frame.stream);
+    const refused = this.refusalReason();
+    if (refused) {
+      account.givenAndDropped(refused);
+      out.addGap(frame.seq, frame.seq, refused);
+      return;
+    }
+    account.given();
     this.queue.push(frame, this.dropQueueFull);
-    // Flush once per turn of the event loop, not per frame: frames published together go
+    // Pump once per turn of the event loop, not per frame: frames published together go
     // out as one batch with one write callback, and still before any I/O is polled.
-    if (this.conn?.open && !this.flushQueued) {
-      this.flushQueued = true;
-      queueMicrotask(this.flushSoon);
+    if (this.conn?.session && !this.pumpQueued) {
+      this.pumpQueued = true;
+      queueMicrotask(this.pumpSoon);
     }
   }
 
-  /** Takes the target out for good: what it still holds counts as dropped (removed). */
-  dispose(): void {
-    this.activity = 'disabled';
+  /**
+   * The end of this target's run (the relay stops, or the backend was removed): everything
+   * queued is written, gaps announced, an `end` sent per session, and the gateway's final
+   * receipt awaited, then the socket closed cleanly; all bounded by `timeoutMs`. What the
+   * gateway did not confirm by then is counted lost and named in the result.
+   */
+  async finish(timeoutMs: number, options: { removed?: boolean } = {}): Promise<FinishResult> {
+    const deadline = performance.now() + timeoutMs;
+    clearTimeout(this.drainTimer);
+    const canSend = this.activity === 'active' || this.draining;
+    this.finishing = true;
     this.draining = false;
+    for (const box of this.outboxes.values()) box.ended = true;
+    if (canSend && this.hasWork()) {
+      if (!this.conn) {
+        this.attempt = 0;
+        this.connectNow();
+      } else this.pump(this.conn);
+      await this.until(() => !this.hasWork(), deadline - performance.now());
+    }
+    const result = this.giveUp(options.removed ? 'removed' : null);
+    const c = this.conn;
+    if (c) {
+      this.dropConnection(options.removed ? 'backend removed' : 'relay stopping', 1000, Math.max(200, Math.min(1000, deadline - performance.now())));
+      await c.closed;
+    }
+    this.done = true;
+    clearTimeout(this.retryTimer);
+    this.connState = 'idle';
+    if (options.removed) this.removed = true;
+    return result;
+  }
+
+  /** Takes the target out at once, without waiting for its gateway (the manager closing). */
+  dispose(): void {
+    this.finishing = true;
+    this.done = true;
     clearTimeout(this.drainTimer);
     clearTimeout(this.retryTimer);
-    this.queue.clear((f) => this.drop(f, 'removed'));
-    this.abandonInFlight('removed');
+    this.giveUp('removed');
     if (this.conn) this.terminate(this.conn, 'target removed');
   }
 
-  /** The same counters per stream: the report attributes every gap per target and stream. */
-  streams(): Record<string, StreamCounters & { queued: number }> {
-    const out: Record<string, StreamCounters & { queued: number }> = {};
-    for (const [name, c] of this.perStream) {
-      out[name] = { produced: c.produced, sent: c.sent, failed: c.failed, dropped: c.dropped, queued: c.produced - c.sent - c.failed - c.dropped };
+  // ---- the frame's life ---------------------------------------------------------------------
+
+  private refusalReason(): DropReason | null {
+    if (this.finishing) return 'removed';
+    switch (this.activity) {
+      case 'active':
+        return null;
+      case 'killed':
+        return 'killSwitch';
+      default:
+        return this.activity;
     }
-    return out;
   }
 
-  /** Per stream, the reasons behind its dropped and failed counts (they add up to them) and its acks. */
-  streamDetails(): Record<string, StreamDetail> {
-    const out: Record<string, StreamDetail> = {};
-    for (const [name, d] of this.perStream) out[name] = { droppedBy: { ...d.droppedBy }, failedBy: { ...d.failedBy }, acked: d.acked };
-    return out;
-  }
-
-  // ---- internals ----------------------------------------------------------------------
-
-  private streamOf(stream: string): StreamCounters & StreamDetail {
-    let c = this.perStream.get(stream);
-    if (!c) {
-      c = { produced: 0, sent: 0, failed: 0, dropped: 0, droppedBy: zeroes(DROP_REASONS), failedBy: zeroes(FAIL_REASONS), acked: 0 };
-      this.perStream.set(stream, c);
+  private account(stream: string): StreamAccount {
+    let a = this.accounts.get(stream);
+    if (!a) {
+      a = new StreamAccount();
+      this.accounts.set(stream, a);
     }
-    return c;
+    return a;
   }
 
-  private drop(frame: OutgoingFrame, reason: DropReason): void {
-    this.droppedBy[reason]++;
-    const s = this.streamOf(frame.stream);
-    s.dropped++;
-    s.droppedBy[reason]++;
+  /** The session's outbox; a session other than the current one becomes current, and the relay owes the old one an `end`. */
+  private outboxFor(sessionId: string, hello: string): SessionOutbox {
+    const current = this.current;
+    if (current?.sessionId === sessionId) {
+      current.hello = hello;
+      return current;
+    }
+    if (current) current.ended = true;
+    let box = this.outboxes.get(sessionId);
+    if (!box) {
+      box = new SessionOutbox(sessionId, hello);
+      this.outboxes.set(sessionId, box);
+      if (this.outboxes.size > MAX_OUTBOXES) this.forgetOldestOutbox();
+    }
+    box.ended = false;
+    this.current = box;
+    return box;
   }
 
-  private fail(frame: OutgoingFrame, reason: FailReason): void {
-    this.failedBy[reason]++;
-    const s = this.streamOf(frame.stream);
-    s.failed++;
-    s.failedBy[reason]++;
+  private forgetOldestOutbox(): void {
+    const [id, oldest] = this.outboxes.entries().next().value as [string, SessionOutbox];
+    this.outboxes.delete(id);
+    for (const [name, s] of oldest.streams) this.settleLost(name, s.abandon(), 'connectionLost');
+    this.recordError(`more than ${MAX_OUTBOXES} sessions outstanding: gave up on session ${id}`);
   }
 
-  private sentOk(frame: OutgoingFrame): void {
-    this.sent++;
-    this.streamOf(frame.stream).sent++;
+  private dropQueued(frame: OutgoingFrame, reason: DropReason): void {
+    this.account(frame.stream).droppedFromQueue(reason);
+    this.outboxes.get(frame.sessionId)?.stream(frame.stream).addGap(frame.seq, frame.seq, reason);
+  }
+
+  private confirmed(u: Unconfirmed): void {
+    this.account(u.frame.stream).confirmed(1);
+    this.inFlightFrames--;
+    this.inFlightBytes -= u.frame.bytes;
+  }
+
+  private settleLost(stream: string, entries: Unconfirmed[], reason: LostReason): void {
+    if (entries.length === 0) return;
+    this.account(stream).lostInFlight(entries.length, reason);
+    this.inFlightFrames -= entries.length;
+    for (const u of entries) this.inFlightBytes -= u.frame.bytes;
+  }
+
+  /** Something is still owed to the gateway: queued frames, gaps, unconfirmed frames or an `end`. */
+  private hasWork(): boolean {
+    if (this.queue.length > 0) return true;
+    for (const box of this.outboxes.values()) if (!box.settled) return true;
+    return false;
+  }
+
+  /** The run is over for this target: unconfirmed frames are lost, and (when removed) queued ones dropped. */
+  private giveUp(queuedReason: DropReason | null): FinishResult {
+    const unconfirmed: Record<string, number> = {};
+    const queued: Record<string, number> = {};
+    for (const box of this.outboxes.values()) {
+      for (const [name, s] of box.streams) {
+        const left = s.abandon();
+        if (left.length > 0) unconfirmed[name] = (unconfirmed[name] ?? 0) + left.length;
+        this.settleLost(name, left, 'unconfirmedAtStop');
+      }
+    }
+    const snapshot = this.streams();
+    for (const [name, s] of Object.entries(snapshot)) if (s.queued > 0) queued[name] = s.queued;
+    if (queuedReason) this.queue.clear((f) => this.dropQueued(f, queuedReason));
+    this.pendingAcks.clear();
+    const complete = Object.keys(unconfirmed).length === 0 && Object.keys(queued).length === 0;
+    return { url: this.displayUrl, complete, unconfirmed, queued };
   }
 
   private kill(): void {
@@ -293,8 +438,8 @@ export class Target {
     clearTimeout(this.drainTimer);
     clearTimeout(this.retryTimer);
     this.nextRetryAtMs = null;
-    this.queue.clear((f) => this.drop(f, 'killSwitch'));
-    this.abandonInFlight('killSwitch');
+    // Frames already written stay in flight: the gateway's next welcome says which it holds.
+    this.queue.clear((f) => this.dropQueued(f, 'killSwitch'));
     if (this.conn) {
       const c = this.conn;
       // The close frame tells the gateway why; terminate() then frees the socket at once
@@ -311,13 +456,13 @@ export class Target {
     this.connState = 'idle';
   }
 
-  /** Standby or disabled: deliver what is already queued (bounded by the target timeout), then close. */
+  /** Standby or disabled: deliver what is queued and get it confirmed (bounded by the target timeout), then close. */
   private deactivate(reason: 'standby' | 'disabled'): void {
     clearTimeout(this.retryTimer);
     this.nextRetryAtMs = null;
-    if (this.conn?.open && this.queued > 0) {
+    if (this.conn?.open && (this.queue.length > 0 || this.inFlightFrames > 0)) {
       this.draining = true;
-      this.flush();
+      this.pump(this.conn);
       clearTimeout(this.drainTimer);
       this.drainTimer = setTimeout(() => this.finishDrain(reason), this.tuning.connectTimeoutMs);
       return;
@@ -328,14 +473,18 @@ export class Target {
   private finishDrain(reason: string): void {
     clearTimeout(this.drainTimer);
     this.draining = false;
-    this.queue.clear((f) => this.drop(f, 'deactivated'));
+    this.queue.clear((f) => this.dropQueued(f, 'deactivated'));
     if (this.conn) this.dropConnection(reason, 1000);
     this.connState = 'idle';
   }
 
+  // ---- the socket -----------------------------------------------------------------------
+
   private connectNow(): void {
     clearTimeout(this.retryTimer);
     this.nextRetryAtMs = null;
+    // One socket at a time: the next opens only once this one has closed (onClose retries).
+    if (this.conn || this.done) return;
     this.connState = 'connecting';
     this.emit('connecting', '');
     const headers: Record<string, string> = {};
@@ -353,7 +502,26 @@ export class Target {
       this.scheduleRetry();
       return;
     }
-    const c: Connection = { ws, open: false, inFlight: [], inFlightHead: 0, inFlightBytes: 0, awaitingPong: false, announced: null };
+    let markClosed!: () => void;
+    const closed = new Promise<void>((resolve) => {
+      markClosed = resolve;
+    });
+    const c: Connection = {
+      ws,
+      open: false,
+      session: null,
+      greeting: null,
+      announcedHello: null,
+      resolved: new Set(),
+      endSent: new Set(),
+      resend: [],
+      held: null,
+      batches: [],
+      awaitingPong: false,
+      lastReceiptAt: performance.now(),
+      closed,
+      markClosed,
+    };
     this.conn = c;
     // ws's handshakeTimeout covers the upgrade; this also bounds a TCP connect that never answers.
     c.connectTimer = setTimeout(() => {
@@ -370,7 +538,7 @@ export class Target {
     });
     ws.on('unexpected-response', (_req, res) => {
       const status = res.statusCode ?? 0;
-      const hint = status === 401 ? ' (the gateway wants a valid token: check this backend\'s token)' : status === 403 ? ' (forbidden)' : '';
+      const hint = status === 401 ? " (the gateway wants a valid token: check this backend's token)" : status === 403 ? ' (forbidden)' : '';
       this.recordError(`gateway refused the upgrade: HTTP ${status} ${res.statusMessage ?? ''}`.trim() + hint);
       res.resume();
       this.terminate(c, `HTTP ${status}`);
@@ -397,101 +565,126 @@ export class Target {
     }, this.tuning.stableAfterMs);
     c.heartbeat = setInterval(() => this.beat(c), this.tuning.heartbeatIntervalMs);
     c.heartbeat.unref?.();
-    // Announce at once (the frame in the queue, if any, or the current session), so the
-    // gateway knows the session even before the first frame.
-    this.announce(c, this.queue.peek()?.hello ?? this.helloPayload());
-    this.flush();
+    this.pump(c);
+    // Nothing owed yet: greet the current session anyway, so the gateway knows it before the first frame.
+    if (!c.greeting && !c.session && !this.finishing) {
+      const now = this.currentSession();
+      this.greet(c, this.outboxFor(now.sessionId, now.hello));
+      this.release(c);
+    }
   }
 
-  private flush(): void {
-    const c = this.conn;
-    if (!c?.open || c.ws.readyState !== WebSocket.OPEN) return;
-    if (this.activity !== 'active' && !this.draining) return;
-    // One write callback per batch, on its last frame: the socket completes writes in order,
-    // so that callback settles the whole batch. A callback per frame cost a fifth of the
-    // fan-out's throughput (npm run bench).
-    let last: InFlight | undefined;
-    const endBatch = (batchEnd: InFlight) => c.ws.send(batchEnd.frame.payload, (err) => this.onWritten(c, batchEnd, err));
-    const now = performance.now();
-    while (this.queue.length > 0 && c.inFlightBytes < this.tuning.maxInFlightBytes) {
-      const frame = this.queue.shift() as OutgoingFrame;
-      if (frame.hello !== c.announced) {
-        // The hello of a new session goes after every frame of the old one.
-        if (last) endBatch(last);
-        last = undefined;
-        this.announce(c, frame.hello);
+  /**
+   * Writes what this socket owes, in order: for each session with work (oldest first) the
+   * hello and its welcome, resends, gap announcements, queued frames within the in-flight
+   * window, and the `end` once the relay has moved past the session.
+   */
+  private pump(c: Connection): void {
+    if (!c.open || c.greeting || c.ws.readyState !== WebSocket.OPEN) return;
+    if (this.activity !== 'active' && !this.draining && !this.finishing) return;
+    const windowFrames = Math.min(this.tuning.maxInFlightFrames, this.tuning.queueMaxFrames);
+    const windowBytes = Math.min(this.tuning.maxInFlightBytes, this.tuning.queueMaxBytes);
+    for (;;) {
+      const box = this.nextOutboxFor(c);
+      if (!box) break;
+      if (c.session !== box || c.announcedHello !== box.hello) {
+        this.greet(c, box);
+        break;
       }
-      if (last) c.ws.send(last.frame.payload);
-      last = { frame, handedAt: now, settled: false };
-      c.inFlight.push(last);
-      c.inFlightBytes += frame.bytes;
-      this.inFlightCount++;
-      if (frame.ack) this.trackAck(frame, now);
-    }
-    if (last) endBatch(last);
-    if (c.inFlight.length > c.inFlightHead && !c.sendTimer) this.armSendTimer(c);
-    if (this.draining && this.queued === 0) this.finishDrain(this.activity);
-  }
-
-  private announce(c: Connection, hello: string): void {
-    c.announced = hello;
-    try {
-      c.ws.send(hello);
-    } catch (e) {
-      this.recordError(`cannot send hello: ${(e as Error).message}`);
-    }
-  }
-
-  /** The socket wrote everything up to and including `batchEnd` (or failed to). */
-  private onWritten(c: Connection, batchEnd: InFlight, err?: Error | null): void {
-    let ok = 0;
-    while (c.inFlightHead < c.inFlight.length) {
-      const e = c.inFlight[c.inFlightHead++] as InFlight;
-      c.inFlightBytes -= e.frame.bytes;
-      if (!e.settled) {
-        e.settled = true;
-        this.inFlightCount--;
-        if (err) this.fail(e.frame, this.conn === c && c.open ? 'sendError' : 'connectionLost');
-        else {
-          this.sentOk(e.frame);
-          ok++;
+      for (const u of c.resend) {
+        this.write(c, resendPayload(u.frame.payload));
+        this.account(u.frame.stream).resent++;
+      }
+      c.resend = [];
+      for (const [stream, s] of box.streams) {
+        if (!s.hasGaps) continue;
+        for (const g of s.takeGaps()) this.write(c, JSON.stringify({ type: 'gap', sessionId: box.sessionId, stream, from: g.from, to: g.to, reason: g.reason }));
+      }
+      let full = false;
+      const now = performance.now();
+      for (let f = this.queue.peek(); f && f.sessionId === box.sessionId; f = this.queue.peek()) {
+        if (this.inFlightFrames >= windowFrames || this.inFlightBytes + f.bytes > windowBytes) {
+          full = this.inFlightFrames > 0;
+          if (full) break;
         }
+        this.queue.shift();
+        this.write(c, f.payload);
+        this.account(f.stream).written();
+        box.stream(f.stream).written({ frame: f, retained: true });
+        this.inFlightFrames++;
+        this.inFlightBytes += f.bytes;
+        if (f.ack) this.trackAck(f, now);
       }
-      if (e === batchEnd) break;
+      if (full) break;
+      if (box.ended && !c.endSent.has(box)) {
+        this.write(c, JSON.stringify({ type: 'end', sessionId: box.sessionId, last: box.lastSeqs() }));
+        c.endSent.add(box);
+      }
+      if (this.nextOutboxFor(c) === box) break; // nothing more it can do now
     }
-    // Compact now and then, so the array does not grow for the life of the socket.
-    if (c.inFlightHead > 1024 && c.inFlightHead * 2 > c.inFlight.length) {
-      c.inFlight = c.inFlight.slice(c.inFlightHead);
-      c.inFlightHead = 0;
+    this.release(c);
+    if (this.draining && this.queue.length === 0 && this.inFlightFrames === 0) this.finishDrain(this.activity);
+  }
+
+  /** The oldest session with something to do on this socket. */
+  private nextOutboxFor(c: Connection): SessionOutbox | null {
+    const head = this.queue.peek()?.sessionId;
+    for (const box of this.outboxes.values()) {
+      if (box.hasGaps || head === box.sessionId) return box;
+      if (box.unconfirmedCount > 0 && !c.resolved.has(box)) return box;
+      if (box.ended && !c.endSent.has(box)) return box;
     }
-    if (ok > 0) this.lastSendOkMs = Date.now();
-    if (this.conn === c) this.flush();
+    return null;
+  }
+
+  private greet(c: Connection, box: SessionOutbox): void {
+    c.greeting = box;
+    c.session = null;
+    c.announcedHello = box.hello;
+    this.write(c, `${box.hello.slice(0, -1)},"instance":"${this.instance}"}`);
+    clearTimeout(c.welcomeTimer);
+    c.welcomeTimer = setTimeout(() => {
+      if (c.greeting !== box) return;
+      this.recordError(`no welcome within ${this.tuning.connectTimeoutMs} ms after the hello: the gateway does not answer protocol ${PROTOCOL_VERSION}; reconnecting`);
+      this.terminate(c, 'no welcome');
+    }, this.tuning.connectTimeoutMs);
+  }
+
+  private write(c: Connection, text: string): void {
+    if (c.held !== null) c.ws.send(c.held);
+    c.held = text;
+  }
+
+  /** Hands the last held text over with the batch's one write callback: the socket completes writes in order. */
+  private release(c: Connection): void {
+    const text = c.held;
+    if (text === null) return;
+    c.held = null;
+    c.batches.push(performance.now());
+    c.ws.send(text, (err) => this.onWritten(c, err));
+    if (!c.sendTimer) this.armSendTimer(c);
+  }
+
+  private onWritten(c: Connection, err?: Error | null): void {
+    c.batches.shift();
+    if (!err) this.lastSendOkMs = Date.now();
   }
 
   private armSendTimer(c: Connection): void {
-    let head: InFlight | undefined;
-    for (let i = c.inFlightHead; i < c.inFlight.length && !head; i++) if (!(c.inFlight[i] as InFlight).settled) head = c.inFlight[i];
-    if (!head) return;
-    const wait = Math.max(1, head.handedAt + this.tuning.sendTimeoutMs - performance.now());
+    const oldest = c.batches[0];
+    if (oldest === undefined) return;
+    const wait = Math.max(1, oldest + this.tuning.sendTimeoutMs - performance.now());
     c.sendTimer = setTimeout(() => {
       c.sendTimer = undefined;
-      const now = performance.now();
-      let timedOut = 0;
-      for (let i = c.inFlightHead; i < c.inFlight.length; i++) {
-        const e = c.inFlight[i] as InFlight;
-        if (e.settled || now - e.handedAt < this.tuning.sendTimeoutMs) continue;
-        e.settled = true;
-        this.inFlightCount--;
-        this.fail(e.frame, 'sendTimeout');
-        timedOut++;
-      }
-      if (timedOut > 0) {
+      const head = c.batches[0];
+      if (head !== undefined && performance.now() - head >= this.tuning.sendTimeoutMs) {
         // The peer is not reading: a fresh connection is the only way to make progress.
-        this.recordError(`send timeout: ${timedOut} frame(s) not written within ${this.tuning.sendTimeoutMs} ms; reconnecting`);
+        // What was written stays in flight; the next welcome says what arrived.
+        this.recordError(`send timeout: a write waited over ${this.tuning.sendTimeoutMs} ms (the gateway is not reading); reconnecting`);
         this.terminate(c, 'send timeout');
         return;
       }
-      if (c.inFlight.length > c.inFlightHead) this.armSendTimer(c);
+      this.armSendTimer(c);
     }, wait);
   }
 
@@ -502,7 +695,7 @@ export class Target {
       this.pendingAcks.delete(oldest);
       this.acksMissing++;
     }
-    this.pendingAcks.set(`${frame.stream}:${frame.seq}`, at);
+    this.pendingAcks.set(ackKey(frame.sessionId, frame.stream, frame.seq), at);
   }
 
   private beat(c: Connection): void {
@@ -514,6 +707,11 @@ export class Target {
     c.awaitingPong = true;
     try {
       c.ws.ping();
+      // Frames wait for a receipt that does not come: ask for one.
+      if (c.session && this.inFlightFrames > 0 && performance.now() - c.lastReceiptAt > this.tuning.heartbeatIntervalMs) {
+        this.write(c, JSON.stringify({ type: 'sync', sessionId: c.session.sessionId }));
+        this.release(c);
+      }
     } catch {
       /* the close handler deals with it */
     }
@@ -541,19 +739,18 @@ export class Target {
     const msg = parsed.message;
     switch (msg.type) {
       case 'welcome':
-        this.gatewayName = msg.gateway;
-        if (msg.protocol !== PROTOCOL_VERSION) {
-          this.recordError(`gateway speaks protocol ${msg.protocol}; this relay speaks ${PROTOCOL_VERSION}`);
-        }
+        this.onWelcome(c, msg);
+        break;
+      case 'receipt':
+        this.onReceipt(c, msg);
         break;
       case 'ack': {
-        const key = `${msg.stream}:${msg.seq}`;
+        const key = ackKey(msg.sessionId, msg.stream, msg.seq);
         const at = this.pendingAcks.get(key);
         if (at === undefined) return; // late (already counted missing) or never asked
         this.pendingAcks.delete(key);
         const latency = performance.now() - at;
-        this.acked++;
-        this.streamOf(msg.stream).acked++;
+        this.account(msg.stream).acked++;
         this.lastAckLatencyMs = Math.round(latency * 10) / 10;
         this.latency.add(latency);
         break;
@@ -564,61 +761,123 @@ export class Target {
     }
   }
 
+  private onWelcome(c: Connection, msg: Welcome): void {
+    this.gatewayName = msg.gateway;
+    const box = c.greeting;
+    if (msg.protocol !== PROTOCOL_VERSION) {
+      this.recordError(`gateway speaks protocol ${msg.protocol}; this relay speaks ${PROTOCOL_VERSION}, so no delivery can be confirmed`);
+      this.terminate(c, 'protocol mismatch');
+      return;
+    }
+    if (!box || (msg.sessionId !== undefined && msg.sessionId !== box.sessionId)) {
+      this.badMessages++;
+      this.recordError(`unexpected welcome for session ${JSON.stringify(msg.sessionId ?? null)}; expected one for ${JSON.stringify(box?.sessionId ?? null)}`);
+      return;
+    }
+    clearTimeout(c.welcomeTimer);
+    c.greeting = null;
+    c.session = box;
+    c.lastReceiptAt = performance.now();
+    if (!c.resolved.has(box)) {
+      c.resolved.add(box);
+      let confirmed = 0;
+      let resent = 0;
+      for (const [stream, s] of box.streams) {
+        const holds = msg.holds?.[stream];
+        const resolution = s.resolve(
+          holds,
+          (u) => this.confirmed(u),
+          (u) => this.settleLost(stream, [u], 'connectionLost'),
+        );
+        confirmed += resolution.confirmed;
+        c.resend.push(...resolution.resend);
+        resent += resolution.resend.length;
+        if (!s.beforeAddedDone) {
+          s.beforeAddedDone = true;
+          // The gateway holds earlier seqs of this session (this backend was removed and added
+          // again): what was produced meanwhile was never this target's; say so, not "missing".
+          const highest = holds?.highest ?? 0;
+          if (highest > 0 && s.firstGiven !== null && highest < s.firstGiven - 1) {
+            s.addGap(highest + 1, s.firstGiven - 1, 'beforeAdded');
+            this.account(stream).notGiven += s.firstGiven - 1 - highest;
+          }
+        }
+      }
+      if (confirmed > 0) this.lastConfirmMs = Date.now();
+      if (confirmed > 0 || resent > 0) this.emit('delivery', `welcome: ${confirmed} frame(s) written earlier confirmed, ${resent} to resend`);
+    }
+    this.pump(c);
+    this.wake();
+  }
+
+  private onReceipt(c: Connection, msg: Receipt): void {
+    c.lastReceiptAt = performance.now();
+    const box = this.outboxes.get(msg.sessionId);
+    if (!box) return;
+    let confirmed = 0;
+    for (const [stream, r] of Object.entries(msg.streams)) {
+      const s = box.streams.get(stream);
+      if (!s) continue;
+      for (const u of s.confirmUpTo(r.upTo)) {
+        this.confirmed(u);
+        confirmed++;
+      }
+    }
+    if (confirmed > 0) this.lastConfirmMs = Date.now();
+    if (msg.final && c.endSent.has(box)) box.endConfirmed = true;
+    if (box.settled && box !== this.current) this.outboxes.delete(box.sessionId);
+    else if (box.settled && this.finishing) this.outboxes.delete(box.sessionId);
+    this.pump(c);
+    this.wake();
+  }
+
   private onClose(c: Connection, code: number, reason: string): void {
     clearTimeout(c.connectTimer);
     clearTimeout(c.stableTimer);
     clearTimeout(c.sendTimer);
+    clearTimeout(c.welcomeTimer);
     clearInterval(c.heartbeat);
     const wasOpen = c.open;
     c.open = false;
-    // Whatever the socket still held has an unknown fate: count it failed, never resend it
-    // (a resend could reach the gateway twice).
-    for (let i = c.inFlightHead; i < c.inFlight.length; i++) {
-      const e = c.inFlight[i] as InFlight;
-      if (e.settled) continue;
-      e.settled = true;
-      this.inFlightCount--;
-      this.fail(e.frame, 'connectionLost');
-    }
-    c.inFlight = [];
-    c.inFlightHead = 0;
-    c.inFlightBytes = 0;
+    c.resend = [];
+    c.markClosed();
     if (wasOpen) {
       this.disconnects++;
       this.connectedSinceMs = null;
-      this.emit('disconnected', `code ${code}${reason ? ` (${reason})` : ''}${c.closeReason ? `: ${c.closeReason}` : ''}`);
+      const inFlight = this.inFlightFrames > 0 ? `; ${this.inFlightFrames} frame(s) in flight await the next welcome` : '';
+      this.emit('disconnected', `code ${code}${reason ? ` (${reason})` : ''}${c.closeReason ? `: ${c.closeReason}` : ''}${inFlight}`);
     }
     if (this.conn !== c) return;
     this.conn = null;
     // Acks can only come back on the socket that carried the frame.
     this.acksMissing += this.pendingAcks.size;
     this.pendingAcks.clear();
-    if (this.activity === 'active') {
+    if ((this.activity === 'active' || (this.finishing && this.hasWork())) && !this.done) {
       if (wasOpen && !c.closeReason && code !== 1000) this.recordError(`connection closed by the gateway: code ${code}${reason ? ` (${reason})` : ''}`);
       this.scheduleRetry();
     } else {
       this.connState = 'idle';
       if (this.draining) this.finishDrain(this.activity);
     }
+    this.wake();
   }
 
   private scheduleRetry(): void {
-    if (this.activity !== 'active') return;
     // Exponential backoff with full jitter, so a fleet of relays does not reconnect in step.
     const ceiling = Math.min(this.tuning.backoffCapMs, this.tuning.backoffBaseMs * 2 ** this.attempt);
-    const delay = Math.round(Math.random() * ceiling);
+    const delay = Math.round(Math.random() * (this.finishing ? Math.min(ceiling, 100) : ceiling));
     this.attempt = Math.min(this.attempt + 1, 30);
     this.connState = 'backoff';
     this.nextRetryAtMs = Date.now() + delay;
     this.emit('backoff', `retry in ${delay} ms`);
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => {
-      if (this.activity === 'active' && !this.conn) this.connectNow();
+      if ((this.activity === 'active' || this.finishing) && !this.conn) this.connectNow();
     }, delay);
   }
 
   /** Closes politely (close frame) but gives the peer a bounded time to answer. */
-  private dropConnection(reason: string, code: number): void {
+  private dropConnection(reason: string, code: number, graceMs = this.tuning.connectTimeoutMs): void {
     const c = this.conn;
     if (!c) return;
     c.closeReason = reason;
@@ -631,7 +890,7 @@ export class Target {
     } catch {
       /* fall through to terminate */
     }
-    const timer = setTimeout(() => this.terminate(c, reason), this.tuning.connectTimeoutMs);
+    const timer = setTimeout(() => this.terminate(c, reason), graceMs);
     timer.unref?.();
     c.ws.once('close', () => clearTimeout(timer));
   }
@@ -645,16 +904,26 @@ export class Target {
     }
   }
 
-  private abandonInFlight(reason: DropReason): void {
-    const c = this.conn;
-    if (!c) return;
-    for (let i = c.inFlightHead; i < c.inFlight.length; i++) {
-      const e = c.inFlight[i] as InFlight;
-      if (e.settled) continue;
-      e.settled = true;
-      this.inFlightCount--;
-      this.drop(e.frame, reason);
-    }
+  /** Resolves when `done()` holds (checked at every receipt, welcome and close) or the time is up. */
+  private until(done: () => boolean, timeoutMs: number): Promise<void> {
+    if (done() || timeoutMs <= 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const check = () => {
+        if (!done()) return;
+        finish();
+      };
+      const finish = () => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        resolve();
+      };
+      const timer = setTimeout(finish, timeoutMs);
+      this.waiters.add(check);
+    });
+  }
+
+  private wake(): void {
+    for (const w of [...this.waiters]) w();
   }
 
   private recordError(message: string): void {
@@ -665,6 +934,10 @@ export class Target {
   private emit(kind: TargetEventKind, detail: string): void {
     this.onEvent({ ts: Date.now(), url: this.displayUrl, kind, detail });
   }
+}
+
+function ackKey(sessionId: string, stream: string, seq: number): string {
+  return `${sessionId}\u0000${stream}\u0000${seq}`;
 }
 
 function describeSocketError(err: Error & { code?: string }): string {
@@ -683,5 +956,3 @@ function describeSocketError(err: Error & { code?: string }): string {
       return err.message || String(err);
   }
 }
-
-export type { FailReason };

@@ -7,7 +7,8 @@ import { startGateway, type Gateway, type GatewayOptions } from '../../src-gatew
 import { BackendManager, type ManagerOptions } from '../../src-main/relay/backend-manager';
 import { FrameBuilder } from '../../src-main/relay/frame-builder';
 import { DEFAULT_SETTINGS, type Backend, type Settings } from '../../src-shared/settings';
-import type { TargetsResponse } from '../../src-shared/debug-api';
+import type { TargetView, TargetsResponse } from '../../src-shared/debug-api';
+import type { GatewayParity } from '../../src-shared/gateway-api';
 
 export const FAST_TUNING: ManagerOptions['tuning'] = {
   backoffBaseMs: 20,
@@ -30,7 +31,7 @@ export class Harness {
   relay(backends: Backend[], overrides: Partial<Settings> = {}, options: ManagerOptions = {}): TestRelay {
     const settings: Settings = { ...DEFAULT_SETTINGS, debugPort: 0, paritySampleRate: 0.1, ...overrides, backends };
     const builder = new FrameBuilder('sess_test', { track: 'test' }, ['controls', 'baseline'], settings.paritySampleRate, '0.0.0-test');
-    const manager = new BackendManager(settings, () => builder.hello(), { tuning: FAST_TUNING, ...options });
+    const manager = new BackendManager(settings, () => builder.current(), { tuning: FAST_TUNING, ...options });
     this.managers.push(manager);
     return new TestRelay(manager, builder);
   }
@@ -98,18 +99,45 @@ export class TestRelay {
   }
 }
 
-/** The accounting identity: produced = sent + failed + dropped + queued, for every target. */
+/** The delivery identity: produced = delivered + inFlight + queued + dropped + lost, for every target and stream, with the reasons adding up. */
 export function expectAccounting(view: TargetsResponse): void {
-  for (const t of view.targets) {
+  for (const t of [...view.targets, ...view.removed]) {
     const c = t.counters;
-    expect(c.sent + c.failed + c.dropped + c.queued, `accounting of ${t.url}: ${JSON.stringify(c)}`).toBe(c.produced);
+    expect(c.delivered + c.inFlight + c.queued + c.dropped + c.lost, `accounting of ${t.url}: ${JSON.stringify(c)}`).toBe(c.produced);
+    expect(c.sent, `sent = delivered + inFlight + lost at ${t.url}`).toBe(c.delivered + c.inFlight + c.lost);
     expect(Object.values(t.droppedBy).reduce((a, b) => a + b, 0)).toBe(c.dropped);
-    expect(Object.values(t.failedBy).reduce((a, b) => a + b, 0)).toBe(c.failed);
+    expect(Object.values(t.lostBy).reduce((a, b) => a + b, 0)).toBe(c.lost);
     const streams = Object.values(t.streams);
-    for (const key of ['produced', 'sent', 'failed', 'dropped', 'queued'] as const) {
+    for (const key of ['produced', 'delivered', 'inFlight', 'queued', 'dropped', 'lost', 'sent'] as const) {
       expect(streams.reduce((a, s) => a + s[key], 0), `${key} over the streams of ${t.url}`).toBe(c[key]);
     }
-    for (const s of streams) expect(s.sent + s.failed + s.dropped + s.queued).toBe(s.produced);
+    for (const s of streams) {
+      expect(s.delivered + s.inFlight + s.queued + s.dropped + s.lost).toBe(s.produced);
+      expect(s.inFlight).toBeGreaterThanOrEqual(0);
+      expect(s.queued).toBeGreaterThanOrEqual(0);
+    }
+  }
+}
+
+/**
+ * The relay's account of one target against its gateway's own count, once nothing is queued
+ * or in flight and the gaps were announced: every figure must agree exactly.
+ */
+export function expectAgreement(target: TargetView, parity: GatewayParity | undefined, options: { streams?: string[] } = {}): void {
+  expect(parity, `the gateway has a record of the session for ${target.url}`).toBeDefined();
+  for (const [name, s] of Object.entries(target.streams)) {
+    if (options.streams && !options.streams.includes(name)) continue;
+    const g = parity?.streams[name];
+    const where = `${target.url} ${name}: relay ${JSON.stringify({ delivered: s.delivered, lost: s.lost, droppedBy: s.droppedBy })}, gateway ${JSON.stringify(g)}`;
+    expect(s.inFlight, `nothing in flight: ${where}`).toBe(0);
+    expect(s.queued, `nothing queued: ${where}`).toBe(0);
+    expect(g?.framesIn ?? 0, `delivered = framesIn: ${where}`).toBe(s.delivered);
+    expect(g?.missing ?? 0, `lost = missing: ${where}`).toBe(s.lost);
+    for (const reason of Object.keys(s.droppedBy) as (keyof typeof s.droppedBy)[]) {
+      expect(g?.gapped[reason] ?? 0, `dropped ${reason} = gapped ${reason}: ${where}`).toBe(s.droppedBy[reason]);
+    }
+    expect(g?.duplicates ?? 0, `no duplicates: ${where}`).toBe(0);
+    expect(g?.outOfOrder ?? 0, `nothing out of order: ${where}`).toBe(0);
   }
 }
 

@@ -1,0 +1,188 @@
+// What one target still owes its gateway for one session: frames written but not yet
+// confirmed (held for a resend), seqs to announce as gaps, and the last seq of each stream
+// for the `end`. It outlives connections: a new socket greets the session again and the
+// gateway's welcome settles what the old socket left open.
+import { MAX_LACKING_RANGES, type GapReason, type StreamReceipt } from '../../src-shared/protocol';
+import type { OutgoingFrame } from './queue';
+
+export interface GapRange {
+  from: number;
+  to: number;
+  reason: GapReason;
+}
+
+export interface Unconfirmed {
+  frame: OutgoingFrame;
+  /** False once the frame no longer fits the target's caps: it cannot be resent. */
+  retained: boolean;
+}
+
+export interface Resolution {
+  confirmed: number;
+  /** Not held by the gateway and still resendable, in seq order. */
+  resend: Unconfirmed[];
+  /** Not held by the gateway and no longer resendable. */
+  lost: number;
+}
+
+export class StreamOut {
+  /** The first seq of this session given to the target: what lies below it was never its own. */
+  firstGiven: number | null = null;
+  lastGiven = 0;
+  /** Announced `beforeAdded` already (once per session). */
+  beforeAddedDone = false;
+  private gaps: GapRange[] = [];
+  private unconfirmed: Unconfirmed[] = [];
+  private head = 0;
+
+  given(seq: number): void {
+    if (this.firstGiven === null) this.firstGiven = seq;
+    this.lastGiven = seq;
+  }
+
+  addGap(from: number, to: number, reason: GapReason): void {
+    const last = this.gaps[this.gaps.length - 1];
+    if (last && last.reason === reason && last.to + 1 === from) last.to = to;
+    else this.gaps.push({ from, to, reason });
+  }
+
+  /** Gap announcements not sent yet, oldest first; they are sent now. */
+  takeGaps(): GapRange[] {
+    const out = this.gaps;
+    this.gaps = [];
+    return out;
+  }
+
+  get hasGaps(): boolean {
+    return this.gaps.length > 0;
+  }
+
+  written(entry: Unconfirmed): void {
+    this.unconfirmed.push(entry);
+  }
+
+  get unconfirmedCount(): number {
+    return this.unconfirmed.length - this.head;
+  }
+
+  /** The oldest unconfirmed frame, for its age. */
+  oldestUnconfirmed(): Unconfirmed | undefined {
+    return this.unconfirmed[this.head];
+  }
+
+  /** A receipt: every frame up to `upTo` is held. Returns how many were confirmed. */
+  confirmUpTo(upTo: number): Unconfirmed[] {
+    const start = this.head;
+    while (this.head < this.unconfirmed.length && (this.unconfirmed[this.head] as Unconfirmed).frame.seq <= upTo) this.head++;
+    const done = this.unconfirmed.slice(start, this.head);
+    // Compact now and then, so the array does not grow for the life of the session.
+    if (this.head > 256 && this.head * 2 > this.unconfirmed.length) {
+      this.unconfirmed = this.unconfirmed.slice(this.head);
+      this.head = 0;
+    }
+    return done;
+  }
+
+  /**
+   * A welcome after a reconnect: what the gateway holds is confirmed, the rest is resent if
+   * still held here, else lost. Above `upTo`, a frame is held when it is at most `highest`
+   * and in no `lacking` range; when the list was cut at its bound, nothing above its last
+   * range is assumed held (a needless resend is harmless: the gateway drops it and counts it).
+   */
+  resolve(holds: StreamReceipt | undefined, onConfirmed: (u: Unconfirmed) => void, onLost: (u: Unconfirmed) => void): Resolution {
+    const confirmedBelow = this.confirmUpTo(holds?.upTo ?? 0);
+    confirmedBelow.forEach(onConfirmed);
+    const resolution: Resolution = { confirmed: confirmedBelow.length, resend: [], lost: 0 };
+    if (this.unconfirmedCount === 0) return resolution;
+    const lacking = holds?.lacking ?? [];
+    const knownUpTo = lacking.length >= MAX_LACKING_RANGES ? (lacking[lacking.length - 1] as [number, number])[1] : (holds?.highest ?? 0);
+    const held = (seq: number) => seq <= knownUpTo && !lacking.some(([lo, hi]) => seq >= lo && seq <= hi);
+    const keep: Unconfirmed[] = [];
+    for (let i = this.head; i < this.unconfirmed.length; i++) {
+      const u = this.unconfirmed[i] as Unconfirmed;
+      if (held(u.frame.seq)) {
+        resolution.confirmed++;
+        onConfirmed(u);
+      } else if (u.retained) {
+        keep.push(u);
+        resolution.resend.push(u);
+      } else {
+        resolution.lost++;
+        onLost(u);
+      }
+    }
+    this.unconfirmed = keep;
+    this.head = 0;
+    return resolution;
+  }
+
+  /** Gives up on every unconfirmed frame (the run ends): returns them. */
+  abandon(): Unconfirmed[] {
+    const out = this.unconfirmed.slice(this.head);
+    this.unconfirmed = [];
+    this.head = 0;
+    return out;
+  }
+
+  /** Releases the oldest retained frames beyond `keep` (caps lowered): they can no longer be resent. */
+  release(keep: number): number {
+    let retained = 0;
+    let released = 0;
+    for (let i = this.unconfirmed.length - 1; i >= this.head; i--) {
+      const u = this.unconfirmed[i] as Unconfirmed;
+      if (!u.retained) continue;
+      if (retained < keep) retained++;
+      else {
+        u.retained = false;
+        released++;
+      }
+    }
+    return released;
+  }
+}
+
+export class SessionOutbox {
+  readonly streams = new Map<string, StreamOut>();
+  /** The relay moved on to another session, or the run is ending: an `end` is owed. */
+  ended = false;
+  /** The gateway answered the `end` with its final receipt. */
+  endConfirmed = false;
+
+  constructor(
+    readonly sessionId: string,
+    /** The latest hello of the session (its meta may change without a new session). */
+    public hello: string,
+  ) {}
+
+  stream(name: string): StreamOut {
+    let s = this.streams.get(name);
+    if (!s) {
+      s = new StreamOut();
+      this.streams.set(name, s);
+    }
+    return s;
+  }
+
+  get unconfirmedCount(): number {
+    let n = 0;
+    for (const s of this.streams.values()) n += s.unconfirmedCount;
+    return n;
+  }
+
+  get hasGaps(): boolean {
+    for (const s of this.streams.values()) if (s.hasGaps) return true;
+    return false;
+  }
+
+  /** The last seq of each stream given to the target, for the `end`. */
+  lastSeqs(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [name, s] of this.streams) if (s.lastGiven > 0) out[name] = s.lastGiven;
+    return out;
+  }
+
+  /** Nothing more to do for this session with any gateway connection. */
+  get settled(): boolean {
+    return this.ended && this.endConfirmed && this.unconfirmedCount === 0 && !this.hasGaps;
+  }
+}
