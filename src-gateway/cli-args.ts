@@ -2,13 +2,21 @@
 // it without starting a server.
 import { parseArgs } from 'node:util';
 import type { GatewayOptions } from './gateway';
+import { isOrigin } from './origins';
 
 export const USAGE = `usage: npm run gateway -- [--port <0-65535>] [--name <label>] [--token <secret>] [--host <address>]
-  --port   port to listen on (default 0: any free port, printed on start)
-  --name   name sent to relays in the welcome (default "gateway")
-  --token  require "Authorization: Bearer <token>" on relay connections (or set GATEWAY_TOKEN,
-           which keeps the secret out of the process list)
-  --host   address to bind (default 127.0.0.1)
+                          [--allow-origin <origin>]... [--capture <file>]
+  --port          port to listen on (default 0: any free port, printed on start)
+  --name          name sent to relays in the welcome (default "gateway")
+  --token         require "Authorization: Bearer <token>" on relay connections (or set GATEWAY_TOKEN,
+                  which keeps the secret out of the process list)
+  --host          address to bind (default 127.0.0.1)
+  --allow-origin  let web pages of this origin (scheme://host[:port]) open the relay WebSocket;
+                  repeat it or separate origins with commas. Upgrades carrying any other Origin
+                  header are refused with 403 (relays send none)
+  --capture       append every message relays send to <file>, one JSON line each
+                  ({"at","conn","outcome","msg"} for frames, {"at","conn","msg"} otherwise),
+                  written as it arrives so it survives a crash
 environment: DIAGNOSTICS_ENABLED, METRICS_ENABLED = true|1|false|0 (default true)`;
 
 export class UsageError extends Error {}
@@ -28,6 +36,21 @@ export function parsePort(value: string | undefined): number {
   return port;
 }
 
+/** --allow-origin values, each possibly a comma-separated list. */
+export function parseOrigins(values: string[] | undefined): string[] {
+  const origins: string[] = [];
+  for (const value of values ?? []) {
+    for (const part of value.split(',')) {
+      const origin = part.trim().replace(/\/$/, '');
+      if (!isOrigin(origin)) {
+        throw new UsageError(`--allow-origin ${JSON.stringify(part.trim())} is invalid; expected an origin such as http://localhost:5173 (scheme://host[:port], no path)`);
+      }
+      origins.push(origin);
+    }
+  }
+  return origins;
+}
+
 /** Options for startGateway from the command line and environment, or null when only --help was asked. */
 export function parseCli(argv: string[], env: NodeJS.ProcessEnv): GatewayOptions | null {
   let values;
@@ -41,13 +64,15 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): GatewayOptions
         name: { type: 'string' },
         token: { type: 'string' },
         host: { type: 'string' },
+        'allow-origin': { type: 'string', multiple: true },
+        capture: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
   } catch (e) {
     // parseArgs names the offending flag; its advice about positionals does not apply here.
     const message = (e as Error).message.replace(/ To specify a positional argument.*$/s, '').replace(/\.$/, '');
-    throw new UsageError(`${message}; expected --port, --name, --token, --host or --help`);
+    throw new UsageError(`${message}; expected --port, --name, --token, --host, --allow-origin, --capture or --help`);
   }
   if (values.help) return null;
   const options: GatewayOptions = {
@@ -64,6 +89,12 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): GatewayOptions
   if (values.host !== undefined) {
     if (values.host.length === 0) throw new UsageError('--host "" is invalid; expected an address such as 127.0.0.1');
     options.host = values.host;
+  }
+  const origins = parseOrigins(values['allow-origin']);
+  if (origins.length > 0) options.allowedOrigins = origins;
+  if (values.capture !== undefined) {
+    if (values.capture.length === 0) throw new UsageError('--capture "" is invalid; expected a file path');
+    options.capture = values.capture;
   }
   const token = values.token ?? env.GATEWAY_TOKEN;
   if (token !== undefined && token !== '') options.token = token;

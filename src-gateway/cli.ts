@@ -1,4 +1,4 @@
-// `npm run gateway -- --port <n> [--name <label>] [--token <t>] [--host 127.0.0.1]`
+// `npm run gateway -- --port <n> [--name <label>] [--token <t>] [--host 127.0.0.1] [--allow-origin <o>] [--capture <file>]`
 // Exit codes: 0 after a clean shutdown on SIGINT/SIGTERM, 1 when the server cannot start,
 // 2 for a bad flag or environment variable. The token is never printed.
 import { parseCli, USAGE, UsageError } from './cli-args';
@@ -26,6 +26,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   console.log(`gateway ${gateway.name} listening on ${gateway.url} (${gateway.httpUrl})`);
+  if (options.capture) console.error(`gateway: capturing relay messages to ${options.capture}`);
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

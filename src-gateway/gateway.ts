@@ -1,6 +1,7 @@
 // The reference gateway: a real server that relays connect to, used by the tests, the
 // demo and cutover rehearsals. One HTTP server on one port carries the WebSocket ingest
-// at /relay and the health, diagnostics and metrics endpoints.
+// at /relay and the health, diagnostics and metrics endpoints. What each relay message
+// means is ingest.ts's; this file is the socket side.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -8,12 +9,17 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { isAllowedHost } from '../src-shared/host-check';
-import { ERROR_CODES, MAX_MESSAGE_BYTES, PROTOCOL_VERSION, parseRelayMessage, type Frame, type Hello } from '../src-shared/protocol';
+import type { GatewayParity } from '../src-shared/gateway-api';
+import { ERROR_CODES, MAX_MESSAGE_BYTES, parseRelayMessage, type Frame } from '../src-shared/protocol';
+import { CaptureFile } from './capture';
+import { newConnection, TokenBucket, type Connection } from './connection';
 import { handleRequest, readPackageVersion, RELAY_PATH, splitUrl, type RouteContext } from './http-routes';
+import { Ingest } from './ingest';
 import { GatewayMetrics } from './metrics';
-import { MAX_STREAMS_PER_SESSION, ParityBook, type GatewayParity, type SessionRecord } from './parity';
+import { isOrigin, originAllowed, originSet } from './origins';
+import { MAX_SESSIONS, ParityBook } from './parity';
 
-export type { GatewayParity, StreamParity } from './parity';
+export type { GatewayParity, StreamParity } from '../src-shared/gateway-api';
 
 export interface GatewayOptions {
   port?: number;
@@ -29,11 +35,20 @@ export interface GatewayOptions {
   maxPayloadBytes?: number;
   /** Per connection token bucket. */
   rateLimit?: { messagesPerSecond: number; burst: number };
+  /**
+   * Origins (`scheme://host[:port]`) whose pages may open the relay WebSocket. An upgrade
+   * carrying any other Origin header is refused with 403; relays send none.
+   */
+  allowedOrigins?: string[];
+  /** Appends every relay message to this JSON-lines file, synchronously as it arrives. */
+  capture?: string;
+  /** Sessions remembered at once (default MAX_SESSIONS). */
+  maxSessions?: number;
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
 }
 
 export interface GatewayEvents {
-  /** Every accepted frame except duplicates, with process.hrtime.bigint() taken on receipt. */
+  /** Every frame the gateway did not hold before (new, late or resent), with process.hrtime.bigint() taken on receipt. */
   frame: [frame: Frame, receivedAtNs: bigint];
   connection: [];
   close: [];
@@ -86,38 +101,8 @@ function rawText(data: RawData): string {
   return Buffer.from(data).toString('utf8');
 }
 
-class TokenBucket {
-  private tokens: number;
-  private refilledAt = performance.now();
-
-  constructor(
-    private readonly perMs: number,
-    private readonly burst: number,
-  ) {
-    this.tokens = burst;
-  }
-
-  take(): boolean {
-    const now = performance.now();
-    this.tokens = Math.min(this.burst, this.tokens + (now - this.refilledAt) * this.perMs);
-    this.refilledAt = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
-  }
-}
-
-interface Connection {
-  readonly ws: WebSocket;
-  readonly bucket: TokenBucket;
-  session: SessionRecord | null;
-  /** Set once we decided to close: messages still buffered in the socket are ignored. */
-  closing: boolean;
-  alive: boolean;
-}
-
 function validateOptions(options: GatewayOptions): void {
-  const { port, maxPayloadBytes, rateLimit, token, name } = options;
+  const { port, maxPayloadBytes, rateLimit, token, name, allowedOrigins, capture, maxSessions } = options;
   if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
     throw new RangeError(`port ${port} is invalid; expected an integer from 0 to 65535`);
   }
@@ -133,6 +118,17 @@ function validateOptions(options: GatewayOptions): void {
   if (name !== undefined && (name.length === 0 || name.length > 200)) {
     throw new RangeError(`name of ${name.length} characters is invalid; expected 1 to 200 characters`);
   }
+  for (const origin of allowedOrigins ?? []) {
+    if (!isOrigin(origin)) {
+      throw new RangeError(`allowed origin ${JSON.stringify(origin)} is invalid; expected scheme://host[:port] such as http://localhost:5173`);
+    }
+  }
+  if (capture !== undefined && capture.length === 0) {
+    throw new RangeError('capture file is empty; expected a file path, or no capture');
+  }
+  if (maxSessions !== undefined && (!Number.isInteger(maxSessions) || maxSessions < 1)) {
+    throw new RangeError(`maxSessions ${maxSessions} is invalid; expected a positive integer`);
+  }
 }
 
 class GatewayServer extends EventEmitter<GatewayEvents> implements Gateway {
@@ -145,8 +141,12 @@ class GatewayServer extends EventEmitter<GatewayEvents> implements Gateway {
   private readonly rate: { messagesPerSecond: number; burst: number };
   private readonly log: NonNullable<GatewayOptions['log']>;
   private readonly checkHost: boolean;
-  private readonly book = new ParityBook();
+  private readonly allowedOrigins: ReadonlySet<string>;
+  private readonly book: ParityBook;
   private readonly metrics: GatewayMetrics;
+  private readonly capture: CaptureFile | null;
+  private readonly ingest: Ingest;
+  private connectionCount = 0;
   private readonly server: Server;
   private readonly wss: WebSocketServer;
   private readonly open = new Set<Connection>();
@@ -164,7 +164,23 @@ class GatewayServer extends EventEmitter<GatewayEvents> implements Gateway {
     this.rate = options.rateLimit ?? DEFAULT_RATE_LIMIT;
     this.log = options.log ?? noop;
     this.checkHost = isLoopback(this.host);
+    this.allowedOrigins = originSet(options.allowedOrigins ?? []);
+    const maxSessions = options.maxSessions ?? MAX_SESSIONS;
+    this.book = new ParityBook(maxSessions);
     this.metrics = new GatewayMetrics(this.name, readPackageVersion(), () => this.book.totalMissing());
+    this.capture = options.capture === undefined ? null : CaptureFile.open(options.capture, (m) => this.log('error', m));
+    this.ingest = new Ingest(
+      { name: this.name, diagnosticsEnabled: this.diagnosticsEnabled, book: this.book, maxSessions, metrics: this.metrics, capture: this.capture },
+      {
+        connections: () => this.open,
+        send: (conn, text) => this.send(conn, text),
+        reject: (conn, code, message) => this.reject(conn, code, message),
+        close: (conn, code, reason) => this.closeConnection(conn, code, reason),
+        terminate: (conn) => conn.ws.terminate(),
+        accepted: (frame, receivedAtNs) => this.emitSafely('frame', frame, receivedAtNs),
+        log: (level, message) => this.log(level, message),
+      },
+    );
     // No compression: frames are a few hundred bytes, and inflating every message costs CPU on the hot path.
     this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes ?? MAX_MESSAGE_BYTES, perMessageDeflate: false });
     this.wss.on('error', (e) => this.log('error', `websocket server error: ${e.message}`));
@@ -229,7 +245,9 @@ class GatewayServer extends EventEmitter<GatewayEvents> implements Gateway {
       }
       let pending = 2;
       const done = (): void => {
-        if (--pending === 0) resolve();
+        if (--pending > 0) return;
+        this.capture?.close();
+        resolve();
       };
       this.wss.close(() => done());
       this.server.close(() => done());
@@ -265,6 +283,17 @@ class GatewayServer extends EventEmitter<GatewayEvents> implements Gateway {
         rejectUpgrade(socket, 404, 'Not Found', `no WebSocket endpoint at ${path}; expected ${RELAY_PATH}`);
         return;
       }
+      const origin = req.headers.origin;
+      if (!originAllowed(this.allowedOrigins, origin)) {
+        this.log('warn', `refused a WebSocket upgrade from a page of origin ${JSON.stringify(origin)}`);
+        rejectUpgrade(
+          socket,
+          403,
+          'Forbidden',
+          `Origin ${JSON.stringify(origin)} refused: a web page may not feed the relay ingest; relays send no Origin header. To allow this origin, start the gateway with --allow-origin ${origin} (allowedOrigins)`,
+        );
+        return;
+      }
       if (this.tokenDigest && !this.authorized(req.headers.authorization)) {
         this.log('warn', `refused a relay connection from ${req.socket.remoteAddress ?? '?'}: missing or wrong bearer token`);
         rejectUpgrade(socket, 401, 'Unauthorized', 'missing or wrong token; expected an Authorization: Bearer <token> header', { 'WWW-Authenticate': 'Bearer' });
@@ -285,13 +314,8 @@ class GatewayServer extends EventEmitter<GatewayEvents> implements Gateway {
   }
 
   private onConnection(ws: WebSocket): void {
-    const conn: Connection = {
-      ws,
-      bucket: new TokenBucket(this.rate.messagesPerSecond / 1000, this.rate.burst),
-      session: null,
-      closing: false,
-      alive: true,
-    };
+    const bucket = new TokenBucket(this.rate.messagesPerSecond / 1000, this.rate.burst);
+    const conn = newConnection(++this.connectionCount, ws, bucket, (c, streams) => this.ingest.receipt(c, streams));
     if (this.closing) {
       ws.terminate();
       return;
@@ -320,6 +344,7 @@ class GatewayServer extends EventEmitter<GatewayEvents> implements Gateway {
     });
     ws.on('close', (code: number) => {
       conn.closing = true;
+      this.ingest.disconnected(conn);
       if (!this.open.delete(conn)) return;
       this.metrics.connectionsGauge.set(this.open.size);
       this.log('info', `relay disconnected (${code})${conn.session ? ` from session ${conn.session.sessionId}` : ''}; ${this.open.size} open`);
@@ -344,60 +369,7 @@ class GatewayServer extends EventEmitter<GatewayEvents> implements Gateway {
       this.reject(conn, parsed.code, parsed.error);
       return;
     }
-    if (parsed.message.type === 'hello') this.onHello(conn, parsed.message);
-    else this.onFrame(conn, parsed.message, receivedAtNs);
-  }
-
-  private onHello(conn: Connection, hello: Hello): void {
-    if (hello.protocol !== PROTOCOL_VERSION) {
-      this.reject(conn, ERROR_CODES.protocolMismatch, `protocol ${hello.protocol} not supported; expected ${PROTOCOL_VERSION}`);
-      this.closeConnection(conn, 1002, `protocol mismatch: expected ${PROTOCOL_VERSION}`);
-      return;
-    }
-    conn.session = this.book.open(hello.sessionId);
-    for (const [stream, seq] of Object.entries(hello.resume ?? {})) conn.session.stream(stream)?.resumeAt(seq);
-    for (const stream of hello.streams) {
-      const record = conn.session.stream(stream);
-      if (record) record.tickStride = hello.tickStrides?.[stream] ?? 1;
-    }
-    this.send(conn, JSON.stringify({ type: 'welcome', protocol: PROTOCOL_VERSION, gateway: this.name }));
-  }
-
-  private onFrame(conn: Connection, frame: Frame, receivedAtNs: bigint): void {
-    const session = conn.session;
-    if (!session) {
-      this.reject(conn, ERROR_CODES.helloRequired, 'frame before hello; expected a hello message first');
-      return;
-    }
-    if (frame.sessionId !== session.sessionId) {
-      this.reject(
-        conn,
-        ERROR_CODES.invalidMessage,
-        `frame for session ${JSON.stringify(frame.sessionId)} on a connection greeted for ${JSON.stringify(session.sessionId)}; expected the hello's sessionId, or a new hello first`,
-      );
-      return;
-    }
-    const stream = session.stream(frame.stream);
-    if (!stream) {
-      this.reject(conn, ERROR_CODES.invalidMessage, `stream ${JSON.stringify(frame.stream)} refused; expected at most ${MAX_STREAMS_PER_SESSION} streams per session`);
-      return;
-    }
-    const result = stream.record(frame.seq, frame.ts, frame.tick);
-    const duplicate = result.outcome === 'duplicate';
-    if (duplicate) {
-      this.metrics.duplicate();
-    } else {
-      this.metrics.frame(frame.stream);
-      if (result.outcome === 'late') this.metrics.late();
-      if (result.sourceGap > 0) this.metrics.sourceGap(result.sourceGap);
-    }
-    // A duplicate is acked too: the relay asked, and its ack count must match what it sent.
-    if (frame.ack && this.diagnosticsEnabled) {
-      this.send(conn, JSON.stringify({ type: 'ack', sessionId: frame.sessionId, stream: frame.stream, seq: frame.seq }));
-      stream.acked++;
-      this.metrics.ack(frame.stream);
-    }
-    if (!duplicate) this.emitSafely('frame', frame, receivedAtNs);
+    this.ingest.handle(conn, parsed.message, receivedAtNs);
   }
 
   /** Counts the error against the connection's session and tells the relay. */
@@ -453,6 +425,11 @@ function rejectUpgrade(socket: Duplex, status: number, statusText: string, error
 export async function startGateway(options: GatewayOptions = {}): Promise<Gateway> {
   validateOptions(options);
   const gateway = new GatewayServer(options);
-  await gateway.listen(options.port ?? 0);
+  try {
+    await gateway.listen(options.port ?? 0);
+  } catch (e) {
+    await gateway.close();
+    throw e;
+  }
   return gateway;
 }

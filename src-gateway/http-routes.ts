@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isAllowedHost } from '../src-shared/host-check';
-import type { GatewayParity } from './parity';
+import type { GatewayParity } from '../src-shared/gateway-api';
 
 export const RELAY_PATH = '/relay';
 
