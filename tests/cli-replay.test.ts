@@ -12,22 +12,24 @@ afterEach(async () => {
 });
 
 describe('relay --source ibt:<file>', () => {
-  it('replays the recording, delivers what is queued, says so and exits 0', async () => {
+  it('replays the recording, waits for the gateway to confirm every frame, says so and exits 0', async () => {
     const g = await startGateway();
     gateways.push(g);
     const dir = cli.tempDir();
     const r = await cli.run(['--source', `ibt:${VALID_IBT}`, '--speed', 'max', '--config-dir', dir], { RELAY_DEBUG_PORT: '0', RELAY_BACKENDS: g.url }, 30_000);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain('replay finished: 416 frames produced, every queued frame delivered');
+    expect(r.stdout).toContain('replay finished: 416 frames produced; every frame given to a gateway was confirmed by it');
     const [session] = g.sessions();
-    expect(g.parity(session!)?.streams.controls).toMatchObject({ framesIn: 390, missing: 0 });
+    // The relay said delivered only after the gateway confirmed the tail: it holds all of it, and was told the end.
+    expect(g.parity(session!)?.streams.controls).toMatchObject({ framesIn: 390, missing: 0, upTo: 390, endedAt: 390 });
+    expect(g.parity(session!)?.streams.baseline).toMatchObject({ framesIn: 26, missing: 0, endedAt: 26 });
   });
 
-  it('exits 1 and names what was not delivered when a gateway never answers', async () => {
+  it('exits 1 and names, per stream, what was not confirmed when a gateway never answers', async () => {
     const dir = cli.tempDir();
     const r = await cli.run(['--source', `ibt:${VALID_IBT}`, '--speed', 'max', '--config-dir', dir], { RELAY_DEBUG_PORT: '0', RELAY_BACKENDS: 'ws://127.0.0.1:9/relay', RELAY_TARGET_TIMEOUT_MS: '50' }, 40_000);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/NOT delivered: \d+ frames for ws:\/\/127\.0\.0\.1:9\/relay/);
+    expect(r.stdout).toMatch(/NOT confirmed: ws:\/\/127\.0\.0\.1:9\/relay: \d+ controls frame\(s\) never written \(still queued\)/);
   });
 
   it('refuses an invalid recording, a missing file and a bad --speed with exit 2, before connecting anywhere', async () => {

@@ -1,6 +1,6 @@
 // Fan-out over real sockets on 127.0.0.1: parity, modes, enabled flags, live changes.
 import { afterEach, describe, expect, it } from 'vitest';
-import { Harness, backends, expectAccounting, framesIn, waitFor } from './helpers/relay-harness';
+import { Harness, backends, expectAccounting, expectAgreement, framesIn, waitFor } from './helpers/relay-harness';
 
 const h = new Harness();
 afterEach(() => h.cleanup());
@@ -19,11 +19,13 @@ describe('parallel mode', () => {
     await waitFor('both gateways to count 600 controls + 40 baseline', () =>
       [a, b].every((g) => framesIn(g) === 600 && framesIn(g, 'baseline') === 40),
     );
+    await waitFor('every frame confirmed', () => relay.view().targets.every((t) => t.counters.delivered === 640));
     const view = relay.view();
     expectAccounting(view);
-    for (const t of view.targets) {
-      expect(t.counters).toMatchObject({ produced: 640, sent: 640, failed: 0, dropped: 0, queued: 0 });
+    for (const [i, t] of view.targets.entries()) {
+      expect(t.counters).toMatchObject({ produced: 640, delivered: 640, inFlight: 0, sent: 640, failed: 0, lost: 0, dropped: 0, queued: 0 });
       expect(t.state).toBe('connected');
+      expectAgreement(t, [a, b][i]!.parity('sess_test'));
     }
     for (const g of [a, b]) {
       const p = g.parity('sess_test');
@@ -65,8 +67,9 @@ describe('parallel mode', () => {
     await connected(relay, 2);
     relay.publish(30);
     await waitFor('B to receive the 30 sent after enabling', () => framesIn(a) === 80 && framesIn(b) === 30);
-    // The first frame B sees is the first one published after it was enabled.
-    expect(b.parity('sess_test')!.streams.controls!.firstSeq).toBe(51);
+    // B was given the first 50 too, and told they were withheld (disabled): a gap, not missing frames.
+    expect(b.parity('sess_test')!.streams.controls).toMatchObject({ firstSeq: 1, framesIn: 30, missing: 0, gapped: expect.objectContaining({ disabled: 50 }) });
+    expect(relay.view().targets[1]!.droppedBy.disabled).toBe(50);
 
     relay.apply({ backends: [{ url: a.url, enabled: false }, { url: b.url, enabled: true }] });
     await waitFor('A to close', () => a.connections() === 0);
@@ -91,10 +94,15 @@ describe('single mode', () => {
     relay.publish(100);
     await waitFor('A to get the first 100 and B the next 100', () => framesIn(a) === 100 && framesIn(b) === 100);
     await waitFor('A to go to standby', () => relay.view().targets[0]!.state === 'standby' && a.connections() === 0);
+    await waitFor('every frame confirmed', () => relay.view().targets.every((t) => t.queueSize === 0));
     const [ta, tb] = relay.view().targets;
-    expect(ta!.counters).toMatchObject({ produced: 100, sent: 100, dropped: 0, failed: 0 });
-    expect(tb!.counters).toMatchObject({ produced: 100, sent: 100, dropped: 0, failed: 0 });
-    expect(b.parity('sess_test')!.streams.controls!.firstSeq).toBe(101);
+    // Each target is given all 200; each delivered its 100 and was deliberately not given the others.
+    expect(ta!.counters).toMatchObject({ produced: 200, delivered: 100, sent: 100, dropped: 100, failed: 0, lost: 0 });
+    expect(ta!.droppedBy.standby).toBe(100);
+    expect(tb!.counters).toMatchObject({ produced: 200, delivered: 100, sent: 100, dropped: 100, failed: 0, lost: 0 });
+    expect(tb!.droppedBy.standby).toBe(100);
+    // B learns that seqs 1..100 were withheld while it stood by: nothing missing.
+    expect(b.parity('sess_test')!.streams.controls).toMatchObject({ firstSeq: 1, framesIn: 100, missing: 0, gapped: expect.objectContaining({ standby: 100 }) });
     expect(relay.view().primaryIndex).toBe(1);
 
     // Rollback: the quick switch back to the original primary.

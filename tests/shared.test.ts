@@ -7,19 +7,35 @@ import { FrameQueue, type OutgoingFrame } from '../src-main/relay/queue';
 import { FrameBuilder } from '../src-main/relay/frame-builder';
 
 describe('protocol', () => {
-  it('accepts the messages of protocol 1', () => {
-    expect(parseRelayMessage(JSON.stringify({ type: 'hello', protocol: 1, agent: 'relay-agent/1.0.0', sessionId: 's1', streams: ['controls', 'baseline'], meta: {} })).ok).toBe(true);
+  it('accepts the messages of protocol 2', () => {
+    expect(parseRelayMessage(JSON.stringify({ type: 'hello', protocol: 2, agent: 'relay-agent/1.0.0', sessionId: 's1', streams: ['controls', 'baseline'], meta: {}, instance: 'abcdefgh12' })).ok).toBe(true);
     expect(parseRelayMessage(JSON.stringify({ type: 'frame', sessionId: 's1', stream: 'controls', seq: 1, ts: 1, ack: true, data: { Throttle: 1 } })).ok).toBe(true);
-    expect(parseGatewayMessage(JSON.stringify({ type: 'welcome', protocol: 1, gateway: 'A' })).ok).toBe(true);
+    expect(parseRelayMessage(JSON.stringify({ type: 'frame', sessionId: 's1', stream: 'controls', seq: 1, ts: 1, resend: true, data: {} })).ok).toBe(true);
+    expect(parseRelayMessage(JSON.stringify({ type: 'gap', sessionId: 's1', stream: 'controls', from: 2, to: 9, reason: 'killSwitch' })).ok).toBe(true);
+    expect(parseRelayMessage(JSON.stringify({ type: 'end', sessionId: 's1', last: { controls: 9 } })).ok).toBe(true);
+    expect(parseRelayMessage(JSON.stringify({ type: 'sync', sessionId: 's1' })).ok).toBe(true);
+    expect(parseGatewayMessage(JSON.stringify({ type: 'welcome', protocol: 2, gateway: 'A', sessionId: 's1', holds: { controls: { upTo: 3, highest: 5, lacking: [[4, 4]] } } })).ok).toBe(true);
+    expect(parseGatewayMessage(JSON.stringify({ type: 'receipt', sessionId: 's1', streams: { controls: { upTo: 9, highest: 9 } }, final: true })).ok).toBe(true);
     expect(parseGatewayMessage(JSON.stringify({ type: 'ack', sessionId: 's1', stream: 'controls', seq: 3 })).ok).toBe(true);
     expect(parseGatewayMessage(JSON.stringify({ type: 'error', code: 'x', message: 'y' })).ok).toBe(true);
+  });
+
+  it.each([
+    [JSON.stringify({ type: 'gap', sessionId: 's', stream: 'controls', from: 9, to: 2, reason: 'standby' }), /from must not be greater than to/],
+    [JSON.stringify({ type: 'gap', sessionId: 's', stream: 'controls', from: 1, to: 2, reason: 'whim' }), /reason/],
+    [JSON.stringify({ type: 'end', sessionId: 's', last: { controls: 0 } }), /last/],
+    [JSON.stringify({ type: 'hello', protocol: 2, agent: 'x', sessionId: 's', streams: [], meta: {}, instance: 'no' }), /instance/],
+  ])('rejects the protocol 2 message %s', (text, message) => {
+    const r = parseRelayMessage(text);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error).toMatch(message);
   });
 
   it.each([
     ['{oops', 'bad_json', /not JSON/],
     ['[1,2]', 'invalid_message', /JSON object/],
     ['"frame"', 'invalid_message', /JSON object/],
-    [JSON.stringify({ type: 'party' }), 'unknown_type', /unknown message type "party"; expected one of hello, frame/],
+    [JSON.stringify({ type: 'party' }), 'unknown_type', /unknown message type "party"; expected one of hello, frame, gap, end, sync/],
     [JSON.stringify({ type: 'frame', sessionId: 's', stream: 'controls', seq: 0, ts: 1, data: {} }), 'invalid_message', /seq/],
     [JSON.stringify({ type: 'frame', sessionId: 's', stream: 'controls', seq: 1.5, ts: 1, data: {} }), 'invalid_message', /seq/],
     [JSON.stringify({ type: 'frame', sessionId: 's', stream: 'controls', seq: 1, ts: 1, ack: false, data: {} }), 'invalid_message', /ack/],
@@ -69,7 +85,7 @@ describe('protocol', () => {
     expect('ack' in JSON.parse(b.build('controls', {}).payload)).toBe(false);
     b.setSession('s2', { track: 'x' });
     expect(JSON.parse(b.build('controls', {}).payload)).toMatchObject({ sessionId: 's2', seq: 1 });
-    expect(JSON.parse(b.hello())).toMatchObject({ type: 'hello', protocol: 1, agent: 'relay-agent/1.2.3', sessionId: 's2', streams: ['controls', 'baseline'], meta: { track: 'x' } });
+    expect(JSON.parse(b.hello())).toMatchObject({ type: 'hello', protocol: 2, agent: 'relay-agent/1.2.3', sessionId: 's2', streams: ['controls', 'baseline'], meta: { track: 'x' } });
     expect(parseRelayMessage(b.hello()).ok).toBe(true);
   });
 });

@@ -166,6 +166,7 @@ export class BackendManager {
 
   /** Every target is given every frame; one that may not send counts it dropped with the reason, and tells its gateway later. */
   publish(frame: OutgoingFrame): void {
+    if (this.closed) return;
     for (const t of this.targets) t.enqueue(frame);
   }
 
@@ -203,9 +204,9 @@ export class BackendManager {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.sampler);
+    // The targets stay listed: their final account is still read (the CLI's last words, the report).
     for (const t of this.targets) t.dispose();
     for (const r of this.removedTargets) if (r.final === null) r.target.dispose();
-    this.targets = [];
   }
 
   // ---- views ------------------------------------------------------------------------------

@@ -333,10 +333,11 @@ export class Target {
   /** Takes the target out at once, without waiting for its gateway (the manager closing). */
   dispose(): void {
     this.finishing = true;
-    this.done = true;
     clearTimeout(this.drainTimer);
     clearTimeout(this.retryTimer);
-    this.giveUp('removed');
+    // After finish() the account is final (what was still queued stays counted as queued).
+    if (!this.done) this.giveUp('removed');
+    this.done = true;
     if (this.conn) this.terminate(this.conn, 'target removed');
   }
 
