@@ -23,9 +23,13 @@ export function lackingCap(streams: number): number {
 }
 
 export function streamReceipt(stream: StreamRecord, maxLacking: number): StreamReceipt {
-  const receipt: StreamReceipt = { upTo: stream.upTo(), highest: stream.lastSeq ?? 0 };
-  const lacking = stream.lacking(maxLacking);
-  if (lacking.length > 0) receipt.lacking = lacking;
+  const receipt: StreamReceipt = { from: stream.firstSeq ?? 0, upTo: stream.upTo(), highest: stream.lastSeq ?? 0 };
+  const lacking = stream.lacking(maxLacking + 1);
+  const beyond = lacking[maxLacking];
+  // A cut list is complete only below the first range it leaves out: say so through `highest`,
+  // so a relay never takes an unlisted hole for a held frame.
+  if (beyond) receipt.highest = beyond[0] - 1;
+  if (lacking.length > 0) receipt.lacking = lacking.slice(0, maxLacking);
   return receipt;
 }
 

@@ -112,13 +112,16 @@ export const SyncSchema = z.object({
 });
 
 /**
- * What a gateway holds of one stream. `upTo`: every seq from the stream's first one up to
- * and including it was received or announced as a gap (0: nothing yet). A relay counts a
- * frame it wrote as delivered when its seq is at most `upTo`. `lacking`: the seq ranges above
- * `upTo` it does not hold (at most MAX_LACKING_RANGES, lowest first), and `highest`, the
- * highest seq it holds or was told of.
+ * What a gateway holds of one stream. `from`: the first seq of its record of the stream (0:
+ * none); below it the gateway claims nothing. `upTo`: every seq from `from` up to and
+ * including it was received or announced as a gap (0: nothing yet); a relay counts a frame it
+ * wrote as delivered when its seq lies in from..upTo. `lacking`: the seq ranges above `upTo`
+ * it does not hold (lowest first, at most MAX_LACKING_RANGES), complete up to `highest`
+ * (the stream's highest seq, or less when the list had to be cut at its bound): a seq up to
+ * `highest` in no lacking range is held.
  */
 export const StreamReceiptSchema = z.object({
+  from: seqOrZero.optional(),
   upTo: seqOrZero,
   highest: seqOrZero,
   lacking: z.array(z.tuple([seq, seq])).max(MAX_LACKING_RANGES).optional(),

@@ -2,7 +2,7 @@
 // confirmed (held for a resend), seqs to announce as gaps, and the last seq of each stream
 // for the `end`. It outlives connections: a new socket greets the session again and the
 // gateway's welcome settles what the old socket left open.
-import { MAX_LACKING_RANGES, type GapReason, type StreamReceipt } from '../../src-shared/protocol';
+import type { GapReason, StreamReceipt } from '../../src-shared/protocol';
 import type { OutgoingFrame } from './queue';
 
 export interface GapRange {
@@ -70,10 +70,17 @@ export class StreamOut {
     return this.unconfirmed[this.head];
   }
 
-  /** A receipt: every frame up to `upTo` is held. Returns how many were confirmed. */
-  confirmUpTo(upTo: number): Unconfirmed[] {
+  /**
+   * A receipt: every frame from `from` up to `upTo` is held; returns those now confirmed. A
+   * frame below `from` is not in the gateway's record at all: it stays unconfirmed (and so
+   * does what follows it) until a welcome settles it.
+   */
+  confirmUpTo(upTo: number, from = 0): Unconfirmed[] {
     const start = this.head;
-    while (this.head < this.unconfirmed.length && (this.unconfirmed[this.head] as Unconfirmed).frame.seq <= upTo) this.head++;
+    for (; this.head < this.unconfirmed.length; this.head++) {
+      const seq = (this.unconfirmed[this.head] as Unconfirmed).frame.seq;
+      if (seq > upTo || seq < from) break;
+    }
     const done = this.unconfirmed.slice(start, this.head);
     // Compact now and then, so the array does not grow for the life of the session.
     if (this.head > 256 && this.head * 2 > this.unconfirmed.length) {
@@ -85,18 +92,19 @@ export class StreamOut {
 
   /**
    * A welcome after a reconnect: what the gateway holds is confirmed, the rest is resent if
-   * still held here, else lost. Above `upTo`, a frame is held when it is at most `highest`
-   * and in no `lacking` range; when the list was cut at its bound, nothing above its last
-   * range is assumed held (a needless resend is harmless: the gateway drops it and counts it).
+   * still held here, else lost. Held: from `from` to `upTo`, and above it up to `highest`
+   * outside every `lacking` range (a needless resend is harmless: the gateway drops it and
+   * counts it apart).
    */
   resolve(holds: StreamReceipt | undefined, onConfirmed: (u: Unconfirmed) => void, onLost: (u: Unconfirmed) => void): Resolution {
-    const confirmedBelow = this.confirmUpTo(holds?.upTo ?? 0);
+    const from = holds?.from ?? 0;
+    const confirmedBelow = this.confirmUpTo(holds?.upTo ?? 0, from);
     confirmedBelow.forEach(onConfirmed);
     const resolution: Resolution = { confirmed: confirmedBelow.length, resend: [], lost: 0 };
     if (this.unconfirmedCount === 0) return resolution;
     const lacking = holds?.lacking ?? [];
-    const knownUpTo = lacking.length >= MAX_LACKING_RANGES ? (lacking[lacking.length - 1] as [number, number])[1] : (holds?.highest ?? 0);
-    const held = (seq: number) => seq <= knownUpTo && !lacking.some(([lo, hi]) => seq >= lo && seq <= hi);
+    const highest = holds?.highest ?? 0;
+    const held = (seq: number) => seq >= from && seq <= highest && !lacking.some(([lo, hi]) => seq >= lo && seq <= hi);
     const keep: Unconfirmed[] = [];
     for (let i = this.head; i < this.unconfirmed.length; i++) {
       const u = this.unconfirmed[i] as Unconfirmed;

@@ -819,7 +819,7 @@ export class Target {
     for (const [stream, r] of Object.entries(msg.streams)) {
       const s = box.streams.get(stream);
       if (!s) continue;
-      for (const u of s.confirmUpTo(r.upTo)) {
+      for (const u of s.confirmUpTo(r.upTo, r.from)) {
         this.confirmed(u);
         confirmed++;
       }
