@@ -10,6 +10,58 @@ import { READY, type ChildCounts, type ChildReply, type ChildRequest } from './c
 // one byte read instead of a JSON.parse, so the sink never becomes the bottleneck.
 const TYPE_BYTE = 9;
 const FRAME_BYTE = 'f'.charCodeAt(0);
+const HELLO_BYTE = 'h'.charCodeAt(0);
+const END_BYTE = 'e'.charCodeAt(0);
+const SYNC_BYTE = 's'.charCodeAt(0);
+/** As the reference gateway paces its receipts: after 256 frames, or 50 ms after the first unconfirmed one. */
+const RECEIPT_EVERY = 256;
+const RECEIPT_MS = 50;
+
+/**
+ * The least a protocol 2 gateway must do for a relay to go on writing: welcome a hello and
+ * confirm what arrived. Frames keep the field order the relay writes them in, so the stream
+ * and seq are read by position instead of parsing every frame.
+ */
+class Confirmer {
+  private sessionId = '';
+  private readonly streams = new Map<string, { from: number; upTo: number }>();
+  private pending = 0;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly ws: import('ws').WebSocket) {}
+
+  hello(text: string): void {
+    const hello = JSON.parse(text) as { sessionId: string };
+    this.sessionId = hello.sessionId;
+    this.streams.clear();
+    this.ws.send(JSON.stringify({ type: 'welcome', protocol: 2, gateway: 'bench-sink', sessionId: hello.sessionId, holds: {} }));
+  }
+
+  frame(text: string): void {
+    const s = text.indexOf('"stream":"') + 10;
+    const stream = text.slice(s, text.indexOf('"', s));
+    const q = text.indexOf('"seq":', s) + 6;
+    const seq = parseInt(text.slice(q, q + 20), 10);
+    const entry = this.streams.get(stream);
+    if (entry) entry.upTo = seq;
+    else this.streams.set(stream, { from: seq, upTo: seq });
+    if (++this.pending >= RECEIPT_EVERY) this.confirm(false);
+    else this.timer ??= setTimeout(() => this.confirm(false), RECEIPT_MS);
+  }
+
+  confirm(final: boolean): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.pending = 0;
+    const streams: Record<string, { from: number; upTo: number; highest: number }> = {};
+    for (const [name, e] of this.streams) streams[name] = { from: e.from, upTo: e.upTo, highest: e.upTo };
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(JSON.stringify({ type: 'receipt', sessionId: this.sessionId, streams, ...(final ? { final: true } : {}) }));
+  }
+
+  close(): void {
+    if (this.timer) clearTimeout(this.timer);
+  }
+}
 
 const servers: WebSocketServer[] = [];
 const gateways: Gateway[] = [];
@@ -48,9 +100,17 @@ async function startSink(): Promise<string> {
     wss.once('error', reject);
   });
   wss.on('connection', (ws) => {
+    const confirmer = new Confirmer(ws);
     ws.on('error', () => {});
+    ws.on('close', () => confirmer.close());
     ws.on('message', (data) => {
-      if (firstByte(data) !== FRAME_BYTE) return;
+      const type = firstByte(data);
+      if (type !== FRAME_BYTE) {
+        if (type === HELLO_BYTE) confirmer.hello(data.toString());
+        else if (type === END_BYTE || type === SYNC_BYTE) confirmer.confirm(type === END_BYTE);
+        return;
+      }
+      confirmer.frame(data.toString());
       const n = ++(sinkCounts[index] as number);
       if (expecting && n === expecting.frames) checkExpectation();
     });

@@ -133,6 +133,55 @@ describe('the kill switch, standby and back', () => {
   });
 });
 
+describe('a backend removed (cutover step 6)', () => {
+  it('delivers what it was given, ends the session at its gateway, and keeps its account among the removed targets', async () => {
+    const a = await h.gateway({ name: 'A' });
+    const b = await h.gateway({ name: 'B' });
+    const relay = h.relay(backends(a.url, b.url), { mode: 'parallel' });
+    await waitFor('both connected', () => a.connections() === 1 && b.connections() === 1);
+    relay.publish(300);
+    relay.apply({ backends: backends(b.url), primaryIndex: 0 });
+    await waitFor('A finished and closed', () => relay.view().removed[0]?.state === 'removed' && a.connections() === 0, 10_000);
+    const removed = relay.view().removed[0]!;
+    expect(removed.counters).toMatchObject({ produced: 300, delivered: 300, inFlight: 0, queued: 0, lost: 0, dropped: 0 });
+    expect(a.parity(SESSION)!.streams.controls).toMatchObject({ framesIn: 300, upTo: 300, endedAt: 300, missing: 0 });
+    expectAgreement(removed, a.parity(SESSION));
+    relay.publish(10);
+    await settled(relay);
+    expect(relay.view().removed).toHaveLength(1);
+    expect(relay.view().removed[0]!.counters.produced).toBe(300);
+    expect(relay.manager.reportSources().map((r) => [r.url, r.removed])).toEqual([
+      [b.url, false],
+      [a.url, true],
+    ]);
+  });
+});
+
+describe('the end of a replay at full speed', () => {
+  it('eight runs in a row: each says delivered only when both gateways hold every frame', async () => {
+    const { Relay } = await import('../src-main/relay');
+    const { IbtReplaySource } = await import('../src-main/sources/ibt-replay');
+    const { VALID_IBT } = await import('./helpers/fixtures');
+    for (let run = 0; run < 8; run++) {
+      const a = await h.gateway({ name: `A${run}` });
+      const b = await h.gateway({ name: `B${run}` });
+      const dir = fs.mkdtempSync(path.join(tmp, 'replay-'));
+      fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ debugPort: 0, mode: 'parallel', backends: [{ url: a.url, enabled: true }, { url: b.url, enabled: true }] }));
+      const relay = await Relay.start({
+        configDir: dir,
+        logFile: false,
+        source: (s) => new IbtReplaySource({ path: VALID_IBT, speed: 'max', loop: false, controlsVars: s.controlsVars, baselineVars: s.baselineVars, baselineHz: s.baselineHz, sharePersonalData: s.sharePersonalData, sourceStaleMs: s.sourceStaleMs }),
+      });
+      await relay.source.finished;
+      const results = await relay.stop();
+      expect(results.map((r) => r.complete), `run ${run}`).toEqual([true, true]);
+      for (const g of [a, b]) {
+        expect(g.parity(relay.builder.sessionId)!.streams.controls, `run ${run} at ${g.name}`).toMatchObject({ framesIn: 390, upTo: 390, endedAt: 390, missing: 0 });
+      }
+    }
+  }, 60_000);
+});
+
 describe('a peer that never confirms', () => {
   it('upgraded but never reading: nothing counts as delivered, and neither health nor the parity verdict say healthy', async () => {
     const stalled = await h.stallAfterUpgrade();
