@@ -218,13 +218,13 @@ describe('end', () => {
 describe('receipts', () => {
   it('confirm up to the lowest hole and list the holes above it', () => {
     const s = new StreamRecord();
-    expect(streamReceipt(s, 64)).toEqual({ upTo: 0, highest: 0 });
+    expect(streamReceipt(s, 64)).toEqual({ from: 0, upTo: 0, highest: 0 });
     feed(s, [3, 4, 7, 9]);
-    expect(streamReceipt(s, 64)).toEqual({ upTo: 4, highest: 9, lacking: [[5, 6], [8, 8]] });
+    expect(streamReceipt(s, 64)).toEqual({ from: 3, upTo: 4, highest: 9, lacking: [[5, 6], [8, 8]] });
     s.gap(5, 6, 'standby');
-    expect(streamReceipt(s, 64)).toEqual({ upTo: 7, highest: 9, lacking: [[8, 8]] });
+    expect(streamReceipt(s, 64)).toEqual({ from: 3, upTo: 7, highest: 9, lacking: [[8, 8]] });
     feed(s, [8]);
-    expect(streamReceipt(s, 64)).toEqual({ upTo: 9, highest: 9 });
+    expect(streamReceipt(s, 64)).toEqual({ from: 3, upTo: 9, highest: 9 });
   });
 
   it('never confirm past a forgotten hole, even after the remembered holes are filled', () => {
@@ -261,6 +261,40 @@ describe('receipts', () => {
     const single = receiptMessage(session, ['stream_with_a_long_name_000000']);
     expect(single.streams['stream_with_a_long_name_000000']?.lacking).toHaveLength(MAX_LACKING_RANGES);
     expect(single.final).toBeUndefined();
+  });
+
+  it('lower highest to just below the first range a cut lacking list leaves out, so no unlisted hole passes for held', () => {
+    // By hand: holes 2, 4, 6, 8 with room for 2 ranges; 6 is the first left out, so highest is 5.
+    const small = new StreamRecord();
+    feed(small, [1, 3, 5, 7, 9]);
+    expect(streamReceipt(small, 2)).toEqual({ from: 1, upTo: 1, highest: 5, lacking: [[2, 2], [4, 4]] });
+
+    // At the real cap of a one-stream receipt: held seqs 1, 4, 7, ... leave the holes
+    // [3k-1, 3k] for k = 1..cap+3, three more ranges than fit.
+    const cap = lackingCap(1);
+    expect(cap).toBe(MAX_LACKING_RANGES);
+    const held = new Set<number>();
+    for (let k = 0; k <= cap + 3; k++) held.add(1 + 3 * k);
+    const s = new StreamRecord();
+    feed(s, [...held]);
+    expect(s.lacking(cap + 10)).toHaveLength(cap + 3);
+    const receipt = streamReceipt(s, cap);
+    const listed = Array.from({ length: cap }, (_, i): [number, number] => [3 * (i + 1) - 1, 3 * (i + 1)]);
+    // The first range left out is [3(cap+1)-1, 3(cap+1)]: highest is its lo minus 1.
+    expect(receipt).toEqual({ from: 1, upTo: 1, highest: 3 * (cap + 1) - 2, lacking: listed });
+    expect(receipt.lacking).toHaveLength(cap);
+    expect(receipt.highest).toBeLessThan(s.lastSeq as number);
+    // What the receipt claims is true: every seq from..highest outside the listed ranges is held.
+    const inListed = (seq: number): boolean => listed.some(([lo, hi]) => lo <= seq && seq <= hi);
+    for (let seq = receipt.from as number; seq <= receipt.highest; seq++) expect(held.has(seq)).toBe(!inListed(seq));
+
+    // Exactly cap ranges fit uncut: highest stays the highest seq.
+    const exact = new StreamRecord();
+    feed(exact, [...held].slice(0, cap + 1));
+    const uncut = streamReceipt(exact, cap);
+    expect(uncut.lacking).toHaveLength(cap);
+    expect(uncut.highest).toBe(1 + 3 * cap);
+    expect(uncut.highest).toBe(exact.lastSeq);
   });
 });
 

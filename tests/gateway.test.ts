@@ -13,7 +13,7 @@ import { RECEIPT_INTERVAL_MS } from '../src-gateway/receipts';
 import { GAP_REASONS, MAX_RESUME_SKIP, MAX_SEQ_ADVANCE, PROTOCOL_VERSION, ReceiptSchema, WelcomeSchema, type GapReason } from '../src-shared/protocol';
 
 type Msg = { type: string; [key: string]: unknown };
-type ReceiptMsg = { type: 'receipt'; sessionId: string; streams: Record<string, { upTo: number; highest: number; lacking?: Array<[number, number]> }>; final?: true };
+type ReceiptMsg = { type: 'receipt'; sessionId: string; streams: Record<string, { from?: number; upTo: number; highest: number; lacking?: Array<[number, number]> }>; final?: true };
 
 const live = new Set<{ close(): unknown }>();
 
@@ -362,7 +362,7 @@ describe('relay protocol', () => {
       protocol: 2,
       gateway: 'gateway',
       sessionId: SID,
-      holds: { controls: { upTo: 3, highest: 10, lacking: [[4, 4], [6, 7]] }, baseline: { upTo: 1, highest: 1 } },
+      holds: { controls: { from: 1, upTo: 3, highest: 10, lacking: [[4, 4], [6, 7]] }, baseline: { from: 1, upTo: 1, highest: 1 } },
     });
     // The relay resends what the welcome lacks, then goes on.
     for (const seq of [4, 6, 7]) second.client.send(frameMsg(SID, 'controls', seq, { resend: true }));
@@ -520,7 +520,7 @@ describe('diagnostics and metrics switches', () => {
     expect(await client.drain()).toEqual([]);
     expect(gw.parity(SID)?.streams.controls).toMatchObject({ framesIn: 5, acked: 0 });
     // Receipts are protocol, not diagnostics: they still come.
-    expect((await client.sync(SID)).streams.controls).toEqual({ upTo: 5, highest: 5 });
+    expect((await client.sync(SID)).streams.controls).toEqual({ from: 1, upTo: 5, highest: 5 });
     expect((await fetch(`${gw.httpUrl}/metrics`)).status).toBe(200);
   });
 
@@ -677,7 +677,7 @@ describe('receipts', () => {
     const { client } = await Client.hello(gw.url, SID);
     for (let seq = 1; seq <= 600; seq++) client.send(frameMsg(SID, 'controls', seq));
     const last = await client.receipt((r) => r.streams.controls?.upTo === 600);
-    expect(last).toEqual({ type: 'receipt', sessionId: SID, streams: { controls: { upTo: 600, highest: 600 } } });
+    expect(last).toEqual({ type: 'receipt', sessionId: SID, streams: { controls: { from: 1, upTo: 600, highest: 600 } } });
     // One at 256 and 512 frames, one by the timer for the rest; a slow machine may split a window.
     expect(client.receipts.length).toBeGreaterThanOrEqual(2);
     expect(client.receipts.length).toBeLessThanOrEqual(12);
@@ -697,10 +697,10 @@ describe('receipts', () => {
     for (const seq of [1, 2, 4]) client.send(frameMsg(SID, 'controls', seq));
     client.send(frameMsg(SID, 'baseline', 1));
     const first = await client.receipt();
-    expect(first.streams).toEqual({ controls: { upTo: 2, highest: 4, lacking: [[3, 3]] }, baseline: { upTo: 1, highest: 1 } });
+    expect(first.streams).toEqual({ controls: { from: 1, upTo: 2, highest: 4, lacking: [[3, 3]] }, baseline: { from: 1, upTo: 1, highest: 1 } });
     client.send(frameMsg(SID, 'baseline', 2));
     const second = await client.receipt(() => true, 1);
-    expect(second.streams).toEqual({ baseline: { upTo: 2, highest: 2 } });
+    expect(second.streams).toEqual({ baseline: { from: 1, upTo: 2, highest: 2 } });
   });
 
   it('answers sync at once with every stream of the session', async () => {
@@ -710,12 +710,28 @@ describe('receipts', () => {
     client.send(frameMsg(SID, 'baseline', 1));
     client.send(frameMsg(SID, 'baseline', 3));
     const receipt = await client.sync(SID);
-    expect(receipt).toEqual({ type: 'receipt', sessionId: SID, streams: { controls: { upTo: 1, highest: 1 }, baseline: { upTo: 1, highest: 3, lacking: [[2, 2]] } } });
+    expect(receipt).toEqual({ type: 'receipt', sessionId: SID, streams: { controls: { from: 1, upTo: 1, highest: 1 }, baseline: { from: 1, upTo: 1, highest: 3, lacking: [[2, 2]] } } });
     // The sync's receipt covered the pending ones: the timer sends nothing more.
     await pastReceiptWindow();
     expect(client.receipts).toHaveLength(1);
     client.send({ type: 'sync', sessionId: 'sess_other' });
     expect(await client.next()).toMatchObject({ type: 'error', code: 'invalid_message', message: expect.stringMatching(/^sync for session "sess_other"/) });
+  });
+
+  it('says in from where its record of a stream starts, in receipts and in the welcome', async () => {
+    const gw = await gateway();
+    const first = await Client.hello(gw.url, SID);
+    for (const seq of [5, 6, 7]) first.client.send(frameMsg(SID, 'controls', seq));
+    expect((await first.client.sync(SID)).streams).toEqual({ controls: { from: 5, upTo: 7, highest: 7 } });
+    // A frame below the first seq moves the start down; what lies between is lacking.
+    first.client.send(frameMsg(SID, 'controls', 3));
+    expect((await first.client.sync(SID)).streams).toEqual({ controls: { from: 3, upTo: 3, highest: 7, lacking: [[4, 4]] } });
+    await first.client.close();
+    await until(() => gw.connections() === 0);
+    const second = await Client.hello(gw.url, SID);
+    expect(WelcomeSchema.safeParse(second.welcome).success).toBe(true);
+    expect(second.welcome.holds).toEqual({ controls: { from: 3, upTo: 3, highest: 7, lacking: [[4, 4]] } });
+    expect(gw.parity(SID)?.streams.controls).toMatchObject({ firstSeq: 3, lastSeq: 7, missing: 1 });
   });
 
   it('answers end at once with a final receipt, counting the tail that never came as missing', async () => {
@@ -729,7 +745,7 @@ describe('receipts', () => {
       type: 'receipt',
       sessionId: SID,
       final: true,
-      streams: { controls: { upTo: 3, highest: 5, lacking: [[4, 5]] }, baseline: { upTo: 2, highest: 2 } },
+      streams: { controls: { from: 1, upTo: 3, highest: 5, lacking: [[4, 5]] }, baseline: { from: 1, upTo: 2, highest: 2 } },
     });
     const p = gw.parity(SID);
     expect(p?.streams.controls).toMatchObject({ lastSeq: 5, missing: 2, endedAt: 5, upTo: 3 });
@@ -773,7 +789,8 @@ describe('announced gaps', () => {
     client.send(gapMsg(SID, 'controls', 21, 30_000_020, 'standby'));
     client.send(frameMsg(SID, 'controls', 30_000_021));
     const receipt = await client.sync(SID);
-    expect(receipt.streams.controls).toEqual({ upTo: 5, highest: 30_000_021, lacking: [[6, 9]] });
+    // The gap below the first frame (10) moved the start of the record down to 1.
+    expect(receipt.streams.controls).toEqual({ from: 1, upTo: 5, highest: 30_000_021, lacking: [[6, 9]] });
     expect(gw.parity(SID)?.streams.controls).toMatchObject({
       framesIn: 5,
       firstSeq: 1,
@@ -783,7 +800,7 @@ describe('announced gaps', () => {
       upTo: 5,
     });
     client.send(gapMsg(SID, 'controls', 6, 9, 'queueFull'));
-    expect((await client.sync(SID)).streams.controls).toEqual({ upTo: 30_000_021, highest: 30_000_021 });
+    expect((await client.sync(SID)).streams.controls).toEqual({ from: 1, upTo: 30_000_021, highest: 30_000_021 });
     expect(gw.parity(SID)?.missing).toBe(0);
     const metrics = await (await fetch(`${gw.httpUrl}/metrics`)).text();
     expect(metrics).toContain('gateway_gapped_seqs_total{reason="standby"} 30000000');
@@ -795,7 +812,7 @@ describe('announced gaps', () => {
     const gw = await gateway();
     const { client } = await Client.hello(gw.url, SID);
     client.send(gapMsg(SID, 'baseline', 1, 50, 'disabled'));
-    expect((await client.receipt()).streams).toEqual({ baseline: { upTo: 50, highest: 50 } });
+    expect((await client.receipt()).streams).toEqual({ baseline: { from: 1, upTo: 50, highest: 50 } });
   });
 
   it('refuses, without counting, a gap reaching further than MAX_SEQ_ADVANCE past the highest seq', async () => {
@@ -861,7 +878,7 @@ describe('one connection per relay', () => {
     for (const seq of [1, 2, 3]) old.client.send(frameMsg(SID, 'controls', seq));
     await old.client.drain();
     const fresh = await Client.hello(gw.url, SID, { instance: INSTANCE });
-    expect(fresh.welcome.holds).toEqual({ controls: { upTo: 3, highest: 3 } });
+    expect(fresh.welcome.holds).toEqual({ controls: { from: 1, upTo: 3, highest: 3 } });
     await old.client.waitClose();
     // Whatever the old socket still manages to send is never counted.
     old.client.send(frameMsg(SID, 'controls', 4));
@@ -900,7 +917,7 @@ describe('hello.resume', () => {
     await first.client.drain();
     const second = await Client.hello(gw.url, SID, { resume: { controls: 3 + MAX_RESUME_SKIP + 1, baseline: Number.MAX_SAFE_INTEGER } });
     // The mark moves what the gateway holds; a stream it holds nothing of has nothing to skip.
-    expect(second.welcome.holds).toEqual({ controls: { upTo: 3 + MAX_RESUME_SKIP, highest: 3 + MAX_RESUME_SKIP } });
+    expect(second.welcome.holds).toEqual({ controls: { from: 1, upTo: 3 + MAX_RESUME_SKIP, highest: 3 + MAX_RESUME_SKIP } });
     second.client.send(frameMsg(SID, 'controls', 4 + MAX_RESUME_SKIP));
     second.client.send(frameMsg(SID, 'baseline', 1));
     await second.client.drain();
