@@ -3,11 +3,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { SettingsError, applySettingText, maskUrl, redactSettings, resolveSettings, SETTING_VARIABLES } from '../src-shared/settings';
+import { SettingsError, applySettingText, maskUrl, redactSettings, resolveSettings, settingTarget, SETTING_VARIABLES } from '../src-shared/settings';
 import type { HealthResponse, TargetsResponse } from '../src-shared/debug-api';
 import { HTTP_ROUTES, type ReportExport } from '../src-shared/bridge';
 import { Relay, RUNTIME_FILE_NAME, describe, describeUnconfirmed, type RuntimeInfo, type SourceFactory } from './relay';
-import { SettingsFileError, SettingsStore, defaultConfigDir } from './settings-store';
+import { SETTINGS_FILE_NAME, SettingsFileError, SettingsStore, defaultConfigDir } from './settings-store';
 import { parseSourceSpec, SourceSpecError } from './sources/source-spec';
 import { IbtError } from './ibt/errors';
 import { SourceUnavailableError } from './sources/source';
@@ -30,8 +30,10 @@ Usage:
                                                           for tools and <file>.html for people (secrets redacted)
 
 Settings names for "set": ${Object.keys(SETTING_VARIABLES).join(', ')}
-(or their keys: mode, primaryIndex, backends, enabled, tokens, ...). Environment variables of the
-same names override the settings file for one run; the kill switch is on if either says so.`;
+(or their keys: mode, primaryIndex, backends, enabled, tokens, killSwitch, maxBackends, ...). Environment
+variables of the same names override the settings file for one run; the kill switch is on if either
+says so. The kill switch reads 1, true, on, yes as on and 0, false, off, no as off; any other value
+in the file or the environment counts as on.`;
 
 class UsageError extends Error {}
 
@@ -160,31 +162,72 @@ async function run(configDir: string, source: SourceFactory, env: NodeJS.Process
 }
 
 function setSetting(configDir: string, name: string, value: string): number {
+  // An unknown name is refused here, with the nearest known one, before the file is opened.
+  const target = settingTarget(name, value);
+  if (target === 'killSwitch') {
+    // Its value alone is checked (a value that is neither on nor off changes nothing), then
+    // written like `relay kill`: no other setting, valid or not, stands in its way.
+    return setKillSwitch(configDir, applySettingText({}, name, value).killSwitch === true);
+  }
   const store = new SettingsStore(configDir);
   const next = applySettingText(store.read(), name, value);
   // The whole file must still be valid on its own before it is written.
-  resolveSettings(next, {});
+  const { warnings } = resolveSettings(next, {});
   store.write(next);
   // Never echo a secret: tokens are hidden, backend URLs shown with credentials masked.
-  const isBackends = name === 'backends' || SETTING_VARIABLES[name.toUpperCase()] === 'backends';
-  const shown = /token/i.test(name) ? '(redacted)' : isBackends ? value.split(',').map((u) => maskUrl(u.trim())).join(',') : value;
-  return print(`${name} = ${shown} saved to ${store.path}; a running relay applies it within 200 ms`);
+  const shown = target === 'tokens' ? '(redacted)' : target === 'backends' ? value.split(',').map((u) => maskUrl(u.trim())).join(',') : value;
+  return print(`${name} = ${shown} saved to ${store.path}; a running relay applies it within 200 ms${warningLines(warnings)}`);
+}
+
+/** Warnings (unknown keys and variables), one indented line each after a heading; nothing when there are none. */
+function warningLines(warnings: readonly string[]): string {
+  return warnings.length === 0 ? '' : `\nwarnings:\n${warnings.map((w) => `  - ${w}`).join('\n')}`;
 }
 
 /**
  * The emergency control writes its one key whatever else the file holds: an unrelated bad
- * setting must never stand between a racer and the kill switch.
+ * setting must never stand between a racer and the kill switch. Not even a file that is not
+ * JSON at all: to turn the switch on, that file is kept beside as config.json.broken-<time>
+ * and replaced by one that holds only the kill switch.
  */
 function setKillSwitch(configDir: string, on: boolean): number {
-  const store = new SettingsStore(configDir);
-  store.write({ ...store.read(), killSwitch: on });
-  let note = '';
+  let store: SettingsStore;
+  let file: Record<string, unknown>;
+  let moved = '';
   try {
-    resolveSettings(store.read(), {});
+    store = new SettingsStore(configDir);
+    file = store.read();
   } catch (e) {
-    if (e instanceof SettingsError) note = `\n(note: other settings in the file are invalid and were left as they are:\n${e.message}\nthe kill switch applies regardless)`;
+    if (!on || !(e instanceof SettingsFileError)) throw e;
+    const target = path.join(path.resolve(configDir), SETTINGS_FILE_NAME);
+    const aside = `${target}.broken-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    try {
+      // Kept as it is, readable by this user only (it may hold tokens), then replaced in one rename.
+      fs.writeFileSync(aside, fs.readFileSync(target), { mode: 0o600, flag: 'wx' });
+      const temp = `${target}.kill-${process.pid}`;
+      fs.writeFileSync(temp, `${JSON.stringify({ killSwitch: true }, undefined, '\t')}\n`, { mode: 0o600 });
+      fs.renameSync(temp, target);
+    } catch {
+      // Not readable, or the directory not writable: nothing this command can fix.
+      throw e;
+    }
+    moved = `\n(${e.message}\nThe broken file was kept as ${aside} and replaced by one holding only the kill switch; restore your settings from it once the kill switch has done its job)`;
+    store = new SettingsStore(configDir);
+    file = store.read();
   }
-  return print(`kill switch ${on ? 'ON: every backend is cut off' : 'off: backends reconnect'}; saved to ${store.path}, a running relay applies it within 200 ms${note}`);
+  store.write({ ...file, killSwitch: on });
+  let note = '';
+  let warnings: string[] = [];
+  try {
+    warnings = resolveSettings(store.read(), {}).warnings;
+  } catch (e) {
+    if (e instanceof SettingsError) {
+      warnings = e.warnings;
+      const effect = on ? 'the kill switch applies regardless' : 'a running relay applies no settings file with problems, so its kill switch stays as it is (on, if it was) until they are fixed';
+      note = `\n(note: other settings in the file are invalid and were left as they are:\n${e.message}\n${effect})`;
+    }
+  }
+  return print(`kill switch ${on ? 'ON: every backend is cut off' : 'off: backends reconnect'}; saved to ${store.path}, a running relay applies it within 200 ms${moved}${note}${warningLines(warnings)}`);
 }
 
 function showConfig(configDir: string, env: NodeJS.ProcessEnv): number {

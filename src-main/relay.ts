@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ActionResult, DashboardSettings, DashboardState, KillSwitchRequest, LatencyHistory, ReportExport, SettingsUpdate } from '../src-shared/bridge';
-import { maskUrl, resolveSettings, redactSettings, type Env, type Settings, SettingsError } from '../src-shared/settings';
+import { fileAsksForKillSwitch, killSwitchInText, maskUrl, resolveSettings, redactSettings, type Env, type ResolvedSettings, type Settings, SettingsError } from '../src-shared/settings';
 import { BackendManager, type ManagerOptions } from './relay/backend-manager';
 import type { FinishResult } from './relay/target';
 import { FrameBuilder } from './relay/frame-builder';
@@ -335,20 +335,24 @@ export class Relay {
   /** Re-reads the file; a bad edit is reported and the last good settings stay in force. */
   reload(): void {
     if (this.stopped) return;
-    let next: Settings;
+    let resolved: ResolvedSettings;
     try {
-      next = resolveSettings(this.store.read(), this.env).settings;
+      resolved = resolveSettings(this.store.read(), this.env);
     } catch (e) {
       const detail = e instanceof SettingsError ? e.message : (e as Error).message;
-      if (this.killRequestedDespite() && !this.manager.settings.killSwitch) {
-        // Safety first: a kill switch turned on in a file that is otherwise broken still bites.
-        this.log.error(`settings file has problems, but its kill switch is on: applying the kill switch alone.\n${detail}`);
+      if (e instanceof SettingsError) for (const line of e.warnings) this.log.warn(line);
+      // Fail-safe: a broken file never leaves the kill switch off when it asks for on, or when its value cannot be read as off.
+      if (this.killRequestedDespite(e) && !this.manager.settings.killSwitch) {
+        this.log.error(`settings file has problems, and its kill switch is on or cannot be read as off: applying the kill switch alone.\n${detail}`);
         this.manager.apply({ ...this.manager.settings, killSwitch: true });
         return;
       }
-      this.log.error(`settings change ignored, the previous settings stay in force:\n${detail}`);
+      this.log.error(`settings change ignored, the previous settings stay in force${this.manager.settings.killSwitch ? ' (the kill switch stays on)' : ''}:\n${detail}`);
       return;
     }
+    // Said before the comparison below: an unknown key changes no setting, yet must be seen.
+    for (const line of resolved.warnings) this.log.warn(line);
+    const next = resolved.settings;
     const before = this.manager.settings;
     if (JSON.stringify(before) === JSON.stringify(next)) return;
     if (next.debugPort !== before.debugPort) this.log.warn('RELAY_DEBUG_PORT changed: it applies at the next start');
@@ -358,11 +362,22 @@ export class Relay {
     this.log.info(`settings applied: ${describe(next)}`);
   }
 
-  private killRequestedDespite(): boolean {
+  /**
+   * Whether the settings file asks for the kill switch although it could not be applied: the
+   * same fail-safe rule as resolveSettings (a value that cannot be read as off counts as on).
+   * A file that does not even parse is searched as text; one that cannot be read at all
+   * leaves the switch as it is.
+   */
+  private killRequestedDespite(error: unknown): boolean {
+    if (error instanceof SettingsError) return error.killSwitch;
     try {
-      return this.store.read().killSwitch === true;
+      return fileAsksForKillSwitch(this.store.read());
     } catch {
-      return false;
+      try {
+        return killSwitchInText(fs.readFileSync(this.store.path, 'utf8'));
+      } catch {
+        return false;
+      }
     }
   }
 

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Conf from 'conf';
-import { maskUrl, TOKENS_VARIABLE, type Settings } from '../src-shared/settings';
+import { maskUrl, SEALED_TOKEN_KEY, TOKENS_VARIABLE, type Settings } from '../src-shared/settings';
 import type { TokenVault } from './desktop/ports';
 
 export const SETTINGS_FILE_NAME = 'config.json';
@@ -71,8 +71,8 @@ export interface SettingsStoreOptions {
   warn?: (message: string) => void;
 }
 
-/** The key of a backend entry that holds its token sealed by the desktop app's safe storage. */
-export const SEALED_TOKEN_KEY = 'tokenSealed';
+/** The key of a backend entry that holds its token sealed by the desktop app's safe storage (the schema knows it too). */
+export { SEALED_TOKEN_KEY };
 
 type Entry = Record<string, unknown>;
 const isEntry = (v: unknown): v is Entry => v !== null && typeof v === 'object' && !Array.isArray(v);

@@ -7,11 +7,13 @@ import { redactText } from '../src-shared/redact';
 import {
   BACKENDS_VARIABLE,
   ENABLED_VARIABLE,
+  KILL_SWITCH_VARIABLE,
   SettingsError,
   TOKENS_VARIABLE,
   formatProblem,
   maskUrl,
   resolveSettings,
+  tooManyBackends,
   type Backend,
   type Env,
   type Settings,
@@ -25,7 +27,7 @@ const SCALAR_VARIABLES = {
   paritySampleRate: 'RELAY_PARITY_SAMPLE_RATE',
 } as const;
 const BACKEND_VARIABLES = [BACKENDS_VARIABLE, ENABLED_VARIABLE, TOKENS_VARIABLE];
-export const KILL_SWITCH_VARIABLE = 'RELAY_KILL_SWITCH';
+export { KILL_SWITCH_VARIABLE };
 
 /** The edits with their real URLs and tokens, matched to the backends in force by URL (or by its masked form). */
 export function mapBackendEdits(edits: readonly BackendEdit[], existing: readonly Backend[]): { backends: Backend[]; problems: string[] } {
@@ -69,6 +71,11 @@ export function planSettingsUpdate(file: Record<string, unknown>, update: Settin
 
   let backends = current.backends;
   if (update.backends !== undefined) {
+    // Refused before the edits are matched to the backends in force, which costs the square of their number.
+    if (update.backends.length > current.maxBackends) {
+      const p = tooManyBackends(update.backends.length, current.maxBackends, 'default');
+      return { ok: false, status: 400, error: 'too many backends; nothing was saved', problems: [`${p.variable}: got ${p.value} from the dashboard; expected ${p.expected}`] };
+    }
     const mapped = mapBackendEdits(update.backends, current.backends);
     if (mapped.problems.length > 0) return { ok: false, status: 400, error: 'the backends are not valid; nothing was saved', problems: mapped.problems.map((p) => redactText(p)) };
     const pinned = BACKEND_VARIABLES.filter(overridden);

@@ -1,6 +1,7 @@
 // The one settings schema. The headless relay (conf) and the desktop shell (electron-store)
 // keep the same JSON object in the same file; environment variables override it per run.
 import { z } from 'zod';
+import { DESKTOP_PREFS_KEY } from './desktop';
 
 export const BACKEND_MODES = ['single', 'parallel'] as const;
 export type BackendMode = (typeof BACKEND_MODES)[number];
@@ -33,6 +34,8 @@ export interface Settings {
   sharePersonalData: boolean;
   /** A connected source with no new data for this long is `stale`. */
   sourceStaleMs: number;
+  /** More backends than this are refused: each one is a socket, a queue and a copy of every frame. */
+  maxBackends: number;
 }
 
 export const DEFAULT_CONTROLS_VARS: readonly string[] = ['SessionTime', 'Throttle', 'Brake', 'Clutch', 'SteeringWheelAngle', 'Gear', 'RPM', 'Speed'];
@@ -65,6 +68,7 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   baselineHz: 4,
   sharePersonalData: false,
   sourceStaleMs: 2000,
+  maxBackends: 16,
 });
 
 export type SettingSource = 'default' | 'file' | 'env' | 'cli';
@@ -77,18 +81,111 @@ export interface SettingsProblem {
   fileKey?: string;
   value: string;
   expected: string;
+  /** What happens meanwhile, when that is worth saying (a kill-switch value nobody can read counts as ON). */
+  note?: string;
 }
 
 export function formatProblem(p: SettingsProblem): string {
   const where = { env: 'environment', cli: 'command line', default: 'default', file: `settings file key "${p.fileKey ?? ''}"` }[p.source];
-  return `${p.variable}: got ${JSON.stringify(p.value)} (from ${where}); expected ${p.expected}`;
+  return `${p.variable}: got ${JSON.stringify(p.value)} (from ${where}); expected ${p.expected}${p.note ? `; ${p.note}` : ''}`;
 }
 
 export class SettingsError extends Error {
-  constructor(readonly problems: SettingsProblem[]) {
+  /**
+   * The kill switch these settings ask for, read fail-safe: on when a kill-switch value in
+   * the file or the environment means on or cannot be read as off. A caller that keeps
+   * running on older settings applies it anyway (Relay.reload).
+   */
+  readonly killSwitch: boolean;
+  /** Warnings found along the way (unknown keys and variables); not part of the message. */
+  readonly warnings: string[];
+
+  constructor(
+    readonly problems: SettingsProblem[],
+    extra: { killSwitch?: boolean; warnings?: string[] } = {},
+  ) {
     super(problems.map(formatProblem).join('\n'));
     this.name = 'SettingsError';
+    this.killSwitch = extra.killSwitch ?? false;
+    this.warnings = extra.warnings ?? [];
   }
+}
+
+// ---------------------------------------------------------------------------------------
+// The kill switch: one rule for every place a value of it is read (the settings file, the
+// environment, `relay set`, the relay's fallback when the rest of the file is broken).
+
+export const KILL_SWITCH_KEY = 'killSwitch';
+export const KILL_SWITCH_VARIABLE = 'RELAY_KILL_SWITCH';
+const KILL_SWITCH_ON_TEXTS: readonly string[] = ['1', 'true', 'on', 'yes'];
+const KILL_SWITCH_OFF_TEXTS: readonly string[] = ['0', 'false', 'off', 'no'];
+const KILL_SWITCH_EXPECTED = '1 (kill switch on) or 0 (off); also true or false, "on" or "off", "yes" or "no"';
+const KILL_SWITCH_UNREADABLE = 'a kill-switch value that is neither counts as ON: every backend stays cut off until it is fixed';
+
+/**
+ * What a kill-switch value means: true (on), false (off), or undefined when it is neither.
+ * On: true, 1, and the texts "1", "true", "on", "yes"; off: false, 0, and "0", "false",
+ * "off", "no" (texts trimmed, in any case). Callers treat undefined as ON (killSwitchMeansOn):
+ * a value nobody can read must never be the reason telemetry keeps flowing.
+ */
+export function readKillSwitch(value: unknown): boolean | undefined {
+  if (typeof value === 'boolean') return value;
+  if (value === 1) return true;
+  if (value === 0) return false;
+  if (typeof value !== 'string') return undefined;
+  const text = value.trim().toLowerCase();
+  if (KILL_SWITCH_ON_TEXTS.includes(text)) return true;
+  if (KILL_SWITCH_OFF_TEXTS.includes(text)) return false;
+  return undefined;
+}
+
+/** Fail-safe reading of a kill-switch value that is present: on unless it plainly means off. */
+export const killSwitchMeansOn = (value: unknown): boolean => readKillSwitch(value) !== false;
+
+// ---------------------------------------------------------------------------------------
+// Names: unknown keys and variables are reported with the nearest known name.
+
+/**
+ * Edit distance (Levenshtein, with a swap of two neighbours counting as one edit, as in
+ * 'mdoe'), case-insensitive. Written here rather than taken from a package: it is a dozen
+ * lines, the names compared are short (longer than 64 characters are not compared), and
+ * this module is shared with the renderer, which should not grow a dependency for it.
+ */
+export function editDistance(a: string, b: string): number {
+  const s = a.toLowerCase();
+  const t = b.toLowerCase();
+  let before: number[] = [];
+  let prev = Array.from({ length: t.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= s.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= t.length; j++) {
+      let d = Math.min((prev[j] as number) + 1, (row[j - 1] as number) + 1, (prev[j - 1] as number) + (s[i - 1] === t[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && s[i - 1] === t[j - 2] && s[i - 2] === t[j - 1]) d = Math.min(d, (before[j - 2] as number) + 1);
+      row[j] = d;
+    }
+    before = prev;
+    prev = row;
+  }
+  return prev[t.length] as number;
+}
+
+const MAX_COMPARED_NAME = 64;
+
+/** The known name nearest to `name`, if it is near enough to be a slip of the keyboard. */
+export function nearestName(name: string, known: readonly string[]): string | undefined {
+  if (name.length > MAX_COMPARED_NAME) return undefined;
+  // One edit for short names, up to three for long ones: 'mod' means 'mode', 'foo' means nothing.
+  const limit = Math.max(1, Math.min(3, Math.floor(name.length / 4)));
+  let best: string | undefined;
+  let bestDistance = limit + 1;
+  for (const candidate of known) {
+    const d = editDistance(name, candidate);
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -128,6 +225,9 @@ const parseFlag = (text: string): boolean | undefined => {
   return undefined;
 };
 
+/** The highest RELAY_MAX_BACKENDS may go. */
+export const MAX_BACKENDS_LIMIT = 64;
+
 const scalarRules = {
   mode: {
     key: 'mode',
@@ -159,10 +259,14 @@ const scalarRules = {
   },
   killSwitch: {
     key: 'killSwitch',
-    variable: 'RELAY_KILL_SWITCH',
-    expected: '1 (kill switch on) or 0 (off)',
-    schema: z.boolean(),
-    fromEnv: parseFlag,
+    variable: KILL_SWITCH_VARIABLE,
+    expected: KILL_SWITCH_EXPECTED,
+    // The file's value and the environment's text go through the same rule.
+    schema: z
+      .unknown()
+      .refine((v) => readKillSwitch(v) !== undefined)
+      .transform((v) => readKillSwitch(v) === true),
+    fromEnv: (t: string) => t,
   },
   paritySampleRate: {
     key: 'paritySampleRate',
@@ -227,6 +331,13 @@ const scalarRules = {
     schema: int(100, 600_000),
     fromEnv: parseInteger,
   },
+  maxBackends: {
+    key: 'maxBackends',
+    variable: 'RELAY_MAX_BACKENDS',
+    expected: `a whole number of backends from 1 to ${MAX_BACKENDS_LIMIT}`,
+    schema: int(1, MAX_BACKENDS_LIMIT),
+    fromEnv: parseInteger,
+  },
 } satisfies { [K in Exclude<keyof Settings, 'backends'>]: FieldRule<K> };
 
 export type ScalarSettingKey = keyof typeof scalarRules;
@@ -244,6 +355,22 @@ export const SETTING_VARIABLES: Record<string, keyof Settings | 'enabled' | 'tok
   ...Object.fromEntries(Object.values(scalarRules).map((r) => [r.variable, r.key])),
 };
 
+/** The key of a backend entry that holds its token sealed by the desktop app's safe storage. */
+export const SEALED_TOKEN_KEY = 'tokenSealed';
+
+/** The file keys of the relay's own settings. */
+export const SETTING_KEYS: readonly string[] = ['backends', ...Object.keys(scalarRules)];
+/**
+ * Keys others keep in the same file, known but not the relay's: the desktop preferences
+ * (checked by parseDesktopPrefs), and conf's and electron-store's own bookkeeping.
+ */
+export const SHARED_FILE_KEYS: readonly string[] = [DESKTOP_PREFS_KEY, '__internal__'];
+const BACKEND_ENTRY_KEYS: readonly string[] = ['url', 'enabled', 'token', SEALED_TOKEN_KEY];
+/** RELAY_* variables that other parts of the app read: not settings, and not unknown. */
+const OTHER_RELAY_VARIABLES: readonly string[] = ['RELAY_BUILD_TIME', 'RELAY_AGENT_E2E'];
+/** At most this many unknown names are listed one by one; the rest are counted. */
+const MAX_UNKNOWN_LISTED = 20;
+
 function display(value: unknown): string {
   if (typeof value === 'string') return value;
   try {
@@ -257,22 +384,135 @@ export interface ResolvedSettings {
   settings: Settings;
   /** Variables whose environment value replaced the file's for this run. */
   envOverrides: string[];
+  /**
+   * Things to tell the operator that do not stop the relay: unknown keys in the file and
+   * unknown RELAY_* variables, each with the nearest known name. One line each.
+   */
+  warnings: string[];
 }
 
 export type Env = Record<string, string | undefined>;
 
 const splitList = (text: string): string[] => text.split(',').map((s) => s.trim());
 
+/** The file as an object: anything else counts as empty (and resolveSettings says so). */
+const asObject = (value: unknown): Record<string, unknown> =>
+  value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+
+/** A file key, or a variable named as one, to the file key to suggest. */
+const FILE_NAME_TO_KEY: ReadonlyMap<string, string> = new Map([
+  ...SETTING_KEYS.map((k) => [k, k] as const),
+  ...SHARED_FILE_KEYS.map((k) => [k, k] as const),
+  ...Object.entries(SETTING_VARIABLES).map(([variable, key]) => [variable, key === 'enabled' || key === 'tokens' ? 'backends' : key] as const),
+]);
+const FILE_NAMES: readonly string[] = [...FILE_NAME_TO_KEY.keys()];
+const KNOWN_VARIABLES: readonly string[] = [...Object.keys(SETTING_VARIABLES), ...OTHER_RELAY_VARIABLES];
+
+/** The file key a name most likely means, if any (an exact key, a variable's name, or a slip of either). */
+function fileKeyMeant(name: string): string | undefined {
+  const near = nearestName(name, FILE_NAMES);
+  return near === undefined ? undefined : FILE_NAME_TO_KEY.get(near);
+}
+
+/** A cheap first look: edit distance is at least the difference in length, and nearestName allows 3 at most. */
+const mayNameKillSwitch = (name: string): boolean => [KILL_SWITCH_KEY, KILL_SWITCH_VARIABLE].some((n) => Math.abs(n.length - name.length) <= 3);
+
+interface UnknownNames {
+  warnings: string[];
+  /** An unknown name that is a slip for the kill switch, with a value that does not plainly mean off. */
+  killSwitch: boolean;
+}
+
+/**
+ * Unknown keys of the file (and of its backend entries) and unknown RELAY_* variables, each
+ * named with the nearest known one. They are warnings: the relay has always started with
+ * them, ignoring them. One exception errs on the safe side: a near miss of the kill switch
+ * (`kilSwitch: true`, RELAY_KILL_SWICH=1) whose value does not plainly mean off, when the
+ * real one is not given, turns the kill switch on, for that is what its author wanted.
+ */
+function findUnknownNames(file: Record<string, unknown>, env: Env, backendEntries: readonly unknown[]): UnknownNames {
+  const warnings: string[] = [];
+  let killSwitch = false;
+  let unlisted = 0;
+  // Past the first few, names are only counted (and checked for the kill switch): a file of
+  // ten thousand junk keys must not cost ten thousand suggestions.
+  const listing = (): boolean => {
+    if (warnings.length < MAX_UNKNOWN_LISTED) return true;
+    unlisted++;
+    return false;
+  };
+
+  for (const key of Object.keys(file)) {
+    if (FILE_NAME_TO_KEY.get(key) === key) continue;
+    const full = listing();
+    if (!full && !mayNameKillSwitch(key)) continue;
+    const suggestion = fileKeyMeant(key);
+    if (suggestion === KILL_SWITCH_KEY && file[KILL_SWITCH_KEY] === undefined && killSwitchMeansOn(file[key])) {
+      killSwitch = true;
+      // Always said, listed or not.
+      warnings.push(`settings file: unknown setting '${key}'; did you mean '${KILL_SWITCH_KEY}'? Its value does not read as off, so the kill switch is ON until the key is fixed`);
+      if (!full) unlisted--;
+    } else if (!full) {
+      continue;
+    } else if (suggestion !== undefined) {
+      warnings.push(`settings file: unknown setting '${key}'; did you mean '${suggestion}'? It is ignored`);
+    } else {
+      warnings.push(`settings file: unknown setting '${key}' is ignored (the settings are ${SETTING_KEYS.join(', ')})`);
+    }
+  }
+
+  backendEntries.forEach((entry, i) => {
+    if (!entry || typeof entry !== 'object' || Array.isArray(entry)) return;
+    for (const key of Object.keys(entry)) {
+      if (BACKEND_ENTRY_KEYS.includes(key) || !listing()) continue;
+      const suggestion = nearestName(key, BACKEND_ENTRY_KEYS);
+      warnings.push(`settings file: backends[${i}]: unknown key '${key}'${suggestion ? `; did you mean '${suggestion}'? It is ignored` : ` is ignored (a backend has ${BACKEND_ENTRY_KEYS.join(', ')})`}`);
+    }
+  });
+
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined || !/^RELAY_/i.test(name) || KNOWN_VARIABLES.includes(name)) continue;
+    const full = listing();
+    if (!full && !mayNameKillSwitch(name)) continue;
+    const suggestion = nearestName(name, KNOWN_VARIABLES);
+    if (suggestion === KILL_SWITCH_VARIABLE && env[KILL_SWITCH_VARIABLE] === undefined && killSwitchMeansOn(value)) {
+      killSwitch = true;
+      warnings.push(`environment: unknown variable '${name}'; did you mean '${KILL_SWITCH_VARIABLE}'? Its value does not read as off, so the kill switch is ON for this run`);
+      if (!full) unlisted--;
+    } else if (!full) {
+      continue;
+    } else if (suggestion !== undefined) {
+      warnings.push(`environment: unknown variable '${name}'; did you mean '${suggestion}'? It is ignored`);
+    } else {
+      warnings.push(`environment: unknown variable '${name}' is ignored (relay --help lists the settings)`);
+    }
+  }
+  if (unlisted > 0) warnings.push(`settings file and environment: ${unlisted} more unknown names, ignored`);
+  return { warnings, killSwitch };
+}
+
+/** The problem of a backend list longer than the cap: names the count, the cap and the setting. */
+export function tooManyBackends(count: number, cap: number, source: SettingSource, fileKey?: string): SettingsProblem {
+  return {
+    variable: BACKENDS_VARIABLE,
+    source,
+    ...(fileKey !== undefined ? { fileKey } : {}),
+    value: `${count} backends`,
+    expected: `at most ${cap} backends (the cap is ${scalarRules.maxBackends.variable}, file key ${scalarRules.maxBackends.key}, now ${cap}; it can be raised up to ${MAX_BACKENDS_LIMIT})`,
+  };
+}
+
 /**
  * Merges the settings file with the environment (the environment wins, except that the
  * kill switch is on when either says so) and checks every rule. Every problem is reported,
- * not just the first, so one run shows the operator everything to fix.
+ * not just the first, so one run shows the operator everything to fix. The SettingsError
+ * thrown for them still says whether the kill switch is asked for (fail-safe: a value that
+ * cannot be read counts as on), for a caller that keeps running on older settings.
  */
 export function resolveSettings(fileValue: unknown, env: Env = {}): ResolvedSettings {
   const problems: SettingsProblem[] = [];
   const envOverrides: string[] = [];
-  const file: Record<string, unknown> =
-    fileValue && typeof fileValue === 'object' && !Array.isArray(fileValue) ? (fileValue as Record<string, unknown>) : {};
+  const file = asObject(fileValue);
   if (fileValue !== undefined && fileValue !== null && file !== fileValue) {
     problems.push({ variable: 'settings file', source: 'file', fileKey: '(root)', value: display(fileValue), expected: 'a JSON object' });
   }
@@ -280,10 +520,12 @@ export function resolveSettings(fileValue: unknown, env: Env = {}): ResolvedSett
   const mutable = out as unknown as Record<string, unknown>;
 
   for (const rule of Object.values(scalarRules) as FieldRule<ScalarSettingKey>[]) {
+    // Of a kill-switch value nobody can read, the problem says that it counts as on.
+    const note = rule.key === KILL_SWITCH_KEY ? { note: KILL_SWITCH_UNREADABLE } : {};
     if (file[rule.key] !== undefined) {
       const parsed = rule.schema.safeParse(file[rule.key]);
       if (parsed.success) mutable[rule.key] = parsed.data;
-      else problems.push({ variable: rule.variable, source: 'file', fileKey: rule.key, value: display(file[rule.key]), expected: rule.expected });
+      else problems.push({ variable: rule.variable, source: 'file', fileKey: rule.key, value: display(file[rule.key]), expected: rule.expected, ...note });
     }
     const text = env[rule.variable];
     // Set but empty is a bad value, not "unset": RELAY_TARGET_TIMEOUT_MS= must not quietly mean 1500.
@@ -292,22 +534,30 @@ export function resolveSettings(fileValue: unknown, env: Env = {}): ResolvedSett
       const parsed = candidate === undefined ? undefined : rule.schema.safeParse(candidate);
       if (parsed?.success) {
         // Sticky kill switch: the environment can turn it on for a run, never off against the file.
-        mutable[rule.key] = rule.key === 'killSwitch' ? Boolean(parsed.data) || out.killSwitch : parsed.data;
+        mutable[rule.key] = rule.key === KILL_SWITCH_KEY ? Boolean(parsed.data) || out.killSwitch : parsed.data;
         envOverrides.push(rule.variable);
       } else {
-        problems.push({ variable: rule.variable, source: 'env', value: text, expected: rule.expected });
+        problems.push({ variable: rule.variable, source: 'env', value: text, expected: rule.expected, ...note });
       }
     }
   }
+  const cap = out.maxBackends;
 
-  // Backends: the file holds objects; the environment holds three parallel lists.
+  // Backends: the file holds objects; the environment holds three parallel lists. A list
+  // longer than the cap is refused as a whole, before its entries are looked at.
   let backends: Backend[] = [];
   let backendsFrom: SettingSource = 'default';
+  let fileEntries: unknown[] = [];
+  let tooMany = false;
   if (file.backends !== undefined) {
     backendsFrom = 'file';
     if (!Array.isArray(file.backends)) {
       problems.push({ variable: BACKENDS_VARIABLE, source: 'file', fileKey: 'backends', value: display(file.backends), expected: 'a list of {url, enabled, token?} objects' });
+    } else if (file.backends.length > cap) {
+      tooMany = true;
+      problems.push(tooManyBackends(file.backends.length, cap, 'file', 'backends'));
     } else {
+      fileEntries = file.backends;
       file.backends.forEach((entry: unknown, i: number) => {
         const e = (entry && typeof entry === 'object' ? entry : {}) as Record<string, unknown>;
         const url = typeof e.url === 'string' ? e.url.trim() : '';
@@ -326,20 +576,28 @@ export function resolveSettings(fileValue: unknown, env: Env = {}): ResolvedSett
     envOverrides.push(BACKENDS_VARIABLE);
     const previous = new Map(backends.map((b) => [b.url, b]));
     const entries = splitList(envUrls);
-    backends = entries.map((url) => {
-      // An empty entry is shown as the whole list, each URL masked: masking the list as one URL would leak the secrets after the first.
-      if (url === '') problems.push({ variable: BACKENDS_VARIABLE, source: 'env', value: entries.map(maskUrl).join(','), expected: `${URL_EXPECTED}, with no empty entries` });
-      else if (!isWsUrl(url)) problems.push({ variable: BACKENDS_VARIABLE, source: 'env', value: maskUrl(url), expected: URL_EXPECTED });
-      // A token saved in the file for the same URL still applies when the env lists the URLs.
-      const known = previous.get(url);
-      return { url, enabled: true, ...(known?.token ? { token: known.token } : {}) };
-    });
+    if (entries.length > cap) {
+      tooMany = true;
+      problems.push(tooManyBackends(entries.length, cap, 'env'));
+      backends = [];
+    } else {
+      backends = entries.map((url) => {
+        // An empty entry is shown as the whole list, each URL masked: masking the list as one URL would leak the secrets after the first.
+        if (url === '') problems.push({ variable: BACKENDS_VARIABLE, source: 'env', value: entries.map(maskUrl).join(','), expected: `${URL_EXPECTED}, with no empty entries` });
+        else if (!isWsUrl(url)) problems.push({ variable: BACKENDS_VARIABLE, source: 'env', value: maskUrl(url), expected: URL_EXPECTED });
+        // A token saved in the file for the same URL still applies when the env lists the URLs.
+        const known = previous.get(url);
+        return { url, enabled: true, ...(known?.token ? { token: known.token } : {}) };
+      });
+    }
   }
   const envEnabled = env[ENABLED_VARIABLE];
   if (envEnabled !== undefined && envEnabled.trim() !== '') {
     envOverrides.push(ENABLED_VARIABLE);
     const flags = splitList(envEnabled).map(parseFlag);
-    if (flags.length !== backends.length || flags.some((f) => f === undefined)) {
+    if (tooMany) {
+      // Matched against a list already refused: one line for the list is enough.
+    } else if (flags.length !== backends.length || flags.some((f) => f === undefined)) {
       problems.push({
         variable: ENABLED_VARIABLE,
         source: 'env',
@@ -354,7 +612,9 @@ export function resolveSettings(fileValue: unknown, env: Env = {}): ResolvedSett
   if (envTokens !== undefined && envTokens !== '') {
     envOverrides.push(TOKENS_VARIABLE);
     const tokens = envTokens.split(',').map((s) => s.trim());
-    if (tokens.length !== backends.length || tokens.some((t) => t !== '' && !isToken(t))) {
+    if (tooMany) {
+      // As above: the list they would match is refused already.
+    } else if (tokens.length !== backends.length || tokens.some((t) => t !== '' && !isToken(t))) {
       problems.push({ variable: TOKENS_VARIABLE, source: 'env', value: '(redacted)', expected: `${backends.length} comma-separated tokens, one per backend (empty for none), without spaces` });
     } else {
       backends = backends.map((b, i) => {
@@ -374,7 +634,7 @@ export function resolveSettings(fileValue: unknown, env: Env = {}): ResolvedSett
 
   const primarySource: SettingSource = env[scalarRules.primaryIndex.variable] ? 'env' : file.primaryIndex !== undefined ? 'file' : 'default';
   const primaryBad = problems.some((p) => p.variable === scalarRules.primaryIndex.variable);
-  if (!primaryBad && out.primaryIndex >= Math.max(1, backends.length)) {
+  if (!primaryBad && !tooMany && out.primaryIndex >= Math.max(1, backends.length)) {
     problems.push({
       variable: scalarRules.primaryIndex.variable,
       source: primarySource,
@@ -384,43 +644,116 @@ export function resolveSettings(fileValue: unknown, env: Env = {}): ResolvedSett
     });
   }
 
+  const unknown = findUnknownNames(file, env, fileEntries);
+  if (unknown.killSwitch) out.killSwitch = true;
+
   // One line per problem: two empty entries, or a URL listed three times, is one problem, said once.
-  const unique = problems.filter((p, i) => problems.findIndex((q) => formatProblem(q) === formatProblem(p)) === i);
-  if (unique.length > 0) throw new SettingsError(unique);
-  return { settings: out, envOverrides };
+  const lines = new Set<string>();
+  const unique = problems.filter((p) => {
+    const line = formatProblem(p);
+    if (lines.has(line)) return false;
+    lines.add(line);
+    return true;
+  });
+  if (unique.length > 0) {
+    // Fail-safe: every kill-switch value, read or not, and every near miss of one.
+    const killSwitch =
+      out.killSwitch ||
+      unknown.killSwitch ||
+      (file[KILL_SWITCH_KEY] !== undefined && killSwitchMeansOn(file[KILL_SWITCH_KEY])) ||
+      (env[KILL_SWITCH_VARIABLE] !== undefined && killSwitchMeansOn(env[KILL_SWITCH_VARIABLE]));
+    throw new SettingsError(unique, { killSwitch, warnings: unknown.warnings });
+  }
+  return { settings: out, envOverrides, warnings: unknown.warnings };
+}
+
+/**
+ * Whether a settings file asks for the kill switch, read fail-safe, whatever else is wrong
+ * with it: its kill-switch value means on or cannot be read as off, or a near miss of the
+ * key says so. For a file that parses; for one that does not, see killSwitchInText.
+ */
+export function fileAsksForKillSwitch(fileValue: unknown): boolean {
+  const file = asObject(fileValue);
+  if (file[KILL_SWITCH_KEY] !== undefined) return killSwitchMeansOn(file[KILL_SWITCH_KEY]);
+  return findUnknownNames(file, {}, []).killSwitch;
+}
+
+/**
+ * The same question of a settings file that is not valid JSON (a hand edit half done): each
+ * `"key": value` pair whose key is the kill switch or a near miss of it counts, its value
+ * read by the same rule. A file that names no such key does not ask for it.
+ */
+export function killSwitchInText(text: string): boolean {
+  const pair = /"((?:[^"\\]|\\.){1,64})"\s*:\s*("(?:[^"\\]|\\.)*"|[^\s,}\]]*)/g;
+  for (const m of text.matchAll(pair)) {
+    const key = m[1] as string;
+    if (key !== KILL_SWITCH_KEY && !(mayNameKillSwitch(key) && fileKeyMeant(key) === KILL_SWITCH_KEY)) continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(m[2] as string);
+    } catch {
+      value = m[2];
+    }
+    if (killSwitchMeansOn(value)) return true;
+  }
+  return false;
 }
 
 function isToken(t: string): boolean {
   return /^[\x21-\x7e]+$/.test(t) && !t.includes(',');
 }
 
+export type SetTarget = ScalarSettingKey | 'backends' | 'enabled' | 'tokens';
+const LIST_TARGETS: readonly string[] = ['backends', 'enabled', 'tokens'];
+
+/**
+ * The setting a name given to `relay set` means: the variable (RELAY_BACKEND_MODE, in any
+ * case) or the file key (mode). An unknown name is refused with the nearest known one.
+ */
+export function settingTarget(name: string, text = ''): SetTarget {
+  const byKey = Object.values(scalarRules).find((r) => r.key === name || r.variable === name.toUpperCase());
+  const target = byKey?.key ?? SETTING_VARIABLES[name.toUpperCase()] ?? (LIST_TARGETS.includes(name) ? name : undefined);
+  if (target !== undefined) return target as SetTarget;
+  const names = /^relay_/i.test(name) || name === name.toUpperCase() ? Object.keys(SETTING_VARIABLES) : [...Object.keys(scalarRules), ...LIST_TARGETS];
+  const near = nearestName(name, names) ?? nearestName(name, [...Object.keys(SETTING_VARIABLES), ...Object.keys(scalarRules), ...LIST_TARGETS]);
+  throw new SettingsError([
+    {
+      variable: name,
+      source: 'cli',
+      value: text,
+      expected:
+        near !== undefined
+          ? `a setting name: unknown setting '${name}'; did you mean '${near}'?`
+          : `a setting name, one of ${Object.keys(SETTING_VARIABLES).join(', ')} (or their file keys, such as mode or killSwitch)`,
+    },
+  ]);
+}
+
 /**
  * Turns `relay set <name> <value>` into a change of the file object. The name may be the
  * variable (RELAY_BACKEND_MODE) or the key (mode); the value is read as the variable would be.
- * The result is checked as a whole before anything is written.
+ * The result is checked as a whole before anything is written, except for the kill switch:
+ * its value alone is checked, so that no other setting can stand in its way.
  */
 export function applySettingText(fileValue: unknown, name: string, text: string): Record<string, unknown> {
-  const file: Record<string, unknown> =
-    fileValue && typeof fileValue === 'object' && !Array.isArray(fileValue) ? { ...(fileValue as Record<string, unknown>) } : {};
-  const byKey = Object.values(scalarRules).find((r) => r.key === name || r.variable === name.toUpperCase());
-  const target = byKey?.key ?? SETTING_VARIABLES[name.toUpperCase()] ?? (name === 'backends' || name === 'enabled' || name === 'tokens' ? name : undefined);
-  if (target === undefined) {
-    throw new SettingsError([{ variable: name, source: 'cli', value: text, expected: `a setting name, one of ${Object.keys(SETTING_VARIABLES).join(', ')}` }]);
+  const file: Record<string, unknown> = { ...asObject(fileValue) };
+  const target = settingTarget(name, text);
+  if (target === KILL_SWITCH_KEY) {
+    // `set` is the one place, with `relay kill off`, that may turn the kill switch off in the file.
+    const flag = readKillSwitch(text);
+    // A command can be typed again: a value that is neither on nor off changes nothing.
+    if (flag === undefined) throw new SettingsError([{ variable: KILL_SWITCH_VARIABLE, source: 'cli', value: text, expected: KILL_SWITCH_EXPECTED, note: 'nothing was changed' }]);
+    file[KILL_SWITCH_KEY] = flag;
+    return file;
   }
   // Run the text through the same rules as the environment, over the current file.
-  const envName = byKey?.variable ?? (target === 'backends' ? BACKENDS_VARIABLE : target === 'enabled' ? ENABLED_VARIABLE : TOKENS_VARIABLE);
+  const envName = target === 'backends' ? BACKENDS_VARIABLE : target === 'enabled' ? ENABLED_VARIABLE : target === 'tokens' ? TOKENS_VARIABLE : scalarRules[target].variable;
   let resolved: ResolvedSettings;
   try {
     resolved = resolveSettings(file, { [envName]: text });
   } catch (e) {
-    if (e instanceof SettingsError) throw new SettingsError(e.problems.map((p) => (p.source === 'env' ? { ...p, source: 'cli' as const } : p)));
+    if (e instanceof SettingsError) throw new SettingsError(e.problems.map((p) => (p.source === 'env' ? { ...p, source: 'cli' as const } : p)), { killSwitch: e.killSwitch, warnings: e.warnings });
     throw e;
-  }
-  if (target === 'killSwitch') {
-    // `set` is the one place that may turn the kill switch off in the file.
-    const flag = parseFlag(text);
-    file.killSwitch = flag === true;
-    return file;
   }
   if (target === 'backends' && text.trim() === '') {
     // An empty list removes every backend (local-only); the primary can then only be 0.
@@ -429,7 +762,7 @@ export function applySettingText(fileValue: unknown, name: string, text: string)
   } else if (target === 'backends' || target === 'enabled' || target === 'tokens') {
     file.backends = resolved.settings.backends;
   } else {
-    file[target] = resolved.settings[target as ScalarSettingKey];
+    file[target] = resolved.settings[target];
   }
   return file;
 }

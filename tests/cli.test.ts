@@ -381,3 +381,128 @@ describe('the debug server', () => {
     },
   );
 });
+
+describe('the kill switch fails safe', () => {
+  const health = async (port: number) => getJson<HealthResponse>(port, '/debug/health');
+  const write = (dir: string, value: unknown) => fs.writeFileSync(path.join(dir, 'config.json'), typeof value === 'string' ? value : JSON.stringify(value));
+
+  it('a running relay turns the kill switch on from any broken file that asks for it, or whose value cannot be read as off', async () => {
+    const a = await startGateway({ name: 'A' });
+    gateways.push(a);
+    const dir = cli.tempDir();
+    const good = { backends: [{ url: a.url, enabled: true }] };
+    write(dir, good);
+    const { relay, port } = await startRelay(dir);
+    await pollUntil('connected to A', () => a.connections() === 1);
+
+    const cases: [string, unknown][] = [
+      ['killSwitch "1" beside a bad mode', { ...good, killSwitch: '1', mode: 'sideways' }],
+      ['killSwitch 1 beside a bad port', { ...good, killSwitch: 1, debugPort: 70000 }],
+      ['killSwitch "yes" beside a bad mode', { ...good, killSwitch: 'yes', mode: 'sideways' }],
+      ['killSwitch "maybe" alone', { ...good, killSwitch: 'maybe' }],
+      ['a file that is not JSON, with killSwitch true in it', `{"backends": [{"url": "${a.url}", "enabled": true}], "killSwitch": true, "mode": }`],
+      ['a near miss of the key, kilSwitch: true', { ...good, kilSwitch: true }],
+    ];
+    for (const [name, file] of cases) {
+      write(dir, file);
+      await pollUntil(`the kill switch on after ${name}`, async () => (await health(port)).killSwitch === true, 3000);
+      await pollUntil(`A cut off after ${name}`, () => a.connections() === 0, 3000);
+      // A good file with the kill switch off brings the backend back for the next case.
+      write(dir, good);
+      await pollUntil(`the kill switch off again after ${name}`, async () => (await health(port)).killSwitch === false, 3000);
+      await pollUntil(`A connected again after ${name}`, () => a.connections() === 1, 5000);
+    }
+    expect(relay.stderr).toContain('counts as ON');
+    expect(relay.stderr).toContain("unknown setting 'kilSwitch'; did you mean 'killSwitch'?");
+    expect(relay.stderr).toContain('applying the kill switch alone');
+  });
+
+  it('starts with the kill switch on when the file says "1", and never connects', async () => {
+    const backend = await connectionCounter();
+    closers.push(backend.close);
+    const dir = cli.tempDir();
+    write(dir, { backends: [{ url: `ws://127.0.0.1:${backend.port}/relay`, enabled: true }], killSwitch: '1' });
+    const { port } = await startRelay(dir);
+    expect((await health(port)).killSwitch).toBe(true);
+    await new Promise((res) => setTimeout(res, 300));
+    expect(backend.connections()).toBe(0);
+  });
+
+  it('kill on replaces a settings file that is not JSON, keeping the broken one beside it', async () => {
+    const dir = cli.tempDir();
+    const broken = '{"backends": [{"url": "ws://127.0.0.1:1/relay", "token": "tok-secret"}], "mode": ';
+    write(dir, broken);
+    const on = await cli.run(['kill', 'on', '--config-dir', dir]);
+    expect(on.code, on.stderr).toBe(0);
+    expect(readConfig(dir)).toEqual({ killSwitch: true });
+    const kept = fs.readdirSync(dir).filter((f) => f.startsWith('config.json.broken-'));
+    expect(kept).toHaveLength(1);
+    expect(fs.readFileSync(path.join(dir, kept[0] as string), 'utf8')).toBe(broken);
+    if (process.platform !== 'win32') expect(fs.statSync(path.join(dir, kept[0] as string)).mode & 0o077).toBe(0);
+    expect(on.stdout).toContain(kept[0]);
+    expect(on.stdout + on.stderr).not.toContain('tok-secret');
+    // Turning it off needs a file that can be read: nothing is replaced for that.
+    write(dir, broken);
+    const off = await cli.run(['kill', 'off', '--config-dir', dir]);
+    expect(off.code).toBe(2);
+    expect(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')).toBe(broken);
+  });
+});
+
+describe('relay set and kill: the kill switch, unknown names, the backend cap', () => {
+  it('set killSwitch takes any value meaning on or off, even beside a bad setting; a value that is neither changes nothing', async () => {
+    const dir = cli.tempDir();
+    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ mode: 'sideways' }));
+    const on = await cli.run(['set', 'killSwitch', 'yes', '--config-dir', dir]);
+    expect(on.code, on.stderr).toBe(0);
+    expect(readConfig(dir)).toEqual({ mode: 'sideways', killSwitch: true });
+    expect(on.stdout).toContain('RELAY_BACKEND_MODE');
+    const maybe = await cli.run(['set', 'RELAY_KILL_SWITCH', 'maybe', '--config-dir', dir]);
+    expect(maybe.code).toBe(2);
+    expect(maybe.stderr).toContain('RELAY_KILL_SWITCH: got "maybe" (from command line)');
+    expect(readConfig(dir)).toEqual({ mode: 'sideways', killSwitch: true });
+    const off = await cli.run(['set', 'RELAY_KILL_SWITCH', 'off', '--config-dir', dir]);
+    expect(off.code, off.stderr).toBe(0);
+    expect(readConfig(dir)).toEqual({ mode: 'sideways', killSwitch: false });
+  });
+
+  it('an unknown name for set is refused with the nearest known one; unknown keys in the file are printed as warnings', async () => {
+    const dir = cli.tempDir();
+    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ mdoe: 'parallel' }));
+    const [typo, set, kill] = await Promise.all([
+      cli.run(['set', 'kilSwitch', '1', '--config-dir', dir]),
+      cli.run(['set', 'RELAY_DEBUG_PORT', '9999', '--config-dir', dir]),
+      cli.run(['kill', 'off', '--config-dir', cli.tempDir()]),
+    ]);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain("unknown setting 'kilSwitch'; did you mean 'killSwitch'?");
+    expect(set.code, set.stderr).toBe(0);
+    expect(set.stdout).toContain("unknown setting 'mdoe'; did you mean 'mode'?");
+    expect(kill.stdout).not.toContain('warnings');
+    const killHere = await cli.run(['kill', 'on', '--config-dir', dir]);
+    expect(killHere.stdout).toContain("unknown setting 'mdoe'; did you mean 'mode'?");
+    expect(readConfig(dir)).toEqual({ mdoe: 'parallel', debugPort: 9999, killSwitch: true });
+  });
+
+  it('refuses more backends than RELAY_MAX_BACKENDS, naming the count, the cap and the setting', async () => {
+    const dir = cli.tempDir();
+    const urls = (n: number) => Array.from({ length: n }, (_, i) => `ws://127.0.0.1:${10_000 + i}/relay`).join(',');
+    const [set, run, help] = await Promise.all([
+      cli.run(['set', 'RELAY_BACKENDS', urls(17), '--config-dir', dir]),
+      cli.run(['run', '--config-dir', cli.tempDir()], { RELAY_BACKENDS: urls(3000), RELAY_DEBUG_PORT: '0' }),
+      cli.run(['--help']),
+    ]);
+    expect(set.code).toBe(2);
+    expect(set.stderr).toContain('RELAY_BACKENDS: got "17 backends" (from command line); expected at most 16 backends');
+    expect(set.stderr).toContain('RELAY_MAX_BACKENDS');
+    expect(fs.existsSync(path.join(dir, 'config.json'))).toBe(false);
+    expect(run.code).toBe(2);
+    expect(problemLines(run.stderr)).toEqual([expect.stringContaining('RELAY_BACKENDS: got "3000 backends" (from environment); expected at most 16 backends')]);
+    expect(help.stdout).toContain('RELAY_MAX_BACKENDS');
+    const raised = await cli.run(['set', 'maxBackends', '20', '--config-dir', dir]);
+    expect(raised.code, raised.stderr).toBe(0);
+    const now = await cli.run(['set', 'RELAY_BACKENDS', urls(17), '--config-dir', dir]);
+    expect(now.code, now.stderr).toBe(0);
+    expect((readConfig(dir) as { backends: unknown[] }).backends).toHaveLength(17);
+  });
+});

@@ -3,8 +3,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SETTINGS_FILE_NAME, SettingsFileError, SettingsStore } from '../src-main/settings-store';
+import Conf from 'conf';
+import { writeDesktopPrefs } from '../src-main/desktop/desktop-prefs';
+import { SEALED_TOKEN_KEY, SETTINGS_FILE_NAME, SettingsFileError, SettingsStore } from '../src-main/settings-store';
 import { resolveSettings } from '../src-shared/settings';
+import { TestVault } from './helpers/test-vault';
 
 const dirs: string[] = [];
 const stops: (() => void)[] = [];
@@ -172,5 +175,38 @@ describe('the settings file holds tokens', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the keys others keep in the settings file are known, not unknown', () => {
+  const rawFile = (dir: string): Record<string, unknown> => JSON.parse(fs.readFileSync(path.join(dir, SETTINGS_FILE_NAME), 'utf8')) as Record<string, unknown>;
+
+  it('a file the desktop app wrote (sealed tokens, desktop preferences) gives no unknown-key warning, read either way', () => {
+    const dir = tempDir();
+    const desktop = new SettingsStore(dir, { vault: new TestVault() });
+    desktop.write({ ...SAMPLE });
+    writeDesktopPrefs(desktop, { startHidden: true, updates: 'off' });
+    const raw = rawFile(dir);
+    expect((raw.backends as Record<string, unknown>[])[0]?.[SEALED_TOKEN_KEY]).toEqual(expect.any(String));
+    expect(raw.desktop).toMatchObject({ startHidden: true, updates: 'off' });
+    // The headless relay sees the sealed token as it is; the desktop app sees it opened.
+    expect(resolveSettings(new SettingsStore(dir).read(), {}).warnings).toEqual([]);
+    expect(resolveSettings(desktop.read(), {}).warnings).toEqual([]);
+  });
+
+  it("conf's own bookkeeping (__internal__, written when a store migrates) is known too, and a write keeps it", () => {
+    const dir = tempDir();
+    const migrating = new SettingsStore(dir, { backing: (o) => new Conf<Record<string, unknown>>({ ...o, projectVersion: '1.0.0', migrations: { '1.0.0': () => {} } }) });
+    migrating.write({ mode: 'parallel' });
+    expect(rawFile(dir).__internal__).toBeDefined();
+    const { settings, warnings } = resolveSettings(new SettingsStore(dir).read(), {});
+    expect(settings.mode).toBe('parallel');
+    expect(warnings).toEqual([]);
+  });
+
+  it('a key nobody keeps is named, with the nearest known one', () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, SETTINGS_FILE_NAME), JSON.stringify({ desktopp: {}, mode: 'single' }));
+    expect(resolveSettings(new SettingsStore(dir).read(), {}).warnings).toEqual([expect.stringContaining("unknown setting 'desktopp'; did you mean 'desktop'?")]);
   });
 });

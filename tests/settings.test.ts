@@ -1,12 +1,19 @@
 // The one settings schema, pure: defaults, environment parsing, file + environment merge,
 // the sticky kill switch, tokens, the bad-settings matrix and secret hygiene.
 import { describe, expect, it } from 'vitest';
+import { planSettingsUpdate } from '../src-main/settings-update';
 import {
   DEFAULT_SETTINGS,
   SettingsError,
   applySettingText,
+  editDistance,
+  fileAsksForKillSwitch,
   formatProblem,
+  killSwitchInText,
+  killSwitchMeansOn,
   maskUrl,
+  nearestName,
+  readKillSwitch,
   redactSettings,
   resolveSettings,
   type Env,
@@ -50,6 +57,7 @@ describe('defaults', () => {
       expect(settings.killSwitch).toBe(false); // RELAY_KILL_SWITCH
       expect(settings.paritySampleRate).toBe(0.05); // RELAY_PARITY_SAMPLE_RATE
       expect(settings.debugPort).toBe(8765); // RELAY_DEBUG_PORT
+      expect(settings.maxBackends).toBe(16); // RELAY_MAX_BACKENDS
       expect(envOverrides).toEqual([]);
       expect(settings).toEqual({ ...DEFAULT_SETTINGS, backends: [] });
     }
@@ -321,7 +329,9 @@ const BAD: BadCase[] = [
   { name: 'file backend without url', file: { backends: [{ enabled: true }] }, variable: 'RELAY_BACKENDS', value: '(no url)', fileKey: 'backends[0].url', expected: 'a ws:// or wss:// URL' },
   { name: 'file duplicate URLs', file: { backends: [{ url: A }, { url: A }] }, variable: 'RELAY_BACKENDS', value: A, fileKey: 'backends', expected: 'each backend URL listed once' },
   { name: "file enabled: 'yes'", file: { backends: [{ url: A, enabled: 'yes' }] }, variable: 'RELAY_TARGETS_ENABLED', value: 'yes', fileKey: 'backends[0].enabled', expected: 'true or false' },
-  { name: "file killSwitch: 'on'", file: { killSwitch: 'on' }, variable: 'RELAY_KILL_SWITCH', value: 'on', fileKey: 'killSwitch', expected: '1 (kill switch on) or 0 (off)' },
+  { name: "file killSwitch: 'maybe'", file: { killSwitch: 'maybe' }, variable: 'RELAY_KILL_SWITCH', value: 'maybe', fileKey: 'killSwitch', expected: '1 (kill switch on) or 0 (off)' },
+  { name: 'file maxBackends: 65', file: { maxBackends: 65 }, variable: 'RELAY_MAX_BACKENDS', value: '65', fileKey: 'maxBackends', expected: 'a whole number of backends from 1 to 64' },
+  { name: 'RELAY_MAX_BACKENDS=0', env: { RELAY_MAX_BACKENDS: '0' }, variable: 'RELAY_MAX_BACKENDS', value: '0', expected: 'from 1 to 64' },
   { name: 'file paritySampleRate: 2', file: { paritySampleRate: 2 }, variable: 'RELAY_PARITY_SAMPLE_RATE', value: '2', fileKey: 'paritySampleRate', expected: 'a fraction from 0 to 1' },
   { name: 'file debugPort: 70000', file: { debugPort: 70000 }, variable: 'RELAY_DEBUG_PORT', value: '70000', fileKey: 'debugPort', expected: 'a TCP port' },
   { name: 'file targetTimeoutMs: 1.5', file: { targetTimeoutMs: 1.5 }, variable: 'RELAY_TARGET_TIMEOUT_MS', value: '1.5', fileKey: 'targetTimeoutMs', expected: 'a whole number of milliseconds' },
@@ -544,5 +554,276 @@ describe('applySettingText (relay set <name> <value>)', () => {
   it('reports problems already in the file with the file as their source', () => {
     const err = applyRejection({ mode: 'bogus' }, 'RELAY_DEBUG_PORT', '9000');
     expect(err.message).toContain('RELAY_BACKEND_MODE: got "bogus" (from settings file key "mode")');
+  });
+});
+
+describe('one rule for a kill-switch value', () => {
+  const ON: unknown[] = [true, 1, '1', 'true', 'on', 'yes', 'TRUE', ' On ', 'Yes\n', ' 1 '];
+  const OFF: unknown[] = [false, 0, '0', 'false', 'off', 'no', 'FALSE', ' Off ', 'NO', ' 0 '];
+  const NEITHER: unknown[] = ['maybe', '', ' ', 'enabled', '2', 2, -1, 0.5, null, [], {}, ['1'], { on: true }];
+
+  it('readKillSwitch: on, off, or undefined when it is neither', () => {
+    for (const v of ON) expect(readKillSwitch(v), JSON.stringify(v)).toBe(true);
+    for (const v of OFF) expect(readKillSwitch(v), JSON.stringify(v)).toBe(false);
+    for (const v of NEITHER) expect(readKillSwitch(v), JSON.stringify(v)).toBeUndefined();
+  });
+
+  it('killSwitchMeansOn: fail-safe, so only a plain off is off', () => {
+    for (const v of [...ON, ...NEITHER]) expect(killSwitchMeansOn(v), JSON.stringify(v)).toBe(true);
+    for (const v of OFF) expect(killSwitchMeansOn(v), JSON.stringify(v)).toBe(false);
+  });
+
+  it.each(ON.map((v) => [JSON.stringify(v), v] as const))('the settings file killSwitch: %s turns it on, without a problem', (_name, value) => {
+    const { settings } = resolveSettings({ killSwitch: value }, {});
+    expect(settings.killSwitch).toBe(true);
+  });
+
+  it.each(OFF.map((v) => [JSON.stringify(v), v] as const))('the settings file killSwitch: %s leaves it off', (_name, value) => {
+    expect(resolveSettings({ killSwitch: value }, {}).settings.killSwitch).toBe(false);
+  });
+
+  it.each(['1', 'true', 'TRUE', 'on', ' yes '])('RELAY_KILL_SWITCH=%j turns it on', (text) => {
+    expect(resolveSettings({ killSwitch: false }, { RELAY_KILL_SWITCH: text }).settings.killSwitch).toBe(true);
+  });
+
+  it.each(['0', 'false', 'off', 'no'])('RELAY_KILL_SWITCH=%j never turns off a switch the file has on, whatever the file says it with', (text) => {
+    for (const on of ['1', 1, 'true', 'yes']) expect(resolveSettings({ killSwitch: on }, { RELAY_KILL_SWITCH: text }).settings.killSwitch).toBe(true);
+  });
+});
+
+describe('a broken settings file never turns the kill switch off', () => {
+  it.each(['maybe', null, 2, '', 'enabled', ['1']])('a kill-switch value that is neither on nor off (%j) is a problem that counts as ON', (value) => {
+    const err = rejection({ killSwitch: value }, {});
+    expect(err.problems).toHaveLength(1);
+    expect(err.problems[0]).toMatchObject({ variable: 'RELAY_KILL_SWITCH', source: 'file', fileKey: 'killSwitch' });
+    expect(err.message).toContain('counts as ON');
+    expect(err.killSwitch).toBe(true);
+  });
+
+  it('the same for RELAY_KILL_SWITCH in the environment', () => {
+    const err = rejection({}, { RELAY_KILL_SWITCH: 'maybe' });
+    expect(err.message).toContain('RELAY_KILL_SWITCH: got "maybe" (from environment)');
+    expect(err.message).toContain('counts as ON');
+    expect(err.killSwitch).toBe(true);
+  });
+
+  it.each([
+    [1, true],
+    ['1', true],
+    [true, true],
+    ['true', true],
+    ['on', true],
+    ['yes', true],
+    ['maybe', true],
+    [0, false],
+    ['0', false],
+    [false, false],
+    ['off', false],
+  ] as const)('a file with another bad key and killSwitch %j: the error says kill switch %s', (value, on) => {
+    const err = rejection({ killSwitch: value, mode: 'sideways', debugPort: 70000 }, {});
+    expect(err.problems.map((p) => p.variable)).toEqual(expect.arrayContaining(['RELAY_BACKEND_MODE', 'RELAY_DEBUG_PORT']));
+    expect(err.killSwitch).toBe(on);
+    expect(fileAsksForKillSwitch({ killSwitch: value, mode: 'sideways' })).toBe(on);
+  });
+
+  it('an error says kill switch on when the environment asks for it, or misspells it', () => {
+    expect(rejection({ mode: 'sideways' }, { RELAY_KILL_SWITCH: '1' }).killSwitch).toBe(true);
+    expect(rejection({ mode: 'sideways' }, { RELAY_KILL_SWITCH: '0' }).killSwitch).toBe(false);
+    expect(rejection({ mode: 'sideways', kilSwitch: true }, {}).killSwitch).toBe(true);
+    expect(rejection({ mode: 'sideways', backends: Array.from({ length: 100 }, (_, i) => ({ url: `ws://h${i}/relay` })), killSwitch: 'yes' }, {}).killSwitch).toBe(true);
+  });
+
+  it('a file that is not even JSON is searched as text for the kill switch, read by the same rule', () => {
+    expect(killSwitchInText('{"killSwitch": true, "mode": }')).toBe(true);
+    expect(killSwitchInText('{\n\t"killSwitch": "1",\n\t"mode": "single"\n')).toBe(true);
+    expect(killSwitchInText('{"killSwitch": 1 "mode": "single"}')).toBe(true);
+    expect(killSwitchInText('{"killSwitch": "maybe", ')).toBe(true);
+    expect(killSwitchInText('{"killSwitch": tru')).toBe(true); // cut off mid-word: not off, so on
+    expect(killSwitchInText('{"kilSwitch": true,')).toBe(true);
+    expect(killSwitchInText('{"killSwitch": false, "mode": }')).toBe(false);
+    expect(killSwitchInText('{"killSwitch": "off", "mode": }')).toBe(false);
+    expect(killSwitchInText('{"mode": "single", "backends": [')).toBe(false);
+    expect(killSwitchInText('')).toBe(false);
+  });
+});
+
+describe('unknown names are reported with the nearest known one, and turn nothing off', () => {
+  it('editDistance and nearestName', () => {
+    expect(editDistance('kilSwitch', 'killSwitch')).toBe(1);
+    expect(editDistance('killswitch', 'killSwitch')).toBe(0);
+    expect(editDistance('', 'abc')).toBe(3);
+    expect(editDistance('mode', 'mdoe')).toBe(1); // a swap of neighbours is one slip
+    expect(editDistance('kitten', 'sitting')).toBe(3);
+    expect(nearestName('kilSwitch', ['mode', 'killSwitch'])).toBe('killSwitch');
+    expect(nearestName('mod', ['mode', 'killSwitch'])).toBe('mode');
+    expect(nearestName('foo', ['mode', 'killSwitch'])).toBeUndefined();
+    expect(nearestName('x'.repeat(5000), ['mode'])).toBeUndefined();
+  });
+
+  it("warns of an unknown key in the file by name, with the nearest known key: unknown setting 'kilSwitch'; did you mean 'killSwitch'?", () => {
+    const { settings, warnings } = resolveSettings({ mod: 'parallel', debugprot: 9000, frobnicate: 1 }, {});
+    expect(settings.mode).toBe('single');
+    expect(warnings).toHaveLength(3);
+    expect(warnings).toContainEqual(expect.stringContaining("unknown setting 'mod'; did you mean 'mode'?"));
+    expect(warnings).toContainEqual(expect.stringContaining("unknown setting 'debugprot'; did you mean 'debugPort'?"));
+    expect(warnings).toContainEqual(expect.stringContaining("unknown setting 'frobnicate' is ignored"));
+    const kill = resolveSettings({ kilSwitch: false }, {}).warnings;
+    expect(kill).toEqual([expect.stringContaining("unknown setting 'kilSwitch'; did you mean 'killSwitch'?")]);
+  });
+
+  it('suggests the file key for a variable name used as a key', () => {
+    expect(resolveSettings({ RELAY_BACKEND_MODE: 'parallel' }, {}).warnings).toEqual([expect.stringContaining("unknown setting 'RELAY_BACKEND_MODE'; did you mean 'mode'?")]);
+  });
+
+  it('warns of an unknown key in a backend entry', () => {
+    const { warnings } = resolveSettings({ backends: [{ url: A, enabeld: false }] }, {});
+    expect(warnings).toEqual([expect.stringContaining("backends[0]: unknown key 'enabeld'; did you mean 'enabled'?")]);
+  });
+
+  it('warns of an unknown RELAY_* variable with the nearest known one, and leaves other variables alone', () => {
+    const { warnings } = resolveSettings({}, { RELAY_BACKEND_MOD: 'parallel', RELAY_FROBNICATE: '1', PATH: '/bin', HOME: '/home/x', RELAY_BUILD_TIME: '2026-01-01', RELAY_AGENT_E2E: '1' });
+    expect(warnings).toHaveLength(2);
+    expect(warnings).toContainEqual(expect.stringContaining("unknown variable 'RELAY_BACKEND_MOD'; did you mean 'RELAY_BACKEND_MODE'?"));
+    expect(warnings).toContainEqual(expect.stringContaining("unknown variable 'RELAY_FROBNICATE' is ignored"));
+  });
+
+  it('knows the keys the desktop app and conf keep in the same file', () => {
+    const file = {
+      backends: [{ url: A, enabled: true, tokenSealed: 'c2VhbGVk' }],
+      desktop: { startHidden: true },
+      __internal__: { migrations: { version: '0.1.0' } },
+    };
+    expect(resolveSettings(file, {}).warnings).toEqual([]);
+  });
+
+  it('never shows the value of an unknown key: it may be a secret', () => {
+    const { warnings } = resolveSettings({ tokn: 'secret-abc', backends: [{ url: A, tokne: 'secret-def' }] }, { RELAY_BACKEND_TOKEN: 'secret-ghi' });
+    expect(warnings).toHaveLength(3);
+    expect(warnings.join('\n')).not.toMatch(/secret-/);
+  });
+
+  it('a near miss of the kill switch whose value is not off turns it on, and says so', () => {
+    for (const file of [{ kilSwitch: true }, { killswitch: '1' }, { KillSwitch: 'yes' }, { RELAY_KILL_SWITCH: 1 }, { kilSwitch: 'maybe' }]) {
+      const { settings, warnings } = resolveSettings(file, {});
+      expect(settings.killSwitch, JSON.stringify(file)).toBe(true);
+      expect(warnings).toEqual([expect.stringContaining('the kill switch is ON')]);
+      expect(warnings[0]).toContain("did you mean 'killSwitch'?");
+      expect(fileAsksForKillSwitch(file)).toBe(true);
+    }
+    const env = resolveSettings({}, { RELAY_KILL_SWICH: '1' });
+    expect(env.settings.killSwitch).toBe(true);
+    expect(env.warnings).toEqual([expect.stringContaining("unknown variable 'RELAY_KILL_SWICH'; did you mean 'RELAY_KILL_SWITCH'? Its value does not read as off")]);
+  });
+
+  it('a near miss that says off, or one beside the real key, only warns: unknown keys turn nothing off', () => {
+    expect(resolveSettings({ kilSwitch: false }, {}).settings.killSwitch).toBe(false);
+    expect(resolveSettings({ kilSwitch: 0 }, { RELAY_KILL_SWICH: 'off' }).settings.killSwitch).toBe(false);
+    // The real key wins over its near miss, in both directions.
+    expect(resolveSettings({ killSwitch: true, kilSwitch: false }, {}).settings.killSwitch).toBe(true);
+    expect(resolveSettings({ killSwitch: false, kilSwitch: true }, {}).settings.killSwitch).toBe(false);
+    // Nothing else an unknown key is near is changed by it either.
+    const { settings } = resolveSettings({ killSwitch: true, sharePersonalData: false, sharePersonalDta: true, mod: 'parallel' }, {});
+    expect(settings).toMatchObject({ killSwitch: true, sharePersonalData: false, mode: 'single' });
+  });
+
+  it('lists a few unknown names one by one and counts the rest, quickly, but still finds a kill-switch slip among them', () => {
+    const file: Record<string, unknown> = Object.fromEntries(Array.from({ length: 10_000 }, (_, i) => [`junk${i}`, i]));
+    file.kilSwitch = true;
+    const started = performance.now();
+    const { settings, warnings } = resolveSettings(file, {});
+    const ms = performance.now() - started;
+    expect(settings.killSwitch).toBe(true);
+    expect(warnings.length).toBeLessThanOrEqual(22);
+    expect(warnings).toContainEqual(expect.stringContaining("'kilSwitch'"));
+    expect(warnings[warnings.length - 1]).toMatch(/\d+ more unknown names/);
+    expect(ms).toBeLessThan(2000);
+  });
+
+  it('resolveSettings warns, it does not throw: an unknown key never stops the relay', () => {
+    expect(() => resolveSettings({ frobnicate: true, desktopp: {} }, { RELAY_FROB: '1' })).not.toThrow();
+  });
+
+  it('a rejected file still carries its warnings, apart from its problems', () => {
+    const err = rejection({ mode: 'sideways', mdoe: 'single' }, {});
+    expect(err.problems).toHaveLength(1);
+    expect(err.message).not.toContain('mdoe');
+    expect(err.warnings).toEqual([expect.stringContaining("unknown setting 'mdoe'; did you mean 'mode'?")]);
+  });
+});
+
+describe('RELAY_MAX_BACKENDS caps the number of backends', () => {
+  const urls = (n: number) => Array.from({ length: n }, (_, i) => `ws://gateway-${i}.example.com/relay`);
+
+  it('accepts up to 16 backends by default, and refuses 17 naming the count, the cap and the setting', () => {
+    expect(resolveSettings({ backends: urls(16).map((url) => ({ url })) }, {}).settings.backends).toHaveLength(16);
+    const err = rejection({ backends: urls(17).map((url) => ({ url })) }, {});
+    expect(err.problems).toHaveLength(1);
+    expect(err.message).toContain('RELAY_BACKENDS: got "17 backends" (from settings file key "backends"); expected at most 16 backends');
+    expect(err.message).toContain('RELAY_MAX_BACKENDS');
+    expect(err.message).toContain('maxBackends');
+    const env = rejection({}, { RELAY_BACKENDS: urls(17).join(',') });
+    expect(env.problems).toHaveLength(1);
+    expect(env.message).toContain('RELAY_BACKENDS: got "17 backends" (from environment); expected at most 16 backends');
+  });
+
+  it('takes the cap from the file key maxBackends or from RELAY_MAX_BACKENDS, from 1 to 64', () => {
+    expect(resolveSettings({ maxBackends: 20, backends: urls(20).map((url) => ({ url })) }, {}).settings).toMatchObject({ maxBackends: 20 });
+    expect(resolveSettings({}, { RELAY_MAX_BACKENDS: '64', RELAY_BACKENDS: urls(64).join(',') }).settings.backends).toHaveLength(64);
+    expect(rejection({}, { RELAY_MAX_BACKENDS: '2', RELAY_BACKENDS: urls(3).join(',') }).message).toContain('expected at most 2 backends');
+    expect(rejection({}, { RELAY_MAX_BACKENDS: '65' }).message).toContain('RELAY_MAX_BACKENDS: got "65" (from environment); expected a whole number of backends from 1 to 64');
+    expect(applySettingText({}, 'RELAY_MAX_BACKENDS', '32')).toEqual({ maxBackends: 32 });
+    expect(applySettingText({}, 'maxBackends', '8')).toEqual({ maxBackends: 8 });
+    // Lowering the cap below the backends already listed is refused.
+    expect(applyRejection({ backends: urls(3).map((url) => ({ url })) }, 'maxBackends', '2').message).toContain('got "3 backends"');
+  });
+
+  it('refuses 3000 backends quickly, in one line, from the file, the environment, relay set and the dashboard', () => {
+    const many = urls(3000);
+    const started = performance.now();
+    const fromFile = rejection({ backends: many.map((url) => ({ url, enabled: true, token: 'tok' })) }, {});
+    const fromEnv = rejection({}, { RELAY_BACKENDS: many.join(','), RELAY_TARGETS_ENABLED: many.map(() => '1').join(','), RELAY_BACKEND_TOKENS: many.map(() => 'tok').join(',') });
+    const fromSet = applyRejection({}, 'RELAY_BACKENDS', many.join(','));
+    const current = resolveSettings({}, {}).settings;
+    const fromDashboard = planSettingsUpdate({}, { backends: many.map((url) => ({ url, enabled: true })) }, current, [], {});
+    const ms = performance.now() - started;
+    for (const err of [fromFile, fromEnv, fromSet]) {
+      expect(err.problems, err.message).toHaveLength(1);
+      expect(err.message).toContain('got "3000 backends"');
+      expect(err.message).toContain('at most 16 backends');
+      expect(err.message).toContain('RELAY_MAX_BACKENDS');
+    }
+    expect(fromDashboard.ok).toBe(false);
+    if (!fromDashboard.ok) {
+      expect(fromDashboard.status).toBe(400);
+      expect(fromDashboard.problems?.join('\n')).toContain('3000 backends');
+      expect(fromDashboard.problems?.join('\n')).toContain('RELAY_MAX_BACKENDS');
+    }
+    expect(ms).toBeLessThan(500);
+  });
+});
+
+describe('relay set: the kill switch and unknown names', () => {
+  it('sets the kill switch from any value that means on or off, even when other settings in the file are bad', () => {
+    expect(applySettingText({ mode: 'sideways' }, 'killSwitch', 'yes')).toEqual({ mode: 'sideways', killSwitch: true });
+    expect(applySettingText({ mode: 'sideways', killSwitch: true }, 'RELAY_KILL_SWITCH', 'no')).toEqual({ mode: 'sideways', killSwitch: false });
+    expect(applySettingText({}, 'killSwitch', ' TRUE ')).toEqual({ killSwitch: true });
+  });
+
+  it('refuses a kill-switch value that is neither, and says nothing was changed', () => {
+    const err = applyRejection({ killSwitch: false }, 'killSwitch', 'maybe');
+    expect(err.message).toContain('RELAY_KILL_SWITCH: got "maybe" (from command line)');
+    expect(err.message).toContain('nothing was changed');
+  });
+
+  it.each([
+    ['kilSwitch', 'killSwitch'],
+    ['RELAY_KILL_SWICH', 'RELAY_KILL_SWITCH'],
+    ['relay_backend_mod', 'RELAY_BACKEND_MODE'],
+    ['mdoe', 'mode'],
+    ['maxBackend', 'maxBackends'],
+  ])("refuses the unknown name %s with the nearest known one (did you mean '%s'?)", (name, near) => {
+    const err = applyRejection({}, name, '1');
+    expect(err.problems).toHaveLength(1);
+    expect(err.message).toContain(`${name}: got "1" (from command line); expected a setting name: unknown setting '${name}'; did you mean '${near}'?`);
   });
 });
