@@ -51,6 +51,12 @@ export function formatDuration(ms: number | null | undefined): string {
   return h % 24 === 0 ? `${d} d` : `${d} d ${h % 24} h`;
 }
 
+/** How long something has waited: 45 ms, 1.25 s, then 2 min 5 s. */
+export function formatWait(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined || !Number.isFinite(ms) || ms < 0) return DASH;
+  return ms < 60_000 ? formatMs(ms) : formatDuration(ms);
+}
+
 /** How long ago: "just now" under a second (at 60 Hz a live target always is), then "12 s ago". */
 export function formatRelative(then: number | null | undefined, now: number): string {
   if (then === null || then === undefined || !Number.isFinite(then)) return 'never';
@@ -98,6 +104,8 @@ export function describeTargetState(state: TargetState, nextRetryMs: number | nu
       return 'Disabled';
     case 'killed':
       return 'Stopped by the kill switch';
+    case 'removed':
+      return 'Removed during this run';
   }
 }
 

@@ -16,7 +16,6 @@ import type {
   SaveReportResult,
   SettingsUpdate,
 } from '../src-shared/bridge';
-import { isInactive } from './health';
 
 /** A bridge as the dashboard receives it; `readOnly` tells up front that actions will be refused. */
 export type DashboardBridge = RelayBridge & { readonly readOnly?: boolean };
@@ -48,8 +47,8 @@ export interface DashboardData {
   readOnly: ReadOnlyReason | null;
   /** The bridge saves files itself (the desktop app's save dialog) instead of the page downloading them. */
   savesFiles: boolean;
-  /** Snapshot time since which parity has been healthy without a break; null when it is not. */
-  parityHealthySince: number | null;
+  // No parity verdict or clock of its own: the relay keeps both (state.parity.verdict and
+  // state.parity.healthySinceMs), and the dashboard, the tray and the report only show them.
 }
 
 export interface DashboardActions {
@@ -91,12 +90,6 @@ export const READ_ONLY_MESSAGE = 'Read-only: open the dashboard URL the relay pr
 
 export function selectKillSwitch(s: DashboardData): boolean {
   return s.pendingKillSwitch ?? s.state?.targets.killSwitch ?? false;
-}
-
-/** Parity compares targets, so it means something only with two of them sending. */
-export function parityComparable(state: DashboardState): boolean {
-  if (state.targets.killSwitch) return false;
-  return state.targets.targets.filter((t) => !isInactive(t.state)).length >= 2;
 }
 
 export function createDashboardStore(bridge: DashboardBridge, options: StoreOptions = {}): DashboardStore {
@@ -145,14 +138,11 @@ export function createDashboardStore(bridge: DashboardBridge, options: StoreOpti
       if (prev.state && state.at < prev.state.at) return;
       lastApplied = now();
       const confirmed = prev.pendingKillSwitch !== null && state.targets.killSwitch === prev.pendingKillSwitch;
-      const healthy = parityComparable(state) && state.parity.verdict.status === 'healthy';
       set({
         state,
         loadError: null,
         history: appendHistory(prev.history, state, keepMs, minGap, maxPoints),
         pendingKillSwitch: confirmed ? null : prev.pendingKillSwitch,
-        // The relay keeps the clock (it survives a reload); an older relay without it: count here.
-        parityHealthySince: healthy ? (state.parity.healthySinceMs ?? prev.parityHealthySince ?? state.at) : null,
       });
     };
 
@@ -167,7 +157,6 @@ export function createDashboardStore(bridge: DashboardBridge, options: StoreOpti
       lastError: null,
       readOnly: bridge.readOnly ? 'no-secret' : null,
       savesFiles: typeof bridge.saveReport === 'function',
-      parityHealthySince: null,
 
       ingest(state) {
         const wait = lastApplied + minIngestMs - now();
@@ -186,8 +175,7 @@ export function createDashboardStore(bridge: DashboardBridge, options: StoreOpti
 
       setStatus(status) {
         const prev = get().status;
-        // While the stream is down nobody watched parity: the continuous-health clock restarts.
-        set({ status, parityHealthySince: status === 'open' ? get().parityHealthySince : null });
+        set({ status });
         if (status === 'open' && prev === 'reconnecting') {
           // The relay kept sampling while we were away: fill the gap from its history.
           bridge.getHistory().then(get().seedHistory, () => undefined);

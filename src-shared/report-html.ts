@@ -4,46 +4,81 @@
 // texts and log lines come from the network and must not become markup.
 import type { LatencyPoint } from './bridge';
 import { HEALTH_THRESHOLDS } from './metrics';
-import type { GatewayAnswer, ParityReport, ReportTarget, StreamAttribution } from './report';
+import { GAP_REASONS } from './protocol';
+import {
+  describeFigure,
+  describeReasons,
+  type GatewayAnswer,
+  type ParityCheck,
+  type ParityReport,
+  type ReportStatus,
+  type ReportTarget,
+  type StreamAccount,
+  type TargetProofStatus,
+} from './report';
 
 export function escapeHtml(value: unknown): string {
   return String(value).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 }
 
-const fmt = (n: number | null | undefined, unit = ''): string => (n === null || n === undefined || !Number.isFinite(n) ? '–' : `${Number.isInteger(n) ? n : n.toFixed(1)}${unit}`);
+const fmt = (n: number | null | undefined, unit = ''): string =>
+  n === null || n === undefined || !Number.isFinite(n) ? '–' : `${Number.isInteger(n) ? n : n.toFixed(1)}${unit}`;
 const sumOf = (r: Record<string, number>): number => Object.values(r).reduce((a, b) => a + b, 0);
-const reasons = (r: Record<string, number>): string => {
-  const parts = Object.entries(r)
-    .filter(([, n]) => n > 0)
-    .map(([k, n]) => `${REASON_WORDS[k] ?? k} ${n}`);
-  return parts.length ? parts.join(', ') : 'none';
-};
+const reasons = (r: Record<string, number>): string => escapeHtml(describeReasons(r));
 
-const REASON_WORDS: Record<string, string> = {
-  queueFull: 'queue full',
-  killSwitch: 'kill switch',
-  deactivated: 'target deactivated',
-  removed: 'target removed',
-  sendTimeout: 'send timeout',
-  connectionLost: 'connection lost',
-  sendError: 'send error',
-};
+/** A table row: header cells, then cells; numbers right-aligned. */
+const th = (cells: readonly string[]): string => `<tr>${cells.map((c) => `<th>${c}</th>`).join('')}</tr>`;
+const num = (n: number | null | undefined, unit = ''): string => `<td class="n">${fmt(n, unit)}</td>`;
+const text = (value: string): string => `<td>${value}</td>`;
 
-const STATUS_CLASS: Record<string, string> = { healthy: 'ok', warning: 'warn', critical: 'bad', killed: 'bad' };
+const STATUS_CLASS: Record<string, string> = {
+  healthy: 'ok',
+  agrees: 'ok',
+  warning: 'warn',
+  unproven: 'muted',
+  'no-data': 'muted',
+  'nothing-to-prove': 'muted',
+  critical: 'bad',
+  killed: 'bad',
+  disagreement: 'bad',
+  disagrees: 'bad',
+};
 const badge = (status: string): string => `<span class="badge ${STATUS_CLASS[status] ?? 'muted'}">${escapeHtml(status)}</span>`;
+
+const REPORT_STATUS_WORDS: Record<ReportStatus, string> = {
+  disagreement: 'Disagreement: a gateway\'s own count contradicts the relay\'s',
+  critical: 'Critical: the relay\'s parity verdict',
+  warning: 'Warning: the relay\'s parity verdict',
+  unproven: 'Unproven: not every figure could be checked against its gateway',
+  'no-data': 'No data: no confirmed deliveries yet',
+  healthy: 'Healthy: every gateway confirms the relay\'s account',
+};
+
+const PROOF_WORDS: Record<TargetProofStatus, string> = {
+  agrees: 'its gateway\'s count agrees with the relay\'s account',
+  disagrees: 'its gateway\'s count contradicts the relay\'s account',
+  unproven: 'not proven against its gateway',
+  'nothing-to-prove': 'nothing was written to it: nothing to prove',
+};
 
 const CSS = `
 :root{color-scheme:light;--ok:#1b7f3b;--warn:#a86500;--bad:#b3261e;--muted:#5f6368;--line:#d9dce1;--bg:#f6f7f9}
 *{box-sizing:border-box}
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;padding:24px;color:#1f2328;background:#fff;max-width:1200px}
-h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid var(--line);padding-bottom:4px}h3{font-size:15px;margin:18px 0 6px}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid var(--line);padding-bottom:4px}
+h3{font-size:15px;margin:18px 0 6px}h4{font-size:14px;margin:14px 0 4px}
 table{border-collapse:collapse;margin:6px 0 12px;font-variant-numeric:tabular-nums}
 th,td{border:1px solid var(--line);padding:3px 8px;text-align:left;vertical-align:top}
 th{background:var(--bg);font-weight:600}
 td.n{text-align:right}
+tr.disagrees td{background:#fdecea}tr.unproven td{background:#f1f3f4}
 .badge{display:inline-block;padding:0 8px;border-radius:10px;color:#fff;font-weight:600;font-size:12px}
 .ok{background:var(--ok)}.warn{background:var(--warn)}.bad{background:var(--bad)}.muted{background:var(--muted)}
 .banner{background:var(--bad);color:#fff;padding:10px 14px;border-radius:6px;font-weight:700;margin:10px 0}
+.verdict{border:2px solid var(--muted);border-radius:8px;padding:8px 16px;margin:14px 0}
+.verdict.ok{border-color:var(--ok);background:#e8f5ec}.verdict.warn{border-color:var(--warn);background:#fff4e0}
+.verdict.bad{border-color:var(--bad);background:#fdecea}.verdict.muted{border-color:var(--muted);background:#f1f3f4}
+.verdict p{font-weight:700;margin:4px 0}
 .note{background:#fff8e1;border:1px solid #f0d58c;padding:6px 10px;border-radius:6px;margin:6px 0}
 .err{color:var(--bad)}
 .small{color:var(--muted);font-size:12px}
@@ -51,12 +86,14 @@ pre{background:var(--bg);border:1px solid var(--line);padding:8px;overflow:auto;
 svg{display:block;margin:6px 0 12px;background:#fff;border:1px solid var(--line)}
 svg text{font:11px system-ui,sans-serif;fill:#3c4043}
 .target{border:1px solid var(--line);border-radius:8px;padding:4px 16px 8px;margin:16px 0}
+.target.removed{border-style:dashed;background:#fafafa}
 @media print{.target{break-inside:avoid}}
 `;
 
 export function renderReportHtml(report: ParityReport): string {
   const env = report.environment;
   const h = report.health;
+  const p = report.parity;
   const parts: string[] = [];
   parts.push(`<!doctype html>
 <html lang="en">
@@ -71,6 +108,17 @@ export function renderReportHtml(report: ParityReport): string {
 <h1>Relay Agent parity report</h1>
 <div class="small">generated ${escapeHtml(report.generatedAt)} · session ${escapeHtml(report.sessionId ?? '–')} · ${escapeHtml(report.schema)}</div>`);
 
+  // The verdict comes first: a disagreement between a gateway and the relay is the first thing read.
+  const v = report.verdict;
+  parts.push(`<section class="verdict ${STATUS_CLASS[v.status] ?? 'muted'}" id="verdict">
+<p>${badge(v.status)} ${escapeHtml(REPORT_STATUS_WORDS[v.status] ?? v.status)}</p>
+<ul>${v.sentences.map((s) => `<li>${escapeHtml(s)}</li>`).join('\n')}</ul>
+</section>`);
+
+  const source = env.source
+    ? `${escapeHtml(env.source.kind)}: ${escapeHtml(env.source.state)} (${env.source.connected ? 'connected' : 'not connected'}), ` +
+      `${fmt(env.source.framesProduced)} frames produced, session ${escapeHtml(env.source.sessionId ?? '–')}`
+    : 'none';
   parts.push(`<h2>Environment</h2>
 <table>
 <tr><th>App</th><td>${escapeHtml(env.app.name)} ${escapeHtml(env.app.version)}</td></tr>
@@ -78,24 +126,41 @@ export function renderReportHtml(report: ParityReport): string {
 <tr><th>OS</th><td>${escapeHtml(env.os.name)} ${escapeHtml(env.os.release)} (${escapeHtml(env.os.arch)})<br><span class="small">${escapeHtml(env.os.version)}</span></td></tr>
 <tr><th>Elevated</th><td>${escapeHtml(env.elevated)} <span class="small">${escapeHtml(env.elevatedDetail)}</span></td></tr>
 <tr><th>Node.js</th><td>${escapeHtml(env.node)}</td></tr>
-<tr><th>Telemetry source</th><td>${env.source ? `${escapeHtml(env.source.kind)}: ${escapeHtml(env.source.state)} (${env.source.connected ? 'connected' : 'not connected'}), ${fmt(env.source.framesProduced)} frames produced, session ${escapeHtml(env.source.sessionId ?? '–')}` : 'none'}</td></tr>
+<tr><th>Telemetry source</th><td>${source}</td></tr>
 <tr><th>Relay uptime</th><td>${fmt(Math.round(env.relayUptimeMs / 1000), ' s')}</td></tr>
 </table>`);
 
+  const healthySince =
+    p.healthySinceMs === null
+      ? 'not healthy now'
+      : `healthy without a break since ${escapeHtml(new Date(p.healthySinceMs).toISOString())}` +
+        ` (${fmt(Math.floor((Date.parse(report.generatedAt) - p.healthySinceMs) / 60_000), ' min')} before this report)`;
+  const list = (items: readonly string[]): string => (items.length ? `<ul>${items.map((r) => `<li>${escapeHtml(r)}</li>`).join('')}</ul>` : '');
   parts.push(`<h2>Summary</h2>`);
   if (h.killSwitch) parts.push(`<div class="banner">${escapeHtml(h.message ?? 'Kill Switch Active')}</div>`);
   parts.push(`<table>
-<tr><th>Health</th><td>${badge(h.status)}${h.reasons.length ? `<ul>${h.reasons.map((r) => `<li>${escapeHtml(r)}</li>`).join('')}</ul>` : ''}</td></tr>
+<tr><th>Relay health</th><td>${badge(h.status)}${list(h.reasons)}</td></tr>
 <tr><th>Mode</th><td>${escapeHtml(h.mode)}, primary ${fmt(report.settings.primaryIndex)}${h.killSwitch ? ', kill switch ON' : ''}</td></tr>
-<tr><th>Totals</th><td>sent ${fmt(report.parity.totalSent)}, acked ${fmt(report.parity.totalAcked)}, failed ${fmt(report.parity.totalFailed)}, dropped ${fmt(report.parity.totalDropped)}</td></tr>
-<tr><th>Ack latency</th><td>p50 ${fmt(report.parity.ackLatency.p50, ' ms')}, p95 ${fmt(report.parity.ackLatency.p95, ' ms')} (${fmt(report.parity.ackLatency.samples)} samples)</td></tr>
-<tr><th>Drift</th><td>${fmt(report.parity.driftPct, '%')} ${badge(report.parity.verdict.status)} <span class="small">healthy under ${HEALTH_THRESHOLDS.driftPct.warning}%, warning under ${HEALTH_THRESHOLDS.driftPct.critical}%, critical above</span></td></tr>
+<tr><th>Relay's parity verdict</th><td>${badge(p.verdict.status)} ${healthySince}${list(p.verdict.reasons)}</td></tr>
+<tr><th>Totals</th><td>delivered (confirmed by the gateways) ${fmt(p.totalDelivered)}, in flight ${fmt(p.totalInFlight)}, ` +
+    `dropped ${fmt(p.totalDropped)}, lost ${fmt(p.totalLost)}<br>` +
+    `<span class="small">spec counters: sent ${fmt(p.totalSent)}, acked ${fmt(p.totalAcked)}, failed ${fmt(p.totalFailed)}</span></td></tr>
+<tr><th>Ack latency</th><td>p50 ${fmt(p.ackLatency.p50, ' ms')}, p95 ${fmt(p.ackLatency.p95, ' ms')} (${fmt(p.ackLatency.samples)} samples)</td></tr>
+<tr><th>Drift</th><td>${fmt(p.driftPct, '%')} <span class="small">on confirmed deliveries; healthy under ${HEALTH_THRESHOLDS.driftPct.warning}%, ` +
+    `warning under ${HEALTH_THRESHOLDS.driftPct.critical}%, critical above</span></td></tr>
 </table>`);
   for (const note of report.notes) parts.push(`<div class="note">${escapeHtml(note)}</div>`);
 
+  const current = report.targets.filter((t) => !t.removed);
+  const removed = report.targets.filter((t) => t.removed);
   parts.push(`<h2>Targets</h2>`);
-  if (report.targets.length === 0) parts.push('<p>No backends are configured.</p>');
-  for (const t of report.targets) parts.push(renderTarget(t));
+  if (current.length === 0) parts.push('<p>No backends are configured.</p>');
+  for (const t of current) parts.push(renderTarget(t));
+  if (removed.length > 0) {
+    parts.push(`<h2>Removed during this run</h2>
+<p class="small">Each as it stood when it was removed; its gateway was asked again for this report.</p>`);
+    for (const t of removed) parts.push(renderTarget(t));
+  }
 
   parts.push(`<h2>Timeline</h2>`);
   if (report.timeline.length === 0) parts.push('<p>No events.</p>');
@@ -123,44 +188,108 @@ export function renderReportHtml(report: ParityReport): string {
 function renderTarget(t: ReportTarget): string {
   const c = t.counters;
   const out: string[] = [];
-  out.push(`<section class="target">
-<h3>${escapeHtml(t.url)} ${badge(t.health.status)}</h3>
-<div class="small">${t.primary ? 'primary · ' : ''}${t.enabled ? 'enabled' : 'disabled'} · state ${escapeHtml(t.state)} · connects ${fmt(t.connects)} · disconnects ${fmt(t.disconnects)}</div>`);
+  const facts = [
+    t.removed ? 'removed during this run' : '',
+    t.primary ? 'primary' : '',
+    t.enabled ? 'enabled' : 'disabled',
+    `state ${escapeHtml(t.state)}`,
+    `the relay's health verdict ${badge(t.health.status)}`,
+    `connects ${fmt(t.connects)}`,
+    `disconnects ${fmt(t.disconnects)}`,
+    `last confirmation ${t.lastConfirmMs === null ? 'never' : escapeHtml(new Date(t.lastConfirmMs).toISOString())}`,
+    t.oldestUnconfirmedMs === null ? '' : `oldest unconfirmed frame waiting ${fmt(t.oldestUnconfirmedMs, ' ms')}`,
+  ].filter((f) => f !== '');
+  out.push(`<section class="target${t.removed ? ' removed' : ''}">
+<h3>${escapeHtml(t.url)} ${badge(t.proof.status)} <span class="small">${escapeHtml(PROOF_WORDS[t.proof.status] ?? t.proof.status)}</span></h3>
+<div class="small">${facts.join(' · ')}</div>`);
+  if (t.proof.sentences.length) out.push(`<ul>${t.proof.sentences.map((s) => `<li>${escapeHtml(s)}</li>`).join('\n')}</ul>`);
   if (t.health.reasons.length) out.push(`<ul>${t.health.reasons.map((r) => `<li>${escapeHtml(r)}</li>`).join('')}</ul>`);
   if (t.lastError) out.push(`<p class="err">Last error: ${escapeHtml(t.lastError)}</p>`);
   out.push(`<table>
-<tr><th>produced</th><th>sent</th><th>acked</th><th>failed</th><th>dropped</th><th>queued</th><th>ack p50</th><th>ack p95</th><th>acks missing</th><th>drift</th></tr>
-<tr><td class="n">${fmt(c.produced)}</td><td class="n">${fmt(c.sent)}</td><td class="n">${fmt(c.acked)}</td><td class="n">${fmt(c.failed)}</td><td class="n">${fmt(c.dropped)}</td><td class="n">${fmt(c.queued)}</td><td class="n">${fmt(t.ackLatency.p50, ' ms')}</td><td class="n">${fmt(t.ackLatency.p95, ' ms')}</td><td class="n">${fmt(t.acksMissing)}</td><td class="n">${fmt(t.driftPct, '%')}</td></tr>
+${th(['produced', 'delivered (confirmed by the gateway)', 'in flight', 'queued', 'dropped', 'lost', 'sent', 'acked', 'resent'])}
+<tr>${[c.produced, c.delivered, c.inFlight, c.queued, c.dropped, c.lost, c.sent, c.acked, c.resent].map((n) => num(n)).join('')}</tr>
 </table>
-<div class="small">failed: ${escapeHtml(reasons(t.failedBy))} · dropped: ${escapeHtml(reasons(t.droppedBy))}</div>`);
-  out.push(`<h3>Ack latency over time</h3>${latencyChart(t.latencyHistory)}`);
-  out.push(`<h3>Gateway</h3>${gatewayLine(t.gateway)}`);
-  out.push(`<h3>Where the frames went, per stream</h3>${countersChart(t.streams, t.gateway.ok)}`);
-  out.push(streamTable(t.streams, t.gateway.ok));
+<div class="small">dropped: ${reasons(t.droppedBy)} · lost: ${reasons(t.lostBy)} · ack p50 ${fmt(t.ackLatency.p50, ' ms')}, ` +
+    `p95 ${fmt(t.ackLatency.p95, ' ms')} · acks missing ${fmt(t.acksMissing)} · drift ${fmt(t.driftPct, '%')}</div>`);
+  out.push(`<h4>Ack latency over time</h4>${latencyChart(t.latencyHistory)}`);
+  out.push(`<h4>Gateway</h4>${gatewayLine(t.gateway)}`);
+  out.push(`<h4>Where the frames went, per stream</h4>${countersChart(t.streams)}`);
+  out.push(relayTable(t.streams));
+  out.push(gatewayTable(t.streams, t.gateway.ok));
+  out.push(checksTable(t.streams));
   out.push('</section>');
   return out.join('\n');
 }
 
 function gatewayLine(g: GatewayAnswer): string {
-  if (!g.ok) return `<p class="err">The gateway did not answer <code>${escapeHtml(g.url)}</code>: ${escapeHtml(g.error)}. Frames lost in transit are unknown for this target.</p>`;
-  const p = g.parity;
-  return `<p>Parity from <code>${escapeHtml(g.url)}</code> (answered in ${fmt(g.fetchedInMs, ' ms')}): duplicates ${fmt(p.duplicates)}, out of order ${fmt(p.outOfOrder)}, missing ${fmt(typeof p.missing === 'number' ? p.missing : null)}${p.lastError ? `, last error: ${escapeHtml(p.lastError)}` : ''}</p>`;
+  if (!g.ok) {
+    return `<p class="err">The gateway did not answer <code>${escapeHtml(g.url)}</code>: ${escapeHtml(g.error)}. ` +
+      'What it received is unknown, so nothing of this target is proven.</p>';
+  }
+  const q = g.parity;
+  return `<p>Parity from <code>${escapeHtml(g.url)}</code> (answered in ${fmt(g.fetchedInMs, ' ms')}): missing ${fmt(q.missing)}, ` +
+    `duplicates ${fmt(q.duplicates)}, out of order ${fmt(q.outOfOrder)}, resent ${fmt(q.resent)}, resent duplicates ${fmt(q.resentDuplicates)}` +
+    `${q.lastError ? `, last error: ${escapeHtml(q.lastError)}` : ''}</p>`;
 }
 
-function streamTable(streams: StreamAttribution[], answered: boolean): string {
+const RELAY_COLUMNS = [
+  'stream', 'produced', 'delivered (confirmed)', 'in flight', 'queued', 'dropped', 'by reason', 'lost', 'by reason',
+  'not given (before added)', 'sent', 'acked', 'resent', 'ticks skipped at the source',
+];
+
+const GATEWAY_COLUMNS = [
+  'stream', 'frames in', 'missing', 'gapped', 'by reason', 'duplicates', 'resent', 'resent duplicates', 'out of order',
+  'up to', 'last seq', 'end', 'ticks skipped at the source', 'acked',
+];
+
+/** The relay's account per stream: produced = delivered + in flight + queued + dropped + lost. */
+function relayTable(streams: readonly StreamAccount[]): string {
   if (streams.length === 0) return '<p>No frames yet.</p>';
   const rows = streams.map((s) => {
-    const g = s.gateway;
-    return `<tr><th>${escapeHtml(s.stream)}</th>
-<td class="n">${fmt(s.relay.produced)}</td><td class="n">${fmt(s.relay.sent)}</td><td class="n">${fmt(s.relay.acked)}</td><td class="n">${fmt(s.relay.failed)}</td><td class="n">${fmt(s.relay.dropped)}</td><td class="n">${fmt(s.relay.queued)}</td>
-<td class="n">${g ? fmt(g.framesIn) : '–'}</td><td class="n">${g ? fmt(g.acked) : '–'}</td><td class="n">${g ? fmt(g.missing) : '–'}</td>
-<td>${fmt(s.atSource.seenByRelay)} ticks (relay)${s.atSource.seenByGateway === null ? '' : `, ${fmt(s.atSource.seenByGateway)} (gateway)`}</td>
-<td>${fmt(s.inRelay.total)}: ${escapeHtml(reasons({ ...s.inRelay.failedBy, ...s.inRelay.droppedBy }))}${s.inRelay.queued ? `, still queued ${fmt(s.inRelay.queued)}` : ''}</td>
-<td class="n">${s.inTransit === 'unknown' ? 'unknown' : fmt(s.inTransit)}${typeof s.beyondSent === 'number' && s.beyondSent > 0 ? ` <span class="small">(+${fmt(s.beyondSent)} counted by the gateway though the relay saw the send fail)</span>` : ''}</td></tr>`;
+    const r = s.relay;
+    return `<tr><th>${escapeHtml(s.stream)}</th>${num(r.produced)}${num(r.delivered)}${num(r.inFlight)}${num(r.queued)}` +
+      `${num(r.dropped)}${text(reasons(r.droppedBy))}${num(r.lost)}${text(reasons(r.lostBy))}${num(r.notGiven)}` +
+      `${num(r.sent)}${num(r.acked)}${num(r.resent)}${num(s.atSource.seenByRelay)}</tr>`;
   });
   return `<table>
-<tr><th rowspan="2">stream</th><th colspan="6">relay sent to this gateway</th><th colspan="3">gateway counted${answered ? '' : ' (no answer)'}</th><th colspan="3">gaps attributed</th></tr>
-<tr><th>produced</th><th>sent</th><th>acked</th><th>failed</th><th>dropped</th><th>queued</th><th>frames in</th><th>acked</th><th>missing</th><th>at the source</th><th>in the relay</th><th>in transit</th></tr>
+<caption class="small">The relay's account: produced = delivered + in flight + queued + dropped + lost</caption>
+${th(RELAY_COLUMNS)}
+${rows.join('\n')}
+</table>`;
+}
+
+/** The gateway's own count per stream, as it gave it. */
+function gatewayTable(streams: readonly StreamAccount[], answered: boolean): string {
+  if (!answered || streams.length === 0) return '';
+  const gapped = (g: NonNullable<StreamAccount['gateway']>): string => reasons(Object.fromEntries(GAP_REASONS.map((k) => [k, g.gapped[k]])));
+  const rows = streams.map((s) => {
+    const g = s.gateway;
+    if (!g) return '';
+    return `<tr><th>${escapeHtml(s.stream)}</th>${num(g.framesIn)}${num(g.missing)}${num(sumOf(g.gapped))}${text(gapped(g))}` +
+      `${num(g.duplicates)}${num(g.resent)}${num(g.resentDuplicates)}${num(g.outOfOrder)}${num(g.upTo)}${num(g.lastSeq)}` +
+      `${text(g.endedAt === null ? 'open' : `ended at ${fmt(g.endedAt)}`)}${num(g.sourceGaps)}${num(g.acked)}</tr>`;
+  });
+  return `<table>
+<caption class="small">The gateway's own count of this session</caption>
+${th(GATEWAY_COLUMNS)}
+${rows.join('\n')}
+</table>`;
+}
+
+/** Each shared figure side by side; gapped reasons that neither side counted are left out. */
+function checksTable(streams: readonly StreamAccount[]): string {
+  const shown = (c: ParityCheck): boolean => !c.figure.startsWith('gapped.') || c.gateway > 0 || c.expected.max > 0 || c.result !== 'agrees';
+  const rows = streams.flatMap((s) =>
+    s.checks.filter(shown).map((c) => {
+      const expected = c.expected.min === c.expected.max ? fmt(c.expected.min) : `${fmt(c.expected.min)} to ${fmt(c.expected.max)}`;
+      return `<tr class="${c.result}"><th>${escapeHtml(s.stream)}</th>${text(escapeHtml(describeFigure(c.figure)))}${num(c.gateway)}` +
+        `<td class="n">${expected}</td>${text(escapeHtml(c.relayTerms))}${text(`${badge(c.result)} ${escapeHtml(c.detail ?? '')}`)}</tr>`;
+    }),
+  );
+  if (rows.length === 0) return '';
+  return `<table>
+<caption class="small">Compared: the gateway's figure against what the relay's counts say it must be</caption>
+${th(['stream', 'figure', 'gateway says', 'relay says', 'from the relay\'s', 'result'])}
 ${rows.join('\n')}
 </table>`;
 }
@@ -230,15 +359,15 @@ ${offScale.length ? `<text x="${L + 300}" y="${H - 8}">(${offScale.map((v) => `$
 }
 
 const BAR_PARTS = [
-  { key: 'delivered', label: 'delivered', color: '#1b7f3b' },
-  { key: 'transit', label: 'lost in transit', color: '#8e24aa' },
-  { key: 'failed', label: 'failed in the relay', color: '#b3261e' },
-  { key: 'dropped', label: 'dropped in the relay', color: '#e37400' },
-  { key: 'queued', label: 'still queued', color: '#9aa0a6' },
+  { key: 'delivered', label: 'delivered (confirmed)', color: '#1b7f3b' },
+  { key: 'inFlight', label: 'in flight', color: '#1a73e8' },
+  { key: 'queued', label: 'queued', color: '#9aa0a6' },
+  { key: 'dropped', label: 'dropped', color: '#e37400' },
+  { key: 'lost', label: 'lost', color: '#b3261e' },
 ] as const;
 
-/** One stacked bar per stream: how the frames produced for this target split into delivered and each kind of gap. */
-export function countersChart(streams: readonly StreamAttribution[], answered: boolean): string {
+/** One stacked bar per stream: how the frames produced for this target split, as the relay accounts for them. */
+export function countersChart(streams: readonly StreamAccount[]): string {
   if (streams.length === 0) return '';
   const W = 760;
   const rowH = 34;
@@ -246,28 +375,34 @@ export function countersChart(streams: readonly StreamAttribution[], answered: b
   const R = 12;
   const H = 24 + streams.length * rowH + 24;
   const rows = streams.map((s, i) => {
-    const transit = typeof s.inTransit === 'number' ? s.inTransit : 0;
     const values: Record<(typeof BAR_PARTS)[number]['key'], number> = {
-      delivered: Math.max(0, s.relay.sent - transit),
-      transit,
-      failed: s.relay.failed,
-      dropped: s.relay.dropped,
+      delivered: s.relay.delivered,
+      inFlight: s.relay.inFlight,
       queued: s.relay.queued,
+      dropped: s.relay.dropped,
+      lost: s.relay.lost,
     };
     const total = Math.max(1, sumOf(values));
     let at = L;
     const y = 12 + i * rowH;
     const rects = BAR_PARTS.map((p) => {
       const w = (values[p.key] / total) * (W - L - R);
-      const rect = w > 0 ? `<rect x="${at.toFixed(1)}" y="${y}" width="${Math.max(w, 1).toFixed(1)}" height="18" fill="${p.color}"><title>${escapeHtml(p.label)}: ${values[p.key]}</title></rect>` : '';
+      const rect =
+        w > 0
+          ? `<rect x="${at.toFixed(1)}" y="${y}" width="${Math.max(w, 1).toFixed(1)}" height="18" fill="${p.color}">` +
+            `<title>${escapeHtml(p.label)}: ${values[p.key]}</title></rect>`
+          : '';
       at += w;
       return rect;
     });
-    const lost = values.transit + values.failed + values.dropped;
-    return `<text x="${L - 6}" y="${y + 13}" text-anchor="end">${escapeHtml(s.stream)}</text>${rects.join('')}<text x="${L}" y="${y + 30}" class="small">${values.delivered} delivered${answered ? '' : ' (sent; the gateway did not confirm)'}, ${lost} lost, ${values.queued} queued of ${s.relay.produced}</text>`;
+    const caption = BAR_PARTS.map((p) => `${values[p.key]} ${p.label}`).join(', ');
+    return `<text x="${L - 6}" y="${y + 13}" text-anchor="end">${escapeHtml(s.stream)}</text>${rects.join('')}` +
+      `<text x="${L}" y="${y + 30}" class="small">${escapeHtml(caption)} of ${s.relay.produced} produced</text>`;
   });
-  const legend = BAR_PARTS.map((p, i) => `<rect x="${L + i * 130}" y="${H - 16}" width="10" height="10" fill="${p.color}"/><text x="${L + i * 130 + 14}" y="${H - 7}">${escapeHtml(p.label)}</text>`).join('');
-  return `<svg width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="frames per stream: delivered and gaps">${rows.join('\n')}${legend}</svg>`;
+  const legend = BAR_PARTS.map(
+    (p, i) => `<rect x="${L + i * 130}" y="${H - 16}" width="10" height="10" fill="${p.color}"/><text x="${L + i * 130 + 14}" y="${H - 7}">${escapeHtml(p.label)}</text>`,
+  ).join('');
+  return `<svg width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="frames per stream: delivered, in flight, queued, dropped, lost">${rows.join('\n')}${legend}</svg>`;
 }
 
 const round1 = (v: number) => Math.round(v * 10) / 10;

@@ -1,12 +1,21 @@
 // The parity report for support: what the relay did, what each gateway says it received,
-// and where every missing frame went. The JSON is for tools; report-html.ts renders the
+// and the two compared figure by figure. The JSON is for tools; report-html.ts renders the
 // same object as a page for people. Nothing in it is ever a secret: URLs are masked and
 // the settings redacted before the report is built.
+//
+// A frame counts as delivered only when its gateway confirmed it (wire protocol 2). Per
+// target and stream the relay's account closes: produced = delivered + inFlight + queued +
+// dropped (by reason) + lost (by reason). Beside it stands the gateway's own count of the
+// session, and each figure the two must share is compared exactly: a disagreement is said
+// in plain words at the top of the report, and a gateway that did not answer leaves the
+// report unproven, never healthy.
 import type { LatencyPoint, TimelineEntry } from './bridge';
-import type { DropReason, FailReason, HealthResponse, ParityResponse, SourceView, TargetView } from './debug-api';
+import type { HealthResponse, ParityResponse, SourceView, StreamCounts, TargetView } from './debug-api';
+import type { GatewayParity, StreamParity } from './gateway-api';
+import type { GapReason } from './protocol';
 import type { Settings } from './settings';
 
-export const REPORT_SCHEMA = 'relay-parity-report/1';
+export const REPORT_SCHEMA = 'relay-parity-report/2';
 
 export interface ReportEnvironment {
   app: { name: string; version: string; buildTime: string };
@@ -20,57 +29,108 @@ export interface ReportEnvironment {
   relayUptimeMs: number;
 }
 
-/** One stream of the gateway's /api/dev/diagnostics/parity answer, as the reference gateway gives it. */
-export interface GatewayStreamParity {
-  framesIn: number;
-  acked: number;
-  lastFrameTs: number | null;
-  missing?: number;
-  sourceGaps?: number;
-  [extra: string]: unknown;
-}
-
-export interface GatewayParitySnapshot {
-  sessionId: string;
-  streams: Record<string, GatewayStreamParity>;
-  duplicates: number;
-  outOfOrder: number;
-  missing?: number;
-  lastError: string | null;
-  [extra: string]: unknown;
-}
-
+/** What the gateway's /api/dev/diagnostics/parity said, or why it said nothing usable. */
 export type GatewayAnswer =
-  | { ok: true; url: string; parity: GatewayParitySnapshot; fetchedInMs: number }
+  | { ok: true; url: string; parity: GatewayParity; fetchedInMs: number }
   | { ok: false; url: string; error: string };
 
-/** Where the frames of one stream went, for one target: the relay's side, the gateway's side, and the difference explained. */
-export interface StreamAttribution {
-  stream: string;
-  relay: { produced: number; sent: number; failed: number; dropped: number; queued: number; acked: number };
-  gateway: { framesIn: number; acked: number; missing: number | null; sourceGaps: number | null; lastFrameTs: number | null } | null;
-  /** Ticks the sim skipped: never produced, so nobody downstream lost them. */
-  atSource: { seenByRelay: number; seenByGateway: number | null };
-  /** Frames the relay did not deliver, by reason; queued ones are still waiting (for a target that is down, say). */
-  inRelay: { droppedBy: Record<DropReason, number>; failedBy: Record<FailReason, number>; queued: number; total: number };
-  /** Sent by the relay but not counted by the gateway; 'unknown' when the gateway did not answer. */
-  inTransit: number | 'unknown';
+/** A figure both sides count: the gateway's framesIn, its missing, or its gapped count of one reason. */
+export type CheckFigure = 'framesIn' | 'missing' | `gapped.${GapReason}`;
+
+/**
+ * - `agrees`: the gateway's figure is what the relay's counts say it must be;
+ * - `disagrees`: it cannot be, whatever was still on its way;
+ * - `unproven`: it differs in a way frames or announcements still on their way (or a
+ *   gateway that was never told) could explain, or the two sides do not count the same
+ *   frames (see the detail): nothing is claimed either way.
+ */
+export type CheckResult = 'agrees' | 'disagrees' | 'unproven';
+
+export interface ParityCheck {
+  figure: CheckFigure;
+  /** The gateway's value. */
+  gateway: number;
   /**
-   * Counted by the gateway beyond what the relay counted as sent: frames written just before
-   * a connection dropped, which the relay had to count as failed. Zero almost always.
+   * What the relay's counts say the gateway's value must be: exactly `min` (= `max`) when
+   * the relay's figures stood still while the gateway was asked; otherwise anywhere from
+   * `min` (the relay's first read) to `max` (its read after the gateway answered).
    */
-  beyondSent: number | 'unknown';
+  expected: { min: number; max: number };
+  /** The relay's figures it comes from, in words: "delivered 1200 + in flight 3". */
+  relayTerms: string;
+  result: CheckResult;
+  /** Why it does not simply agree, in plain words; null when it agrees. */
+  detail: string | null;
 }
 
-/** A target as /debug/targets shows it, with its history, its gateway's answer and the gap attribution. */
+/** One stream of one target: the relay's account, the gateway's own count, and the two compared. */
+export interface StreamAccount {
+  stream: string;
+  /** The relay's account at export, with its reasons (produced = delivered + inFlight + queued + dropped + lost). */
+  relay: StreamCounts;
+  /** The gateway's own count; zeros when it answered without this stream; null when it did not answer. */
+  gateway: StreamParity | null;
+  /** Ticks the sim skipped: never produced, so nobody downstream lost them. */
+  atSource: { seenByRelay: number; seenByGateway: number | null };
+  /** Empty when the gateway did not answer. */
+  checks: ParityCheck[];
+}
+
+/**
+ * - `agrees`: the gateway answered and every figure agrees;
+ * - `disagrees`: at least one figure cannot be reconciled;
+ * - `unproven`: the gateway did not answer, or a figure could not be settled;
+ * - `nothing-to-prove`: a target not meant to send to which the relay wrote nothing at all.
+ */
+export type TargetProofStatus = 'agrees' | 'disagrees' | 'unproven' | 'nothing-to-prove';
+
+export interface TargetProof {
+  status: TargetProofStatus;
+  /** Plain sentences: each disagreement (stream, figure, both values), then what is unproven and why. */
+  sentences: string[];
+}
+
+/** A target as /debug/targets showed it at export (a removed one: as it stood when removed), with its gateway's answer and the comparison. */
 export interface ReportTarget
   extends Pick<
     TargetView,
-    'url' | 'enabled' | 'state' | 'primary' | 'counters' | 'droppedBy' | 'failedBy' | 'ackLatency' | 'acksMissing' | 'driftPct' | 'health' | 'lastError' | 'connects' | 'disconnects'
+    | 'url'
+    | 'enabled'
+    | 'state'
+    | 'primary'
+    | 'counters'
+    | 'droppedBy'
+    | 'lostBy'
+    | 'ackLatency'
+    | 'acksMissing'
+    | 'driftPct'
+    | 'health'
+    | 'lastError'
+    | 'connects'
+    | 'disconnects'
+    | 'lastConfirmMs'
+    | 'oldestUnconfirmedMs'
   > {
+  /** Removed during this run: every figure is as it stood when it was removed. */
+  removed: boolean;
   latencyHistory: LatencyPoint[];
   gateway: GatewayAnswer;
-  streams: StreamAttribution[];
+  streams: StreamAccount[];
+  proof: TargetProof;
+}
+
+/**
+ * The report's verdict. Worst first: `disagreement` (a gateway's count contradicts the
+ * relay's), the relay's own `critical` and `warning`, `unproven` (a gateway did not answer,
+ * or a figure could not be settled), the relay's `no-data`, and `healthy` only when the
+ * relay's parity verdict is healthy and every target's gateway confirmed its account.
+ */
+export type ReportStatus = 'disagreement' | 'critical' | 'warning' | 'unproven' | 'no-data' | 'healthy';
+
+export interface ReportVerdict {
+  status: ReportStatus;
+  /** The sentences at the top of the report, most serious first. */
+  sentences: string[];
 }
 
 export interface ReportTimelineEntry extends TimelineEntry {
@@ -81,17 +141,49 @@ export interface ReportTimelineEntry extends TimelineEntry {
 export interface ParityReport {
   schema: typeof REPORT_SCHEMA;
   generatedAt: string;
-  environment: ReportEnvironment;
   sessionId: string | null;
+  verdict: ReportVerdict;
+  environment: ReportEnvironment;
   settings: Settings;
   envOverrides: string[];
   health: HealthResponse;
+  /** The relay's parity, verdict and parity clock (healthySinceMs) as /debug/parity gave them: shown, never recomputed. */
   parity: ParityResponse;
+  /** The current targets in /debug/targets order, then those removed during the run. */
   targets: ReportTarget[];
   timeline: ReportTimelineEntry[];
   /** What a reader must know to read the figures right (a session change during the run, say). */
   notes: string[];
   logTail: string[];
+}
+
+/** Reasons in words, for the report page and the dashboard alike. */
+export const REASON_WORDS: Readonly<Record<string, string>> = {
+  queueFull: 'queue full',
+  killSwitch: 'kill switch',
+  standby: 'standby',
+  disabled: 'disabled',
+  deactivated: 'target deactivated',
+  removed: 'target removed',
+  beforeAdded: 'before the target was added',
+  connectionLost: 'connection lost',
+  unconfirmedAtStop: 'unconfirmed at stop',
+};
+
+/** A compared figure in words: "frames in", "missing", "gapped for queue full". */
+export function describeFigure(figure: CheckFigure): string {
+  if (figure === 'framesIn') return 'frames in';
+  if (figure === 'missing') return 'missing';
+  const reason = figure.slice('gapped.'.length);
+  return `gapped for ${REASON_WORDS[reason] ?? reason}`;
+}
+
+/** "queue full 3, connection lost 1", or "none": only the reasons that counted something. */
+export function describeReasons(counts: Readonly<Record<string, number>>): string {
+  const parts = Object.entries(counts)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${REASON_WORDS[k] ?? k} ${n}`);
+  return parts.length ? parts.join(', ') : 'none';
 }
 
 /** The suggested file name: relay-parity-report-2026-11-27T15-40-00Z. */

@@ -10,8 +10,11 @@ import {
   formatMs,
   formatPct,
   formatRelative,
+  formatWait,
 } from '../src-renderer/format';
-import { driftTone, latencyTone, queueTone, targetTone } from '../src-renderer/health';
+import { PARITY_CHECK_MS, describeParityCheck, driftTone, isInactive, latencyTone, parityTone, queueTone, targetTone } from '../src-renderer/health';
+import type { ParityStatus } from '../src-shared/debug-api';
+import { describeReasons } from '../src-shared/report';
 
 describe('renderer formatting', () => {
   it('counts with separators, and a dash for nothing', () => {
@@ -84,6 +87,21 @@ describe('renderer formatting', () => {
     expect(describeTargetState('backoff', 0)).toBe('Reconnecting in 1 s');
     expect(describeTargetState('backoff', null)).toBe('Reconnecting…');
     expect(describeTargetState('killed')).toBe('Stopped by the kill switch');
+    expect(describeTargetState('removed')).toBe('Removed during this run');
+  });
+
+  it('how long the oldest unconfirmed frame has waited', () => {
+    expect(formatWait(null)).toBe(DASH);
+    expect(formatWait(45)).toBe('45 ms');
+    expect(formatWait(1250)).toBe('1.25 s');
+    expect(formatWait(125_000)).toBe('2 min 5 s');
+  });
+
+  it('dropped and lost frames by reason, in words, only the reasons that counted', () => {
+    expect(describeReasons({ connectionLost: 3, unconfirmedAtStop: 0 })).toBe('connection lost 3');
+    expect(describeReasons({ connectionLost: 1, unconfirmedAtStop: 2 })).toBe('connection lost 1, unconfirmed at stop 2');
+    expect(describeReasons({ queueFull: 0, killSwitch: 4, standby: 0, disabled: 0, deactivated: 0, removed: 1 })).toBe('kill switch 4, target removed 1');
+    expect(describeReasons({ connectionLost: 0, unconfirmedAtStop: 0 })).toBe('none');
   });
 });
 
@@ -97,11 +115,44 @@ describe('renderer tones follow the spec table', () => {
     expect(targetTone({ state: 'connected', health: verdict('warning') })).toBe('warning');
     expect(targetTone({ state: 'backoff', health: verdict('healthy') })).toBe('warning');
     expect(targetTone({ state: 'backoff', health: verdict('critical') })).toBe('critical');
+    expect(targetTone({ state: 'removed', health: verdict('critical') })).toBe('inactive');
+    expect(isInactive('removed')).toBe(true);
   });
 
   it('queue, latency and drift bounds come from HEALTH_THRESHOLDS', () => {
     expect([queueTone(99), queueTone(100), queueTone(299), queueTone(300)]).toEqual(['healthy', 'warning', 'warning', 'critical']);
     expect([latencyTone(null), latencyTone(99.9), latencyTone(100), latencyTone(500)]).toEqual(['inactive', 'healthy', 'warning', 'critical']);
     expect([driftTone(0.99), driftTone(1), driftTone(4.99), driftTone(5)]).toEqual(['healthy', 'warning', 'warning', 'critical']);
+  });
+});
+
+describe('the 2-minute parity check shows the relay\'s verdict and clock, nothing more', () => {
+  const T = 1_767_000_000_000;
+  const parity = (status: ParityStatus, healthySinceMs: number | null) => ({ verdict: { status, reasons: [] }, healthySinceMs });
+
+  it('no-data is grey and never passed, whatever a clock says', () => {
+    expect(parityTone('no-data')).toBe('inactive');
+    const check = describeParityCheck(parity('no-data', T - 10 * 60_000), T, true);
+    expect(check).toMatchObject({ state: 'no-data', healthyForMs: null });
+    expect(check.text).toContain('no confirmed deliveries yet');
+    expect(check.text).not.toMatch(/passed|healthy/i);
+  });
+
+  it('passes only once the relay\'s healthySinceMs is at least 2 minutes before the snapshot', () => {
+    expect(describeParityCheck(parity('healthy', T - PARITY_CHECK_MS), T, true)).toMatchObject({ state: 'passed', healthyForMs: PARITY_CHECK_MS });
+    const almost = describeParityCheck(parity('healthy', T - PARITY_CHECK_MS + 1000), T, true);
+    expect(almost).toMatchObject({ state: 'counting', healthyForMs: PARITY_CHECK_MS - 1000 });
+    expect(almost.text).toBe('2-minute parity check: healthy for 1 min 59 s, 1 s to go.');
+    // A clock in the snapshot's future (never expected) counts as just started, not as passed.
+    expect(describeParityCheck(parity('healthy', T + 5000), T, true)).toMatchObject({ state: 'counting', healthyForMs: 0 });
+  });
+
+  it('is not passing when the relay says so or keeps no clock, and paused while the relay is out of reach', () => {
+    expect(parityTone('warning')).toBe('warning');
+    expect(describeParityCheck(parity('warning', null), T, true)).toMatchObject({ state: 'not-passing' });
+    // A verdict and a clock that do not go together claim nothing.
+    expect(describeParityCheck(parity('critical', T - 10 * PARITY_CHECK_MS), T, true)).toMatchObject({ state: 'not-passing', healthyForMs: null });
+    expect(describeParityCheck(parity('healthy', null), T, true)).toMatchObject({ state: 'not-passing' });
+    expect(describeParityCheck(parity('healthy', T - 10 * PARITY_CHECK_MS), T, false)).toMatchObject({ state: 'paused', healthyForMs: null });
   });
 });

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ActionResult, ConnectionStatus, DashboardState, LatencyHistory, RelayBridge, ReportExport, SaveReportResult } from '../src-shared/bridge';
-import type { TargetState, TargetView } from '../src-shared/debug-api';
+import type { ParityStatus, TargetState, TargetView } from '../src-shared/debug-api';
 import { HISTORY_KEEP_MS, createDashboardStore, selectKillSwitch, type DashboardBridge } from '../src-renderer/store';
 
 const T0 = 1_767_000_000_000;
@@ -11,13 +11,15 @@ function target(url: string, over: Partial<TargetView> = {}): TargetView {
     enabled: true,
     state: 'connected',
     primary: false,
-    counters: { sent: 100, failed: 0, acked: 5, dropped: 0, produced: 100, queued: 0 },
+    counters: { produced: 100, delivered: 98, inFlight: 2, queued: 0, dropped: 0, lost: 0, sent: 100, failed: 0, acked: 5, resent: 0 },
     streams: {},
-    droppedBy: { queueFull: 0, killSwitch: 0, deactivated: 0, removed: 0 },
-    failedBy: { sendTimeout: 0, connectionLost: 0, sendError: 0 },
+    droppedBy: { queueFull: 0, killSwitch: 0, standby: 0, disabled: 0, deactivated: 0, removed: 0 },
+    lostBy: { connectionLost: 0, unconfirmedAtStop: 0 },
     queueSize: 0,
     queueBytes: 0,
     lastSendOkMs: T0,
+    lastConfirmMs: T0,
+    oldestUnconfirmedMs: 20,
     lastAckLatencyMs: 4,
     lastError: null,
     ackLatency: { p50: 3, p95: 8, samples: 10 },
@@ -38,24 +40,43 @@ function target(url: string, over: Partial<TargetView> = {}): TargetView {
 const URL_A = 'ws://127.0.0.1:9001/relay';
 const URL_B = 'ws://127.0.0.1:9002/relay';
 
-function snapshot(at: number, opts: { killSwitch?: boolean; drift?: number; states?: TargetState[]; urls?: string[]; p95?: number; healthySinceMs?: number } = {}): DashboardState {
+function snapshot(
+  at: number,
+  opts: { killSwitch?: boolean; drift?: number; states?: TargetState[]; urls?: string[]; p95?: number; healthySinceMs?: number; verdict?: ParityStatus; removed?: TargetView[] } = {},
+): DashboardState {
   const killSwitch = opts.killSwitch ?? false;
   const urls = opts.urls ?? [URL_A, URL_B];
   const drift = opts.drift ?? 0;
   const targets = urls.map((u, i) =>
     target(u, { state: killSwitch ? 'killed' : (opts.states?.[i] ?? 'connected'), ackLatency: { p50: 3, p95: opts.p95 ?? 8, samples: 10 } }),
   );
-  const driftStatus = drift < 1 ? 'healthy' : drift < 5 ? 'warning' : 'critical';
+  const driftStatus: ParityStatus = opts.verdict ?? (drift < 1 ? 'healthy' : drift < 5 ? 'warning' : 'critical');
   return {
     at,
-    targets: { targets, mode: 'parallel', primaryIndex: 0, killSwitch },
+    targets: { targets, removed: opts.removed ?? [], mode: 'parallel', primaryIndex: 0, killSwitch },
     parity: {
       totalSent: 200,
       totalAcked: 10,
       totalFailed: 0,
       totalDropped: 0,
+      totalDelivered: 196,
+      totalInFlight: 4,
+      totalLost: 0,
       ackLatency: { p50: 3, p95: 8, samples: 20 },
-      perTarget: urls.map((u) => ({ url: u, sent: 100, acked: 5, failed: 0, dropped: 0, queued: 0, produced: 100, driftPct: drift })),
+      perTarget: urls.map((u) => ({
+        url: u,
+        produced: 100,
+        delivered: 98,
+        inFlight: 2,
+        queued: 0,
+        dropped: 0,
+        lost: 0,
+        sent: 100,
+        acked: 5,
+        failed: 0,
+        driftPct: drift,
+        confirming: true,
+      })),
       sessionId: 'sess_1',
       driftPct: drift,
       verdict: { status: driftStatus, reasons: [] },
@@ -379,33 +400,40 @@ describe('dashboard store: actions and errors', () => {
   });
 });
 
-describe('dashboard store: parity clock', () => {
-  it('counts continuous healthy parity, restarts on a bad snapshot or a lost stream', () => {
-    const store = makeStore(new FakeBridge());
-    store.getState().setStatus('open');
-    store.getState().ingest(snapshot(T0));
-    store.getState().ingest(snapshot(T0 + 60_000));
-    expect(store.getState().parityHealthySince).toBe(T0);
-    store.getState().ingest(snapshot(T0 + 61_000, { drift: 2 }));
-    expect(store.getState().parityHealthySince).toBeNull();
-    store.getState().ingest(snapshot(T0 + 62_000));
-    expect(store.getState().parityHealthySince).toBe(T0 + 62_000);
-    store.getState().setStatus('reconnecting');
-    expect(store.getState().parityHealthySince).toBeNull();
-  });
-
-  it("takes the relay's clock when it keeps one, so a reload does not restart the 2-minute check", () => {
+describe('dashboard store: parity is the relay\'s', () => {
+  it('keeps no parity clock or verdict of its own: the snapshot carries the relay\'s, unchanged', () => {
     const store = makeStore(new FakeBridge());
     store.getState().setStatus('open');
     store.getState().ingest(snapshot(T0 + 90_000, { healthySinceMs: T0 }));
-    expect(store.getState().parityHealthySince).toBe(T0);
+    expect(store.getState().state?.parity.healthySinceMs).toBe(T0);
+    expect(store.getState().state?.parity.verdict.status).toBe('healthy');
+    expect(Object.keys(store.getState())).not.toContain('parityHealthySince');
+    // A lost stream does not restart the relay's clock: it kept counting while we were away.
+    store.getState().setStatus('reconnecting');
+    store.getState().setStatus('open');
+    store.getState().ingest(snapshot(T0 + 200_000, { healthySinceMs: T0 }));
+    expect(store.getState().state?.parity.healthySinceMs).toBe(T0);
   });
 
-  it('does not count with fewer than two targets sending, or with the kill switch on', () => {
+  it('passes no-data through as it came: never turned into healthy, never given a clock', () => {
     const store = makeStore(new FakeBridge());
-    store.getState().ingest(snapshot(T0, { states: ['connected', 'standby'] }));
-    expect(store.getState().parityHealthySince).toBeNull();
-    store.getState().ingest(snapshot(T0 + 1000, { killSwitch: true }));
-    expect(store.getState().parityHealthySince).toBeNull();
+    store.getState().ingest(snapshot(T0, { verdict: 'no-data' }));
+    expect(store.getState().state?.parity.verdict.status).toBe('no-data');
+    expect(store.getState().state?.parity.healthySinceMs).toBeNull();
+  });
+
+  it('keeps the backends removed during the run, with their lost frames by reason', () => {
+    const gone = target('ws://127.0.0.1:9003/relay', {
+      state: 'removed',
+      counters: { produced: 50, delivered: 45, inFlight: 0, queued: 0, dropped: 3, lost: 2, sent: 47, failed: 2, acked: 1, resent: 0 },
+      droppedBy: { queueFull: 0, killSwitch: 0, standby: 0, disabled: 0, deactivated: 0, removed: 3 },
+      lostBy: { connectionLost: 0, unconfirmedAtStop: 2 },
+    });
+    const store = makeStore(new FakeBridge());
+    store.getState().ingest(snapshot(T0, { removed: [gone] }));
+    expect(store.getState().state?.targets.removed).toEqual([gone]);
+    expect(store.getState().state?.targets.removed[0]?.lostBy.unconfirmedAtStop).toBe(2);
+    // A removed target is not a current one: its latency line is not extended.
+    expect(Object.keys(store.getState().history)).toEqual([URL_A, URL_B]);
   });
 });

@@ -1,82 +1,94 @@
-import { HEALTH_THRESHOLDS } from '../../src-shared/metrics';
 import { maskUrl } from '../../src-shared/settings';
 import { useDashboard } from '../context';
-import { formatCount, formatDuration, formatPct } from '../format';
-import { TONE_WORDS, driftBoundsText, driftTone, isInactive } from '../health';
-import { parityComparable } from '../store';
+import { formatCount, formatPct } from '../format';
+import { PARITY_WORDS, describeParityCheck, driftBoundsText, driftTone, isInactive, parityTone } from '../health';
 
-/** The cutover playbook's "verify parity for 2 minutes", read off the screen. */
-export const PARITY_CHECK_MS = 2 * 60_000;
-
+/**
+ * The relay's parity verdict and its parity clock as they are: no verdict rule and no clock
+ * of the dashboard's own, so the page, the tray and the report never disagree.
+ */
 export function ParityPanel() {
   const state = useDashboard((s) => s.state);
-  const healthySince = useDashboard((s) => s.parityHealthySince);
   const status = useDashboard((s) => s.status);
   if (!state) return null;
 
   const { parity } = state;
-  const comparable = parityComparable(state);
   const verdict = parity.verdict.status;
-  const healthyFor = healthySince === null ? null : state.at - healthySince;
-  const passed = healthyFor !== null && healthyFor >= PARITY_CHECK_MS;
-  const tone = comparable ? driftTone(parity.driftPct) : 'inactive';
+  const tone = parityTone(verdict);
+  const check = describeParityCheck(parity, state.at, status === 'open');
+  const passed = check.state === 'passed';
   const activeByUrl = new Map(state.targets.targets.map((t) => [t.url, !isInactive(t.state)]));
 
-  let headline: string;
-  if (state.targets.killSwitch) headline = 'Not measured: the kill switch is on, nothing is sent.';
-  else if (!comparable) headline = 'Not measured: parity compares two or more targets sending at once (parallel mode, both enabled).';
-  else headline = `${TONE_WORDS[verdict]}: largest drift ${formatPct(parity.driftPct)}`;
-
-  let check: string;
-  if (!comparable) check = '2-minute parity check: waiting for two active targets.';
-  else if (status !== 'open') check = '2-minute parity check: paused while the connection to the relay is down.';
-  else if (healthyFor === null) check = `2-minute parity check: not passing, drift must stay under ${HEALTH_THRESHOLDS.driftPct.warning}%.`;
-  else if (passed) check = `2-minute parity check: passed. Healthy for ${formatDuration(healthyFor)} without a break.`;
-  else check = `2-minute parity check: healthy for ${formatDuration(healthyFor)}, ${formatDuration(PARITY_CHECK_MS - healthyFor)} to go.`;
+  const headline =
+    verdict === 'no-data'
+      ? 'No data: no confirmed deliveries yet, so nothing can be claimed.'
+      : `${PARITY_WORDS[verdict]}: largest drift ${formatPct(parity.driftPct)} on deliveries confirmed by the gateways`;
 
   return (
-    <section className="panel parity" data-testid="parity-panel" aria-labelledby="parity-title" data-verdict={comparable ? verdict : 'not-measured'}>
+    <section className="panel parity" data-testid="parity-panel" aria-labelledby="parity-title" data-verdict={verdict}>
       <h2 id="parity-title">Parity</h2>
       <p className={`parity-verdict tone-text-${tone}`} data-testid="parity-verdict">
         {headline}
       </p>
+      {state.targets.killSwitch && <p className="fine">The kill switch is on: nothing is sent.</p>}
+      {parity.verdict.reasons.length > 0 && (
+        <ul className="reasons" data-testid="parity-reasons">
+          {parity.verdict.reasons.map((r) => (
+            <li key={r}>{r}</li>
+          ))}
+        </ul>
+      )}
       <p
-        className={`parity-check ${passed ? 'is-passed' : ''}`}
+        className={`parity-check is-${check.state}`}
         data-testid="parity-healthy-for"
-        data-ms={healthyFor ?? ''}
+        data-state={check.state}
+        data-ms={check.healthyForMs ?? ''}
         data-passed={passed ? 'true' : 'false'}
       >
-        {check}
+        {check.text}
       </p>
       <table className="parity-table">
         <thead>
           <tr>
             <th scope="col">Target</th>
             <th scope="col">Frames given</th>
-            <th scope="col">Sent</th>
-            <th scope="col">Acked</th>
-            <th scope="col">Failed</th>
-            <th scope="col">Dropped</th>
+            <th scope="col" title="Delivered: confirmed by the gateway">
+              Delivered <span className="th-note">(confirmed by the gateway)</span>
+            </th>
+            <th scope="col">In flight</th>
             <th scope="col">Queued</th>
+            <th scope="col">Dropped</th>
+            <th scope="col">Lost</th>
+            <th scope="col" title="Spec: frames written at least once (delivered + in flight + lost)">
+              Sent
+            </th>
+            <th scope="col" title="Spec: sampled frames whose ack came back">
+              Acked
+            </th>
             <th scope="col">Drift</th>
           </tr>
         </thead>
         <tbody>
           {parity.perTarget.map((p, i) => {
             const active = activeByUrl.get(p.url) ?? true;
-            const rowTone = comparable && active ? driftTone(p.driftPct) : 'inactive';
+            const rowTone = verdict !== 'no-data' && active ? driftTone(p.driftPct) : 'inactive';
             return (
-              <tr key={`${i}:${p.url}`} data-testid="parity-row" data-url={maskUrl(p.url)}>
+              <tr key={`${i}:${p.url}`} data-testid="parity-row" data-url={maskUrl(p.url)} data-confirming={p.confirming ? 'true' : 'false'}>
                 <th scope="row" className="parity-url">
                   {maskUrl(p.url)}
                   {!active && <span className="badge badge-quiet">not sending</span>}
+                  {active && !p.confirming && <span className="badge badge-quiet">no confirmations</span>}
                 </th>
                 <td>{formatCount(p.produced)}</td>
+                <td data-testid="parity-delivered">{formatCount(p.delivered)}</td>
+                <td>{formatCount(p.inFlight)}</td>
+                <td>{formatCount(p.queued)}</td>
+                <td>{formatCount(p.dropped)}</td>
+                <td data-testid="parity-lost" className={p.lost > 0 ? 'tone-text-warning' : undefined}>
+                  {formatCount(p.lost)}
+                </td>
                 <td data-testid="parity-sent">{formatCount(p.sent)}</td>
                 <td>{formatCount(p.acked)}</td>
-                <td>{formatCount(p.failed)}</td>
-                <td>{formatCount(p.dropped)}</td>
-                <td>{formatCount(p.queued)}</td>
                 <td data-testid="parity-drift" className={`tone-text-${rowTone}`}>
                   {formatPct(p.driftPct)}
                 </td>
@@ -88,18 +100,20 @@ export function ParityPanel() {
           <tr>
             <th scope="row">All targets</th>
             <td />
+            <td>{formatCount(parity.totalDelivered)}</td>
+            <td>{formatCount(parity.totalInFlight)}</td>
+            <td />
+            <td>{formatCount(parity.totalDropped)}</td>
+            <td>{formatCount(parity.totalLost)}</td>
             <td>{formatCount(parity.totalSent)}</td>
             <td>{formatCount(parity.totalAcked)}</td>
-            <td>{formatCount(parity.totalFailed)}</td>
-            <td>{formatCount(parity.totalDropped)}</td>
-            <td />
             <td className={`tone-text-${tone}`}>{formatPct(parity.driftPct)}</td>
           </tr>
         </tfoot>
       </table>
       <p className="fine">
-        Drift: how far a target&apos;s share of delivered frames falls behind the best target&apos;s. Spec: {driftBoundsText()}.
-        {parity.verdict.reasons.length > 0 && ` ${parity.verdict.reasons.join('; ')}.`}
+        Delivered: confirmed by the gateway. In flight: written, not confirmed yet. Lost: written, never confirmed, no longer resendable. Drift: how far a
+        target&apos;s share of confirmed deliveries falls behind the best target&apos;s. Spec: {driftBoundsText()}.
       </p>
     </section>
   );

@@ -3,13 +3,15 @@ import type { TargetView } from '../../src-shared/debug-api';
 import type { DashboardSettings } from '../../src-shared/bridge';
 import { validateBackendEdits } from '../../src-shared/bridge';
 import { HEALTH_THRESHOLDS } from '../../src-shared/metrics';
+import { describeReasons } from '../../src-shared/report';
 import { maskUrl } from '../../src-shared/settings';
 import { useDashboard } from '../context';
-import { describeTargetState, formatBytes, formatCount, formatMs, formatPct, formatRelative } from '../format';
+import { describeTargetState, formatBytes, formatCount, formatMs, formatPct, formatRelative, formatWait } from '../format';
 import { TONE_WORDS, driftTone, latencyTone, queueTone, targetTone } from '../health';
 
 export function Targets() {
   const targets = useDashboard((s) => s.state?.targets.targets);
+  const removed = useDashboard((s) => s.state?.targets.removed);
   const now = useDashboard((s) => s.state?.at ?? 0);
   if (!targets) return null;
   return (
@@ -24,7 +26,41 @@ export function Targets() {
           ))}
         </ol>
       )}
+      {removed && removed.length > 0 && <RemovedTargets removed={removed} />}
     </section>
+  );
+}
+
+/** Backends removed during this run, as they stood when removed: muted, their proof is in the report. */
+function RemovedTargets({ removed }: { removed: readonly TargetView[] }) {
+  return (
+    <table className="removed-targets" data-testid="removed-targets">
+      <caption>Removed during this run (as they stood when removed; the report keeps their proof)</caption>
+      <thead>
+        <tr>
+          <th scope="col">Backend</th>
+          <th scope="col">Delivered (confirmed by the gateway)</th>
+          <th scope="col">In flight</th>
+          <th scope="col">Queued</th>
+          <th scope="col">Dropped</th>
+          <th scope="col">Lost</th>
+        </tr>
+      </thead>
+      <tbody>
+        {removed.map((t, i) => (
+          <tr key={`${i}:${t.url}`} data-testid="removed-row" data-url={maskUrl(t.url)}>
+            <th scope="row">{maskUrl(t.url)}</th>
+            <td data-testid="removed-delivered">{formatCount(t.counters.delivered)}</td>
+            <td>{formatCount(t.counters.inFlight)}</td>
+            <td>{formatCount(t.counters.queued)}</td>
+            <td title={`dropped: ${describeReasons(t.droppedBy)}`}>{formatCount(t.counters.dropped)}</td>
+            <td data-testid="removed-lost" title={`lost: ${describeReasons(t.lostBy)}`}>
+              {formatCount(t.counters.lost)}
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
 
@@ -49,18 +85,35 @@ const TargetRow = memo(function TargetRow({ target: t, index, now }: { target: T
       </p>
 
       <dl className="counters">
-        <Counter label="Sent" testId="target-sent" value={t.counters.sent} />
-        <Counter label="Failed" testId="target-failed" value={t.counters.failed} warn={t.counters.failed > 0} />
-        <Counter label="Acked" testId="target-acked" value={t.counters.acked} />
-        <Counter label="Dropped" testId="target-dropped" value={t.counters.dropped} warn={t.counters.dropped > 0} />
+        <Counter label="Delivered" note="confirmed by the gateway" testId="target-delivered" value={t.counters.delivered} />
+        <Counter label="In flight" note="not confirmed yet" testId="target-in-flight" value={t.counters.inFlight} />
+        <Counter label="Dropped" note="never written" testId="target-dropped" value={t.counters.dropped} warn={t.counters.dropped > 0} />
+        <Counter label="Lost" note="written, never confirmed" testId="target-lost" value={t.counters.lost} warn={t.counters.lost > 0} />
       </dl>
+      <p className="fine spec-counters" data-testid="target-spec-counters">
+        Spec counters: sent <span data-testid="target-sent" data-value={t.counters.sent}>{formatCount(t.counters.sent)}</span> · acked{' '}
+        <span data-testid="target-acked" data-value={t.counters.acked}>
+          {formatCount(t.counters.acked)}
+        </span>{' '}
+        · queued <span data-testid="target-queued" data-value={t.counters.queued}>{formatCount(t.counters.queued)}</span>
+        {t.counters.resent > 0 && ` · resent after a reconnect ${formatCount(t.counters.resent)}`}
+      </p>
+      {(t.counters.dropped > 0 || t.counters.lost > 0) && (
+        <p className="fine" data-testid="target-loss-reasons">
+          Dropped: {describeReasons(t.droppedBy)} · Lost: {describeReasons(t.lostBy)}
+        </p>
+      )}
 
       <QueueBar size={t.queueSize} bytes={t.queueBytes} />
 
       <dl className="facts">
         <div>
-          <dt>Last successful send</dt>
-          <dd data-testid="target-last-send">{formatRelative(t.lastSendOkMs, now)}</dd>
+          <dt>Last confirmation</dt>
+          <dd data-testid="target-last-confirm">{formatRelative(t.lastConfirmMs, now)}</dd>
+        </div>
+        <div>
+          <dt>Oldest unconfirmed</dt>
+          <dd data-testid="target-oldest-unconfirmed">{t.oldestUnconfirmedMs === null ? 'none in flight' : formatWait(t.oldestUnconfirmedMs)}</dd>
         </div>
         <div>
           <dt>Last ack latency</dt>
@@ -97,10 +150,12 @@ const TargetRow = memo(function TargetRow({ target: t, index, now }: { target: T
   );
 });
 
-function Counter({ label, value, testId, warn = false }: { label: string; value: number; testId: string; warn?: boolean }) {
+function Counter({ label, note, value, testId, warn = false }: { label: string; note: string; value: number; testId: string; warn?: boolean }) {
   return (
     <div className={`counter ${warn ? 'counter-warn' : ''}`}>
-      <dt>{label}</dt>
+      <dt>
+        {label} <span className="counter-note">({note})</span>
+      </dt>
       <dd data-testid={testId} data-value={value}>
         {formatCount(value)}
       </dd>
@@ -110,7 +165,10 @@ function Counter({ label, value, testId, warn = false }: { label: string; value:
 
 const QUEUE_SCALE = HEALTH_THRESHOLDS.queueSize.critical * (4 / 3);
 
-/** The queue against the spec's 100 and 300 marks; beyond the scale the bar stays full. */
+/**
+ * The queue against the spec's 100 and 300 marks; beyond the scale the bar stays full. The
+ * relay's queueSize holds every frame not yet confirmed: waiting to be written and in flight.
+ */
 function QueueBar({ size, bytes }: { size: number; bytes: number }) {
   const tone = queueTone(size);
   const pct = (v: number): string => `${Math.min(100, (v / QUEUE_SCALE) * 100)}%`;
@@ -118,7 +176,7 @@ function QueueBar({ size, bytes }: { size: number; bytes: number }) {
   return (
     <div className="queue" data-testid="target-queue" data-value={size} data-tone={tone}>
       <div className="queue-caption">
-        <span>Queue</span>
+        <span>Queue (waiting + in flight)</span>
         <span className={`queue-value tone-text-${tone}`}>
           {formatCount(size)} frames · {formatBytes(bytes)}
         </span>
@@ -126,7 +184,7 @@ function QueueBar({ size, bytes }: { size: number; bytes: number }) {
       <div
         className="queue-track"
         role="meter"
-        aria-label={`Queue: ${size} frames; warning at ${warning}, critical at ${critical}`}
+        aria-label={`Queue: ${size} frames waiting or in flight; warning at ${warning}, critical at ${critical}`}
         aria-valuemin={0}
         aria-valuemax={QUEUE_SCALE}
         aria-valuenow={Math.min(size, QUEUE_SCALE)}

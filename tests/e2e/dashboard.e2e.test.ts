@@ -64,22 +64,31 @@ afterEach(async (ctx) => {
   expect(unexpected, 'console errors in the page').toEqual([]);
 });
 
-const sentOf = async (row: number): Promise<number> => Number((await page.getByTestId('target-row').nth(row).getByTestId('target-sent').innerText()).replace(/[^0-9]/g, ''));
+/** Frames the gateway confirmed, as the target's card shows them. */
+const deliveredOf = async (row: number): Promise<number> => Number((await page.getByTestId('target-row').nth(row).getByTestId('target-delivered').innerText()).replace(/[^0-9]/g, ''));
 
 describe('the dashboard', () => {
-  it('shows both targets with live counters and a latency chart with points, without console errors', async (ctx) => {
+  it('shows both targets with live confirmed deliveries and a latency chart with points, without console errors', async (ctx) => {
     await page.goto(relay.dashboardUrl);
     await expect.poll(() => page.getByTestId('target-row').count(), { timeout: 10_000 }).toBe(2);
-    await expect.poll(() => sentOf(0), { timeout: 10_000 }).toBeGreaterThan(0);
-    const first = await sentOf(0);
-    await expect.poll(() => sentOf(0), { timeout: 10_000 }).toBeGreaterThan(first);
-    await expect.poll(() => sentOf(1), { timeout: 10_000 }).toBeGreaterThan(first);
-    expect(await page.getByTestId('target-row').nth(0).getByTestId('target-state').innerText()).toMatch(/connected/i);
+    await expect.poll(() => deliveredOf(0), { timeout: 10_000 }).toBeGreaterThan(0);
+    const first = await deliveredOf(0);
+    await expect.poll(() => deliveredOf(0), { timeout: 10_000 }).toBeGreaterThan(first);
+    await expect.poll(() => deliveredOf(1), { timeout: 10_000 }).toBeGreaterThan(first);
+    const card = page.getByTestId('target-row').nth(0);
+    expect(await card.getByTestId('target-state').innerText()).toMatch(/connected/i);
+    expect(await card.innerText()).toMatch(/delivered\s*\(confirmed by the gateway\)/i);
+    for (const id of ['target-in-flight', 'target-dropped', 'target-lost', 'target-sent', 'target-acked']) expect(await card.getByTestId(id).count(), id).toBe(1);
     // The chart draws a line once acks have come back for a couple of seconds.
     await expect
       .poll(async () => page.getByTestId('latency-chart').locator('path.recharts-curve, path.recharts-line-curve').evaluateAll((ps) => ps.filter((p) => (p.getAttribute('d') ?? '').length > 10).length), { timeout: 15_000 })
       .toBeGreaterThan(0);
-    await expect.poll(async () => page.getByTestId('parity-panel').innerText(), { timeout: 10_000 }).toMatch(/healthy/i);
+    // The relay's verdict, shown as it is: healthy once both gateways confirm, and its 2-minute clock running.
+    const panel = page.getByTestId('parity-panel');
+    await expect.poll(() => panel.getAttribute('data-verdict'), { timeout: 10_000 }).toBe('healthy');
+    await expect.poll(() => page.getByTestId('parity-healthy-for').getAttribute('data-state'), { timeout: 5000 }).toBe('counting');
+    expect(await page.getByTestId('parity-healthy-for').getAttribute('data-passed')).toBe('false');
+    expect(await panel.innerText()).toMatch(/delivered\s*\(confirmed by the gateway\)/i);
     expect((ctx as unknown as { problems: string[] }).problems).toEqual([]);
   });
 
@@ -142,16 +151,22 @@ describe('the dashboard', () => {
     const html = downloads.find((d) => d.name.endsWith('.html'))!;
     const report = JSON.parse(json.text) as ParityReport;
     const parity = (await (await fetch(`http://127.0.0.1:${relay.debug.port}/debug/parity`)).json()) as ParityResponse;
+    expect(report.schema).toBe('relay-parity-report/2');
     expect(report.parity.totalSent).toBe(parity.totalSent);
     expect(report.parity.totalAcked).toBe(parity.totalAcked);
-    expect(report.parity.perTarget.map((t) => t.sent)).toEqual(parity.perTarget.map((t) => t.sent));
+    expect(report.parity.totalDelivered).toBe(parity.totalDelivered);
+    expect(report.parity.perTarget.map((t) => t.delivered)).toEqual(parity.perTarget.map((t) => t.delivered));
     for (const [i, g] of [a, b].entries()) {
       const gw = g.parity(relay.builder.sessionId)!;
       const controls = report.targets[i]!.streams.find((s) => s.stream === 'controls')!;
       expect(controls.gateway?.framesIn).toBe(gw.streams.controls!.framesIn);
-      expect(controls.relay.sent).toBe(gw.streams.controls!.framesIn);
-      expect(controls.inTransit).toBe(0);
+      // The gateway holds what the relay counts delivered, plus at most what it still had in flight.
+      expect(gw.streams.controls!.framesIn).toBeGreaterThanOrEqual(controls.relay.delivered);
+      expect(gw.streams.controls!.framesIn).toBeLessThanOrEqual(controls.relay.delivered + controls.relay.inFlight);
+      expect(controls.checks.find((c) => c.figure === 'framesIn')?.result).toBe('agrees');
     }
+    expect(report.verdict.status).not.toBe('disagreement');
+    expect(html.text.indexOf('id="verdict"')).toBeLessThan(html.text.indexOf('<h2>Environment</h2>'));
     expect(html.text).toContain('<svg');
     expect(html.text).not.toMatch(/<script[^>]+src=|<link[^>]+href="https?:/);
   });
