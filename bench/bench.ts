@@ -48,6 +48,7 @@ async function main(): Promise<void> {
     const threads = (s: { otherThreadsMs: number | null }): string => (s.otherThreadsMs === null ? '' : `, ${s.otherThreadsMs} ms of it off the main thread`);
     log(`  relay ${pct(cpu.relay.fraction)} of one core (runs ${cpu.relayRuns.map(pct).join(', ')}; user ${cpu.relay.userMs} ms, system ${cpu.relay.systemMs} ms over ${cpu.relay.wallMs} ms${threads(cpu.relay)}; ${cpu.framesProduced} frames, ${cpu.acked} acked, ${cpu.lost} lost) ${verdict(cpu.relay.fraction < TARGETS.cpuCoreFraction60Hz)}`);
     log(`  calibration on this machine: bare stringify + ws.send to the same gateways ${pct(cpu.bare.fraction)} (runs ${cpu.bareRuns.map(pct).join(', ')}${threads(cpu.bare)}); an empty 60 Hz timer ${pct(cpu.timer.fraction)}`);
+    log(`  cost of confirmation (protocol 2 relay over a plain ws sender, same gateways, same window): ${round(cpu.relay.fraction / cpu.bare.fraction, 3)}x CPU`);
 
     log(`[2/7] latency: produced -> received at gateway A, 2 in-process gateways, 60 Hz, ${PLAN.latency.warmupMs / 1000} s warm-up + ${PLAN.latency.durationMs / 1000} s`);
     const lat = await measureLatency(PLAN.latency);
@@ -85,6 +86,10 @@ async function main(): Promise<void> {
 
     await child.close();
     const result = {
+      // The cost of confirmation: the relay speaks protocol 2 (welcome, receipts, resends) and a
+      // frame counts only once confirmed; the plain sender writes the same frames and waits for nothing.
+      relayCpuVsPlainSender60Hz: round(cpu.relay.fraction / cpu.bare.fraction, 3),
+      relayThroughputVsPlainSender: tp.ratio,
       throughputRatio: tp.ratio,
       cpuCoreFraction60Hz: cpu.relay.fraction,
       latencyP50Ms: lat.p50,

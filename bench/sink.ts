@@ -2,7 +2,7 @@
 // `ws` sinks that count frames, and reference gateways. Receiving (framing, UTF-8 checks,
 // parsing, acks) then runs on another core and is not charged to the process under test.
 import type { AddressInfo } from 'node:net';
-import { WebSocketServer, type RawData } from 'ws';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { startGateway, type Gateway } from '../src-gateway/gateway';
 import { READY, type ChildCounts, type ChildReply, type ChildRequest } from './child-protocol';
 
@@ -28,7 +28,7 @@ class Confirmer {
   private pending = 0;
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly ws: import('ws').WebSocket) {}
+  constructor(private readonly ws: WebSocket) {}
 
   hello(text: string): void {
     const hello = JSON.parse(text) as { sessionId: string };

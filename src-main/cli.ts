@@ -232,8 +232,8 @@ function setKillSwitch(configDir: string, on: boolean): number {
 
 function showConfig(configDir: string, env: NodeJS.ProcessEnv): number {
   const store = new SettingsStore(configDir);
-  const { settings, envOverrides } = resolveSettings(store.read(), env);
-  return print(JSON.stringify({ file: store.path, envOverrides, settings: redactSettings(settings) }, null, 2));
+  const { settings, envOverrides, warnings } = resolveSettings(store.read(), env);
+  return print(JSON.stringify({ file: store.path, envOverrides, warnings, settings: redactSettings(settings) }, null, 2));
 }
 
 /** The running relay's debug port: from its runtime file, else the one configured. */

@@ -96,7 +96,7 @@ export class Relay {
     const env = options.env ?? {};
     const store = settingsStoreOf(options);
     const file = store.read();
-    const { settings, envOverrides } = resolveSettings(file, env);
+    const { settings, envOverrides, warnings } = resolveSettings(file, env);
     const secret = createSecret();
     // The log file is opened only once the start can no longer fail on bad settings, a bad
     // recording or a port in use: a refused start must not push the last real run out of
@@ -108,6 +108,7 @@ export class Relay {
       else if (options.logFile !== false && early.length < 1000) early.push([level, message]);
     });
     if (envOverrides.length > 0) log.info(`environment overrides the settings file for: ${envOverrides.join(', ')}`);
+    for (const line of warnings) log.warn(line);
     for (const line of sealedTokenWarnings(file, settings)) log.warn(line);
     const registry = new SessionRegistry(store.dir, (m) => log.warn(m));
     const source: TelemetrySource = typeof options.source === 'function' ? options.source(settings, { registry, log }) : (options.source ?? new SyntheticSource());

@@ -4,7 +4,7 @@
 // request and response types of each, as GitHub Desktop keeps one typed map of its IPC.
 import { z } from 'zod';
 import type { HealthResponse, ParityResponse, TargetsResponse } from './debug-api';
-import { BACKEND_MODES, isWsUrl } from './settings';
+import { BACKEND_MODES, MAX_BACKENDS_LIMIT, isWsUrl } from './settings';
 
 /** A relay-wide or per-target event, newest last (connects, disconnects, errors, kill switch). */
 export interface TimelineEntry {
@@ -67,7 +67,8 @@ export const SettingsUpdateSchema = z
   .object({
     mode: z.enum(BACKEND_MODES).optional(),
     primaryIndex: z.number().int().min(0).max(1000).optional(),
-    backends: z.array(BackendEditSchema).max(32).optional(),
+    // The hard limit here; the relay then applies its own RELAY_MAX_BACKENDS.
+    backends: z.array(BackendEditSchema).max(MAX_BACKENDS_LIMIT).optional(),
     paritySampleRate: z.number().min(0).max(1).optional(),
   })
   .strict();

@@ -36,6 +36,11 @@ export interface Settings {
   sourceStaleMs: number;
   /** More backends than this are refused: each one is a socket, a queue and a copy of every frame. */
   maxBackends: number;
+  /**
+   * The end of a run (or a backend's removal) waits this long for each gateway to confirm the
+   * last frames and close cleanly; what is not confirmed by then is named and counted lost.
+   */
+  endTimeoutMs: number;
 }
 
 export const DEFAULT_CONTROLS_VARS: readonly string[] = ['SessionTime', 'Throttle', 'Brake', 'Clutch', 'SteeringWheelAngle', 'Gear', 'RPM', 'Speed'];
@@ -69,6 +74,7 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   sharePersonalData: false,
   sourceStaleMs: 2000,
   maxBackends: 16,
+  endTimeoutMs: 5000,
 });
 
 export type SettingSource = 'default' | 'file' | 'env' | 'cli';
@@ -336,6 +342,13 @@ const scalarRules = {
     variable: 'RELAY_MAX_BACKENDS',
     expected: `a whole number of backends from 1 to ${MAX_BACKENDS_LIMIT}`,
     schema: int(1, MAX_BACKENDS_LIMIT),
+    fromEnv: parseInteger,
+  },
+  endTimeoutMs: {
+    key: 'endTimeoutMs',
+    variable: 'RELAY_END_TIMEOUT_MS',
+    expected: 'a whole number of milliseconds from 0 to 120000 (how long the end of a run waits for the gateways to confirm)',
+    schema: int(0, 120_000),
     fromEnv: parseInteger,
   },
 } satisfies { [K in Exclude<keyof Settings, 'backends'>]: FieldRule<K> };

@@ -48,6 +48,14 @@ describe('a gateway paused for a minute', () => {
     expectAccounting(relay.view());
     expect(t.droppedBy.queueFull).toBeGreaterThan(0);
     expectAgreement(t, (await gw.parity('sess_test')) ?? undefined);
+    // The capture file holds exactly the seqs the relay counts delivered: no more, no fewer.
+    const captured = new Set<number>();
+    for (const line of fs.readFileSync(path.join(tmp, 'pause.jsonl'), 'utf8').split('\n')) {
+      if (!line.trim()) continue;
+      const { msg } = JSON.parse(line) as { msg: { type: string; stream?: string; seq?: number } };
+      if (msg.type === 'frame' && msg.stream === 'controls') captured.add(msg.seq as number);
+    }
+    expect(captured.size).toBe(t.streams.controls!.delivered);
   }, PAUSE_MS + 90_000);
 });
 

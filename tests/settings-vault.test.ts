@@ -385,7 +385,8 @@ describe('Relay.start with a store', () => {
     const dir = tempDir();
     const vault = new TestVault();
     const { store } = vaultStore(dir, vault);
-    store.write({ debugPort: 0, backends: [{ url: server.url, enabled: true, token: TOKEN_A }] });
+    // This server only records upgrades (it never welcomes): the end of each run need not wait for it.
+    store.write({ debugPort: 0, endTimeoutMs: 200, backends: [{ url: server.url, enabled: true, token: TOKEN_A }] });
     const sealed = fileJson(dir).backends[0]![SEALED_TOKEN_KEY] as string;
 
     const desktopLog: string[] = [];

@@ -22,7 +22,7 @@ export interface ManagerOptions {
   onEvent?: (event: TimelineEvent) => void;
   timelineLimit?: number;
   latencyHistoryPoints?: number;
-  /** How long a removed backend gets to confirm what it was sent before it is closed. */
+  /** Overrides RELAY_END_TIMEOUT_MS: how long the end of a run or a removal waits for confirmations. */
   endTimeoutMs?: number;
 }
 
@@ -111,7 +111,7 @@ export class BackendManager {
 
   /** How long the end of a run (or a removal) waits for the gateways' final receipts. */
   get endTimeoutMs(): number {
-    return this.options.endTimeoutMs ?? DEFAULT_END_TIMEOUT_MS;
+    return this.options.endTimeoutMs ?? this.current.endTimeoutMs ?? DEFAULT_END_TIMEOUT_MS;
   }
 
   /** Live reconfiguration: targets are matched by URL, so those that stay keep their queues. */
@@ -421,7 +421,7 @@ export class BackendManager {
     const entry: RemovedTarget = { target, url: target.url, token, final: null };
     this.removedTargets.push(entry);
     this.record({ ts: Date.now(), url: target.displayUrl, kind: 'removed', detail: 'backend removed: delivering what it was given, then closing' });
-    void target.finish(this.options.endTimeoutMs ?? DEFAULT_END_TIMEOUT_MS, { removed: true }).then((result) => {
+    void target.finish(this.endTimeoutMs, { removed: true }).then((result) => {
       entry.final = this.viewOf(target, -1, 0);
       this.record({ ts: Date.now(), url: target.displayUrl, kind: 'removed', detail: describeFinish(result) });
     });

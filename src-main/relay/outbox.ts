@@ -189,8 +189,13 @@ export class SessionOutbox {
     return out;
   }
 
+  /** Nothing of the session was given to the target: no `end` is owed for it. */
+  get empty(): boolean {
+    return this.streams.size === 0;
+  }
+
   /** Nothing more to do for this session with any gateway connection. */
   get settled(): boolean {
-    return this.ended && this.endConfirmed && this.unconfirmedCount === 0 && !this.hasGaps;
+    return this.ended && (this.endConfirmed || this.empty) && this.unconfirmedCount === 0 && !this.hasGaps;
   }
 }

@@ -617,7 +617,7 @@ export class Target {
         if (f.ack) this.trackAck(f, now);
       }
       if (full) break;
-      if (box.ended && !c.endSent.has(box)) {
+      if (box.ended && !box.empty && !c.endSent.has(box)) {
         this.write(c, JSON.stringify({ type: 'end', sessionId: box.sessionId, last: box.lastSeqs() }));
         c.endSent.add(box);
       }
@@ -633,7 +633,7 @@ export class Target {
     for (const box of this.outboxes.values()) {
       if (box.hasGaps || head === box.sessionId) return box;
       if (box.unconfirmedCount > 0 && !c.resolved.has(box)) return box;
-      if (box.ended && !c.endSent.has(box)) return box;
+      if (box.ended && !box.empty && !c.endSent.has(box)) return box;
     }
     return null;
   }
