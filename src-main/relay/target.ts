@@ -77,6 +77,8 @@ export interface FinishResult {
 interface Connection {
   readonly ws: WebSocket;
   open: boolean;
+  /** The gateway answered a hello on this socket. */
+  welcomed: boolean;
   /** The session greeted and welcomed on this socket: frames of it may be written. */
   session: SessionOutbox | null;
   /** Hello sent, welcome awaited: nothing else is written meanwhile. */
@@ -510,6 +512,7 @@ export class Target {
     const c: Connection = {
       ws,
       open: false,
+      welcomed: false,
       session: null,
       greeting: null,
       announcedHello: null,
@@ -557,10 +560,8 @@ export class Target {
     clearTimeout(c.connectTimer);
     if (this.conn !== c) return;
     c.open = true;
-    this.connState = 'connected';
-    this.connects++;
-    this.connectedSinceMs = Date.now();
-    this.emit('connected', '');
+    // Connected only once the gateway has welcomed the relay (see onWelcome): a socket that
+    // upgraded but never answers proves nothing.
     c.stableTimer = setTimeout(() => {
       this.attempt = 0;
     }, this.tuning.stableAfterMs);
@@ -776,6 +777,13 @@ export class Target {
       return;
     }
     clearTimeout(c.welcomeTimer);
+    if (!c.welcomed) {
+      c.welcomed = true;
+      this.connState = 'connected';
+      this.connects++;
+      this.connectedSinceMs = Date.now();
+      this.emit('connected', msg.gateway);
+    }
     c.greeting = null;
     c.session = box;
     c.lastReceiptAt = performance.now();
@@ -842,7 +850,7 @@ export class Target {
     c.open = false;
     c.resend = [];
     c.markClosed();
-    if (wasOpen) {
+    if (c.welcomed) {
       this.disconnects++;
       this.connectedSinceMs = null;
       const inFlight = this.inFlightFrames > 0 ? `; ${this.inFlightFrames} frame(s) in flight await the next welcome` : '';
