@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SettingsError, applySettingText, maskUrl, redactSettings, resolveSettings, settingTarget, SETTING_VARIABLES } from '../src-shared/settings';
-import type { HealthResponse, TargetsResponse } from '../src-shared/debug-api';
+import type { HealthResponse, ParityResponse, TargetsResponse } from '../src-shared/debug-api';
 import { HTTP_ROUTES, type ReportExport } from '../src-shared/bridge';
 import { Relay, RUNTIME_FILE_NAME, describe, describeUnconfirmed, type RuntimeInfo, type SourceFactory } from './relay';
 import { SETTINGS_FILE_NAME, SettingsFileError, SettingsStore, defaultConfigDir } from './settings-store';
@@ -278,19 +278,24 @@ async function status(configDir: string, env: NodeJS.ProcessEnv): Promise<number
   };
   let health: HealthResponse;
   let targets: TargetsResponse;
+  let parity: ParityResponse;
   try {
-    [health, targets] = await Promise.all([get<HealthResponse>('/debug/health'), get<TargetsResponse>('/debug/targets')]);
+    [health, targets, parity] = await Promise.all([get<HealthResponse>('/debug/health'), get<TargetsResponse>('/debug/targets'), get<ParityResponse>('/debug/parity')]);
   } catch (e) {
     return fail(EXIT_RUNTIME, `no relay answers on http://127.0.0.1:${port} (${(e as Error).message}); start one with: npm run relay`);
   }
-  return print(formatStatus(health, targets));
+  return print(formatStatus(health, targets, parity));
 }
 
-export function formatStatus(health: HealthResponse, targets: TargetsResponse): string {
+export function formatStatus(health: HealthResponse, targets: TargetsResponse, parity?: ParityResponse): string {
   const lines = [
     `Relay Agent ${health.version}: ${health.status.toUpperCase()}${health.killSwitch ? '  *** Kill Switch Active: no telemetry leaves this machine ***' : ''}`,
     `mode ${health.mode}, primary ${targets.primaryIndex}, session ${health.sessionId ?? '-'}`,
   ];
+  if (parity) {
+    const since = parity.healthySinceMs === null ? '' : ` for ${Math.max(0, Math.round((Date.now() - parity.healthySinceMs) / 1000))} s`;
+    lines.push(`parity ${parity.verdict.status}${since}, drift ${parity.driftPct}% (on confirmed deliveries)${parity.verdict.reasons.length > 0 ? `: ${parity.verdict.reasons.join('; ')}` : ''}`);
+  }
   if (health.source) {
     const s = health.source;
     const cost = s.stats && typeof s.stats.readP50Ms === 'number' ? `, read p50/p99 ${s.stats.readP50Ms}/${s.stats.readP99Ms ?? '-'} ms` : '';
@@ -299,10 +304,14 @@ export function formatStatus(health: HealthResponse, targets: TargetsResponse): 
   for (const t of targets.targets) {
     const c = t.counters;
     lines.push(
-      `  ${t.primary ? '*' : ' '} ${t.url}  ${t.state}${t.enabled ? '' : ' (disabled)'}  sent ${c.sent}  failed ${c.failed}  acked ${c.acked}  dropped ${c.dropped}  queue ${t.queueSize}` +
-        `  ack p50/p95 ${t.ackLatency.p50 ?? '-'}/${t.ackLatency.p95 ?? '-'} ms  drift ${t.driftPct}%  ${t.health.status}`,
+      `  ${t.primary ? '*' : ' '} ${t.url}  ${t.state}${t.enabled ? '' : ' (disabled)'}  delivered ${c.delivered} (confirmed)  in flight ${c.inFlight}  queued ${c.queued}  dropped ${c.dropped}  lost ${c.lost}` +
+        `  (sent ${c.sent}, acked ${c.acked})  ack p50/p95 ${t.ackLatency.p50 ?? '-'}/${t.ackLatency.p95 ?? '-'} ms  drift ${t.driftPct}%  ${t.health.status}`,
     );
     if (t.lastError) lines.push(`      last error: ${t.lastError}`);
+  }
+  for (const t of targets.removed) {
+    const c = t.counters;
+    lines.push(`    ${t.url}  removed during this run: delivered ${c.delivered} (confirmed)  in flight ${c.inFlight}  queued ${c.queued}  dropped ${c.dropped}  lost ${c.lost}`);
   }
   for (const r of health.reasons) lines.push(`  ! ${r}`);
   return lines.join('\n');

@@ -235,6 +235,9 @@ describe('a running relay', () => {
     expect(st.stdout).toContain('mode single, primary 0');
     expect(st.stdout).toMatch(new RegExp(`\\* ${a.url.replace(/[/.]/g, '\\$&')} {2}connected`));
     expect(st.stdout).toMatch(new RegExp(`${b.url.replace(/[/.]/g, '\\$&')} {2}standby`));
+    // Delivered means confirmed by the gateway; the parity verdict comes from the relay.
+    expect(st.stdout).toMatch(/delivered \d+ \(confirmed\) {2}in flight \d+ {2}queued \d+ {2}dropped \d+ {2}lost 0/);
+    expect(st.stdout).toMatch(/^parity (healthy|no-data|warning|critical)/m);
     expect(st.stdout).not.toContain('Kill Switch Active');
 
     // kill on, from another process: measure from the write of the file to the relay saying so.
