@@ -2,7 +2,7 @@
 // GET /api/dev/diagnostics/parity?sessionId=..., and what the relay's report reads from any
 // gateway. The spec's fields (framesIn, acked, lastFrameTs, duplicates, outOfOrder,
 // lastError) keep their meaning; the rest closes the account of every seq.
-import type { GapReason } from './protocol';
+import { GAP_REASONS, type GapReason } from './protocol';
 
 export interface StreamParity {
   /** Distinct frames received (a resend that filled a hole counts; a repeat does not). */
@@ -44,4 +44,25 @@ export interface GatewayParity {
   resent: number;
   resentDuplicates: number;
   lastError: string | null;
+}
+
+/** A stream a gateway holds nothing of: every count zero. */
+export function emptyStreamParity(): StreamParity {
+  return {
+    framesIn: 0,
+    acked: 0,
+    lastFrameTs: null,
+    firstSeq: null,
+    lastSeq: null,
+    upTo: 0,
+    missing: 0,
+    gapped: Object.fromEntries(GAP_REASONS.map((r) => [r, 0])) as Record<GapReason, number>,
+    sourceGaps: 0,
+    restartSkipped: 0,
+    duplicates: 0,
+    resent: 0,
+    resentDuplicates: 0,
+    outOfOrder: 0,
+    endedAt: null,
+  };
 }

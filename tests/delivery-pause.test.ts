@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Relay } from '../src-main/relay';
 import { IbtReplaySource } from '../src-main/sources/ibt-replay';
-import { killAllGatewayProcesses, spawnGateway } from './helpers/gateway-process';
+import { killAllGatewayProcesses, spawnGateway, type GatewayProcess } from './helpers/gateway-process';
 import { VALID_IBT } from './helpers/fixtures';
 import { Harness, backends, expectAccounting, expectAgreement, sleep, waitFor } from './helpers/relay-harness';
 import type { TargetView } from '../src-shared/debug-api';
@@ -59,19 +59,25 @@ describe('a gateway paused for a minute', () => {
   }, PAUSE_MS + 90_000);
 });
 
+/** Replays the recording at 4x to the gateway and freezes the gateway once most of it was sent. */
+async function replayPausingNearTheEnd(gw: GatewayProcess): Promise<Relay> {
+  const dir = fs.mkdtempSync(path.join(tmp, 'cfg-'));
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ debugPort: 0, backends: [{ url: gw.url, enabled: true }] }));
+  const relay = await Relay.start({
+    configDir: dir,
+    logFile: false,
+    source: (s) => new IbtReplaySource({ path: VALID_IBT, speed: 4, loop: false, controlsVars: s.controlsVars, baselineVars: s.baselineVars, baselineHz: s.baselineHz, sharePersonalData: s.sharePersonalData, sourceStaleMs: s.sourceStaleMs }),
+  });
+  relays.push(relay);
+  await waitFor('most of the recording sent', () => relay.source.framesProduced >= 350, 20_000);
+  gw.pause();
+  return relay;
+}
+
 describe('the end of a replay with a gateway paused near the end', () => {
   it('waits for the gateway to wake and confirm the tail before it says delivered', async () => {
     const gw = await spawnGateway({ name: 'E' });
-    const dir = fs.mkdtempSync(path.join(tmp, 'cfg-'));
-    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ debugPort: 0, backends: [{ url: gw.url, enabled: true }] }));
-    const relay = await Relay.start({
-      configDir: dir,
-      logFile: false,
-      source: (s) => new IbtReplaySource({ path: VALID_IBT, speed: 4, loop: false, controlsVars: s.controlsVars, baselineVars: s.baselineVars, baselineHz: s.baselineHz, sharePersonalData: s.sharePersonalData, sourceStaleMs: s.sourceStaleMs }),
-    });
-    relays.push(relay);
-    await waitFor('most of the recording sent', () => relay.source.framesProduced >= 350, 20_000);
-    gw.pause();
+    const relay = await replayPausingNearTheEnd(gw);
     await relay.source.finished;
     setTimeout(() => gw.resume(), 1500);
     const results = await relay.stop({ endTimeoutMs: 15_000 });
@@ -83,16 +89,7 @@ describe('the end of a replay with a gateway paused near the end', () => {
 
   it('says what was not confirmed when the gateway stays frozen past the end timeout', async () => {
     const gw = await spawnGateway({ name: 'F' });
-    const dir = fs.mkdtempSync(path.join(tmp, 'cfg-'));
-    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ debugPort: 0, backends: [{ url: gw.url, enabled: true }] }));
-    const relay = await Relay.start({
-      configDir: dir,
-      logFile: false,
-      source: (s) => new IbtReplaySource({ path: VALID_IBT, speed: 4, loop: false, controlsVars: s.controlsVars, baselineVars: s.baselineVars, baselineHz: s.baselineHz, sharePersonalData: s.sharePersonalData, sourceStaleMs: s.sourceStaleMs }),
-    });
-    relays.push(relay);
-    await waitFor('most of the recording sent', () => relay.source.framesProduced >= 350, 20_000);
-    gw.pause();
+    const relay = await replayPausingNearTheEnd(gw);
     await relay.source.finished;
     await sleep(50);
     const [result] = await relay.stop({ endTimeoutMs: 1000 });

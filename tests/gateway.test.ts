@@ -10,6 +10,7 @@ import { WebSocket, type ClientOptions } from 'ws';
 import { startGateway, type Gateway, type GatewayOptions, type StreamParity } from '../src-gateway/gateway';
 import { MAX_SESSIONS_PER_CONNECTION } from '../src-gateway/ingest';
 import { RECEIPT_INTERVAL_MS } from '../src-gateway/receipts';
+import { emptyStreamParity } from '../src-shared/gateway-api';
 import { GAP_REASONS, MAX_RESUME_SKIP, MAX_SEQ_ADVANCE, PROTOCOL_VERSION, ReceiptSchema, WelcomeSchema, type GapReason } from '../src-shared/protocol';
 
 type Msg = { type: string; [key: string]: unknown };
@@ -172,24 +173,7 @@ function noGaps(partial: Partial<Record<GapReason, number>> = {}): Record<GapRea
 
 /** A stream's parity with every count zero unless given. */
 function streamParity(partial: Partial<StreamParity>): StreamParity {
-  return {
-    framesIn: 0,
-    acked: 0,
-    lastFrameTs: null,
-    firstSeq: null,
-    lastSeq: null,
-    upTo: 0,
-    missing: 0,
-    gapped: noGaps(),
-    sourceGaps: 0,
-    restartSkipped: 0,
-    duplicates: 0,
-    resent: 0,
-    resentDuplicates: 0,
-    outOfOrder: 0,
-    endedAt: null,
-    ...partial,
-  };
+  return { ...emptyStreamParity(), ...partial };
 }
 
 interface RawResponse {

@@ -7,6 +7,7 @@ import { SampleWindow, classifyHealth, computeDrift, round, worst, type HealthSt
 import type { LatencyHistory, LatencyPoint } from '../../src-shared/bridge';
 import { DEFAULT_TUNING, Target, type Activity, type FinishResult, type SessionHello, type TargetEvent, type TargetTuning } from './target';
 import type { OutgoingFrame } from './queue';
+import { countersOf } from './stream-account';
 
 export interface TimelineEvent {
   ts: number;
@@ -237,18 +238,9 @@ export class BackendManager {
     const now = Date.now();
     const active = this.activeIndexes();
     const perTarget = this.targets.map((t, i) => {
-      const c = t.totals();
       return {
         url: t.displayUrl,
-        produced: c.produced,
-        delivered: c.delivered,
-        inFlight: c.inFlight,
-        queued: c.queued,
-        dropped: c.dropped,
-        lost: c.lost,
-        sent: c.sent,
-        acked: c.acked,
-        failed: c.failed,
+        ...countersOf(t.totals()),
         driftPct: round(drift[i] ?? 0, 3) ?? 0,
         confirming: t.state === 'connected' && t.lastConfirmMs !== null && now - t.lastConfirmMs <= CONFIRM_WINDOW_MS,
       };
@@ -357,18 +349,7 @@ export class BackendManager {
       enabled: index >= 0 && (this.current.backends[index]?.enabled ?? false),
       state: t.state,
       primary: index >= 0 && index === this.current.primaryIndex,
-      counters: {
-        produced: c.produced,
-        delivered: c.delivered,
-        inFlight: c.inFlight,
-        queued: c.queued,
-        dropped: c.dropped,
-        lost: c.lost,
-        sent: c.sent,
-        failed: c.failed,
-        acked: c.acked,
-        resent: c.resent,
-      },
+      counters: countersOf(c),
       streams,
       droppedBy: c.droppedBy,
       lostBy: c.lostBy,

@@ -2,7 +2,7 @@
 // steps of a frame's life (given, written, confirmed, dropped, lost), so
 // produced = delivered + inFlight + queued + dropped + lost holds at every instant, and
 // the gateway's own counts can be checked against each field separately.
-import { DROP_REASONS, LOST_REASONS, type DropReason, type LostReason, type StreamCounts } from '../../src-shared/debug-api';
+import { DROP_REASONS, LOST_REASONS, type DropReason, type LostReason, type StreamCounts, type TargetCounters } from '../../src-shared/debug-api';
 
 const zeroes = <K extends string>(keys: readonly K[]): Record<K, number> => Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
 
@@ -84,4 +84,20 @@ export function sumStreams(streams: Iterable<StreamCounts>): StreamCounts {
     for (const r of LOST_REASONS) total.lostBy[r] += s.lostBy[r];
   }
   return total;
+}
+
+/** The counters of an account, without its reasons: what /debug/targets and /debug/parity show per target. */
+export function countersOf(c: StreamCounts): TargetCounters {
+  return {
+    produced: c.produced,
+    delivered: c.delivered,
+    inFlight: c.inFlight,
+    queued: c.queued,
+    dropped: c.dropped,
+    lost: c.lost,
+    sent: c.sent,
+    failed: c.failed,
+    acked: c.acked,
+    resent: c.resent,
+  };
 }

@@ -8,7 +8,7 @@
 // second say; when the relay stood still the two reads are equal and the comparison exact.
 import type { LatencyHistory, ReportExport, TimelineEntry } from '../../src-shared/bridge';
 import { DROP_REASONS, LOST_REASONS, type DropReason, type HealthResponse, type LostReason, type ParityResponse, type StreamCounts, type TargetState, type TargetView } from '../../src-shared/debug-api';
-import type { GatewayParity, StreamParity } from '../../src-shared/gateway-api';
+import { emptyStreamParity, type GatewayParity, type StreamParity } from '../../src-shared/gateway-api';
 import { GAP_REASONS } from '../../src-shared/protocol';
 import { redactText, secretsOfUrl } from '../../src-shared/redact';
 import {
@@ -453,27 +453,6 @@ function emptyStreamCounts(): StreamCounts {
     droppedBy: Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>,
     lostBy: Object.fromEntries(LOST_REASONS.map((r) => [r, 0])) as Record<LostReason, number>,
     notGiven: 0,
-  };
-}
-
-/** What a gateway that answered holds of a stream it never saw: nothing. */
-function emptyStreamParity(): StreamParity {
-  return {
-    framesIn: 0,
-    acked: 0,
-    lastFrameTs: null,
-    firstSeq: null,
-    lastSeq: null,
-    upTo: 0,
-    missing: 0,
-    gapped: Object.fromEntries(GAP_REASONS.map((r) => [r, 0])) as StreamParity['gapped'],
-    sourceGaps: 0,
-    restartSkipped: 0,
-    duplicates: 0,
-    resent: 0,
-    resentDuplicates: 0,
-    outOfOrder: 0,
-    endedAt: null,
   };
 }
 
