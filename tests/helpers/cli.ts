@@ -143,16 +143,16 @@ export interface HttpResult {
   json: unknown;
 }
 
-/** One HTTP request to 127.0.0.1:<port>, with full control of the Host header, method and body. */
+/** One HTTP request to 127.0.0.1:<port> (or another address of a test's own), with full control of the Host header, method and body. */
 export function request(
   port: number,
   urlPath: string,
-  options: { method?: string; host?: string; headers?: Record<string, string>; timeoutMs?: number; body?: string | Buffer } = {},
+  options: { method?: string; host?: string; address?: string; headers?: Record<string, string>; timeoutMs?: number; body?: string | Buffer } = {},
 ): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
     const req = http.request(
       {
-        host: '127.0.0.1',
+        host: options.address ?? '127.0.0.1',
         port,
         path: urlPath,
         method: options.method ?? 'GET',
@@ -175,7 +175,7 @@ export function request(
         });
       },
     );
-    req.on('timeout', () => req.destroy(new Error(`${options.method ?? 'GET'} ${urlPath} timed out`)));
+    req.on('timeout', () => req.destroy(new Error(`${options.method ?? 'GET'} ${urlPath} timed out after ${options.timeoutMs ?? 3000} ms`)));
     req.on('error', reject);
     req.end(options.body);
   });

@@ -3,9 +3,8 @@
 // here is tracked: killAllGatewayProcesses() (afterEach/afterAll) kills what is left, and a
 // process 'exit' hook SIGKILLs any straggler, so no gateway outlives the test run.
 import { spawn, type ChildProcess } from 'node:child_process';
-import http from 'node:http';
 import type { GatewayParity } from '../../src-gateway/parity';
-import { childEnv, PROJECT_DIR } from './cli';
+import { childEnv, PROJECT_DIR, request } from './cli';
 
 export interface SpawnGatewayOptions {
   /** --name (default "gw-<n>"). */
@@ -225,25 +224,8 @@ class Gateway implements GatewayProcess {
   }
 
   get(path: string, timeoutMs = 2000): Promise<HttpReply> {
-    return new Promise((resolve, reject) => {
-      const req = http.get({ host: this.host.replace(/^\[|\]$/g, ''), port: this.port, path, agent: false, timeout: timeoutMs }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (text += d));
-        res.on('end', () => {
-          let json: unknown;
-          try {
-            json = JSON.parse(text);
-          } catch {
-            json = undefined;
-          }
-          resolve({ status: res.statusCode ?? 0, text, json });
-        });
-        res.on('error', reject);
-      });
-      req.on('timeout', () => req.destroy(new Error(`GET ${this.httpUrl}${path} timed out after ${timeoutMs} ms`)));
-      req.on('error', reject);
-    });
+    const address = this.host.replace(/^\[|\]$/g, '');
+    return request(this.port, path, { address, host: `${this.host}:${this.port}`, timeoutMs });
   }
 
   async parity(sessionId: string, timeoutMs = 2000): Promise<GatewayParity | null> {
