@@ -251,7 +251,13 @@ export class Relay {
    * file holds) and in force before this returns, even when the rest of the file is broken.
    */
   setKillSwitch({ on }: KillSwitchRequest): ActionResult {
-    if (this.stopped) return { ok: false, status: 503, error: 'the relay is stopping' };
+    if (this.stopped) {
+      // The end of a run may wait seconds for slow gateways: the kill switch still bites then.
+      if (!on) return { ok: false, status: 503, error: 'the relay is stopping' };
+      this.manager.apply({ ...this.manager.settings, killSwitch: true });
+      this.log.warn('KILL SWITCH ON while stopping: every backend cut off');
+      return { ok: true };
+    }
     if (!on && this.envKillSwitchOn()) {
       return {
         ok: false,

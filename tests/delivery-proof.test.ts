@@ -233,6 +233,34 @@ describe('a peer that never confirms', () => {
   }, 30_000);
 });
 
+describe('the kill switch during the end of a run', () => {
+  it('still cuts every backend off while the relay waits for a gateway that does not confirm', async () => {
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    h.closers.push(() => new Promise<void>((r) => { for (const c of wss.clients) c.terminate(); wss.close(() => r()); }));
+    wss.on('connection', (ws) => ws.on('message', (m) => {
+      const msg = JSON.parse(m.toString()) as { type: string; sessionId: string };
+      if (msg.type === 'hello') ws.send(JSON.stringify({ type: 'welcome', protocol: 2, gateway: 'mute', sessionId: msg.sessionId, holds: {} }));
+    }));
+    await new Promise<void>((r) => wss.on('listening', () => r()));
+    const relay = h.relay(backends(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}/relay`), { mode: 'single' });
+    await waitFor('connected', () => only(relay).state === 'connected');
+    relay.publish(20);
+    await waitFor('written', () => only(relay).counters.inFlight === 20);
+    const t0 = performance.now();
+    const finishing = relay.manager.finishAll(20_000);
+    await sleep(50);
+    relay.apply({ killSwitch: true });
+    const [result] = await finishing;
+    expect(performance.now() - t0).toBeLessThan(5_000);
+    expect(relay.manager.liveSockets()).toBe(0);
+    await waitFor('the gateway side to see the close', () => wss.clients.size === 0, 2000);
+    // What was written and never confirmed is named and counted, not forgotten.
+    expect(result!.complete).toBe(false);
+    expect(result!.unconfirmed).toEqual({ controls: 20 });
+    expect(only(relay).lostBy.unconfirmedAtStop).toBe(20);
+  });
+});
+
 describe('a network squeeze and a partition (userspace proxy)', () => {
   it('after a bandwidth squeeze, a stall and a cut, every frame is delivered once, dropped with a reason the gateway shares, or nothing', async () => {
     const g = await h.gateway({ name: 'G' });

@@ -239,7 +239,9 @@ export class Target {
   // ---- control ------------------------------------------------------------------------
 
   setActivity(next: Activity): void {
-    if (this.removed || this.finishing) return;
+    if (this.removed || this.done) return;
+    // A run that is ending still obeys the kill switch, and nothing else.
+    if (this.finishing && next !== 'killed') return;
     if (next === this.activity && !(next === 'active' && this.draining)) return;
     const previous = this.activity;
     this.activity = next;
@@ -317,7 +319,7 @@ export class Target {
         this.attempt = 0;
         this.connectNow();
       } else this.pump(this.conn);
-      await this.until(() => !this.hasWork(), deadline - performance.now());
+      await this.until(() => !this.hasWork() || this.activity === 'killed', deadline - performance.now());
     }
     const result = this.giveUp(options.removed ? 'removed' : null);
     const c = this.conn;
@@ -457,6 +459,7 @@ export class Target {
       this.terminate(c, 'kill switch');
     }
     this.connState = 'idle';
+    this.wake();
   }
 
   /** Standby or disabled: deliver what is queued and get it confirmed (bounded by the target timeout), then close. */
