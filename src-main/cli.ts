@@ -327,8 +327,10 @@ function fail(code: number, text: string): number {
   return code;
 }
 
+// Set by scripts/build-cli.mjs: in the bundle, cli-bin.ts is the entry and this module may share its file.
+declare const __RELAY_CLI_BUNDLE__: boolean | undefined;
 // fileURLToPath, not URL.pathname: on Windows the pathname is /C:/... and spaces are %20, so the CLI did nothing.
-const invokedDirectly = process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url);
+const invokedDirectly = typeof __RELAY_CLI_BUNDLE__ === 'undefined' && process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url);
 if (invokedDirectly) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),

@@ -7,7 +7,6 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 import {
   HTTP_ROUTES,
@@ -24,14 +23,16 @@ import {
 } from '../src-shared/bridge';
 import { sendJson } from './http-json';
 import { resolveStaticFile } from './static-files';
+import { DASHBOARD_SECRET_FILE } from './runtime-lock';
+import { PACKAGE_DIR } from './version';
 
-export const DASHBOARD_SECRET_FILE = 'dashboard-secret';
+export { DASHBOARD_SECRET_FILE };
 export const MAX_BODY_BYTES = 64 * 1024;
 export const MAX_SSE_CLIENTS = 16;
 const KEEP_ALIVE_MS = 15_000;
 
-/** Where `npm run build:renderer` puts the dashboard, relative to the repository root. */
-export const DEFAULT_DASHBOARD_ROOT = fileURLToPath(new URL('../dist/renderer/', import.meta.url));
+/** Where `npm run build:renderer` puts the dashboard: dist/renderer of the package, found from the sources and from the built CLI alike. */
+export const DEFAULT_DASHBOARD_ROOT = path.join(PACKAGE_DIR, 'dist', 'renderer');
 
 export const CONTENT_SECURITY_POLICY =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'";

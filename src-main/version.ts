@@ -3,9 +3,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 // The package.json sits one level up from the sources (src-main/version.ts) but two from
-// the bundle (dist/main/main.js, also inside the asar), so walk up and take the first
+// the bundles (dist/main/main.js, also inside the asar; dist/cli/chunks/*.mjs three), so walk up and take the first
 // package.json that is ours rather than hard-coding either depth.
-function readOwnPackageJson(): { name: string; version: string } {
+function readOwnPackageJson(): { name: string; version: string; dir: string } {
   const start = path.dirname(fileURLToPath(import.meta.url));
   for (let dir = start; ; dir = path.dirname(dir)) {
     let pkg: { name?: unknown; version?: unknown } | undefined;
@@ -15,7 +15,7 @@ function readOwnPackageJson(): { name: string; version: string } {
       // None here (or not JSON): keep climbing.
       pkg = undefined;
     }
-    if (pkg?.name === 'relay-agent' && typeof pkg.version === 'string') return { name: pkg.name, version: pkg.version };
+    if (pkg?.name === 'relay-agent' && typeof pkg.version === 'string') return { name: pkg.name, version: pkg.version, dir };
     if (path.dirname(dir) === dir) throw new Error(`version: no package.json named relay-agent above ${start}`);
   }
 }
@@ -24,3 +24,5 @@ const pkg = readOwnPackageJson();
 
 export const APP_VERSION: string = pkg.version;
 export const APP_NAME: string = pkg.name;
+/** The folder of the package.json: the repository root when run from the sources or the built CLI (dist/cli/). */
+export const PACKAGE_DIR: string = pkg.dir;

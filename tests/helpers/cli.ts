@@ -1,7 +1,8 @@
-// Runs the real headless CLI as child processes (`node --import tsx src-main/cli.ts ...`)
+// Runs the real headless CLI as child processes, as it ships: the built dist/cli/relay-agent.mjs
+// (the package's relay-agent bin), rebuilt first from the current sources when they are newer,
 // and cleans up after them: every child is killed and every temp dir removed, even when a
 // test fails half-way.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -10,6 +11,17 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const PROJECT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const CLI_BIN = path.join(PROJECT_DIR, 'dist', 'cli', 'relay-agent.mjs');
+
+let cliBuilt = false;
+/** Builds dist/cli from the sources when they changed since (once per test process; concurrent builds are safe). */
+export function ensureCliBuilt(): string {
+  if (!cliBuilt) {
+    execFileSync(process.execPath, [path.join(PROJECT_DIR, 'scripts', 'build-cli.mjs'), '--if-stale'], { cwd: PROJECT_DIR, stdio: ['ignore', 'ignore', 'pipe'] });
+    cliBuilt = true;
+  }
+  return CLI_BIN;
+}
 
 export interface CliResult {
   code: number | null;
@@ -110,7 +122,7 @@ export class CliRunner {
 
   /** Starts `relay <args>` as a child process; it is killed at cleanup if still running. */
   start(args: string[], env: Record<string, string> = {}): RunningCli {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src-main/cli.ts', ...args], {
+    const child = spawn(process.execPath, [ensureCliBuilt(), ...args], {
       cwd: PROJECT_DIR,
       env: childEnv(env),
       stdio: ['ignore', 'pipe', 'pipe'],
