@@ -13,10 +13,13 @@ import { Relay, type RelayOptions } from '../src-main/relay';
 import { silentLogger } from '../src-main/log';
 import type { SourceSession, SourceSink, SourceState, TelemetrySource } from '../src-main/sources/source';
 import { SyntheticSource } from '../src-main/sources/synthetic';
+import { IRacingSource } from '../src-main/sources/iracing/iracing-source';
+import { DEFAULT_BASELINE_VARS, DEFAULT_CONTROLS_VARS } from '../src-shared/settings';
 import { startGateway, type Gateway } from '../src-gateway/gateway';
-import { FakeApp, FakeDialog, FakeIpc, FakeNotifications, FakeProcesses, FakeTray, FakeUpdater, FakeWindow, Recorder } from './helpers/desktop-ports';
+import { FakeApp, FakeDialog, FakeIpc, FakeNotifications, FakeSimProbe, FakeTray, FakeUpdater, FakeWindow, Recorder } from './helpers/desktop-ports';
 import { TestVault } from './helpers/test-vault';
 import { sleep, waitFor } from './helpers/relay-harness';
+import { loadRecording, RecordedBackend } from './helpers/recorded-sim';
 
 /** A source whose state the test sets: the gating rules depend on 'live' versus the rest. */
 class SteeredSource implements TelemetrySource {
@@ -49,7 +52,7 @@ interface Rig {
   ipc: FakeIpc;
   dialog: FakeDialog;
   notifications: FakeNotifications;
-  processes: FakeProcesses;
+  simProbe: FakeSimProbe;
   vault: TestVault;
   desktop: DesktopApp;
   window: FakeWindow;
@@ -113,7 +116,7 @@ async function startRig(options: RigOptions = {}): Promise<Rig> {
   const ipc = new FakeIpc();
   const dialog = new FakeDialog();
   const notifications = new FakeNotifications(options.notificationsSupported ?? true);
-  const processes = new FakeProcesses();
+  const simProbe = new FakeSimProbe();
   const vault = options.vault ?? new TestVault();
   const ports: DesktopPorts = {
     app,
@@ -132,7 +135,7 @@ async function startRig(options: RigOptions = {}): Promise<Rig> {
     notifications,
     updater: options.updater ?? null,
     vault,
-    processes,
+    simProbe,
   };
   const desktop = await DesktopApp.start(ports, {
     configDir: dir,
@@ -157,7 +160,7 @@ async function startRig(options: RigOptions = {}): Promise<Rig> {
   const tray = trays[0];
   const window = windows[0];
   if (!tray || !window) throw new Error('the app made no tray or no window');
-  return { dir, recorder, app, tray, windows, ipc, dialog, notifications, processes, vault, desktop, window };
+  return { dir, recorder, app, tray, windows, ipc, dialog, notifications, simProbe, vault, desktop, window };
 }
 
 function connectedTo(g: Gateway): number {
@@ -419,12 +422,35 @@ describe('desktop app: start with iRacing, and a relay that cannot start', () =>
     await sleep(150);
     expect(connectedTo(g)).toBe(0);
 
-    rig.processes.running = true;
+    rig.simProbe.running = true;
     await waitFor('the relay to start with the sim', () => connectedTo(g) > 0);
     expect(rig.desktop.relayPhase.kind).toBe('running');
 
-    rig.processes.running = false;
+    rig.simProbe.running = false;
     await waitFor('the relay to stop with the sim', () => rig.desktop.relayPhase.kind === 'waiting-for-sim');
+    await waitFor('sockets closed', () => connectedTo(g) === 0);
+  });
+
+  it('while relaying, it asks the live reader whether the sim is still there, never the probe beside it', async () => {
+    const g = await gateway();
+    const dir = tempDir();
+    writeSettings(dir, { backends: [{ url: g.url, enabled: true }], mode: 'parallel', desktop: { launchWithIRacing: true } });
+    const backend = new RecordedBackend(await loadRecording());
+    backend.simStarts();
+    const source = () =>
+      new IRacingSource({ controlsVars: [...DEFAULT_CONTROLS_VARS], baselineVars: [...DEFAULT_BASELINE_VARS], baselineHz: 4, sharePersonalData: false, sourceStaleMs: 2000, backend, reconnectMs: 50, pollMs: 5 });
+    const rig = await startRig({ dir, platform: 'win32', argv: ['--hidden', '--with-iracing'], source });
+    rig.simProbe.running = true;
+    await waitFor('the relay to start with the sim', () => connectedTo(g) > 0);
+    const probed = rig.simProbe.calls;
+    // The probe would say "gone" now, but the reader is attached and says the map is there.
+    rig.simProbe.running = false;
+    await sleep(200);
+    expect(rig.desktop.relayPhase.kind).toBe('running');
+    expect(rig.simProbe.calls).toBe(probed);
+
+    backend.simStops();
+    await waitFor('the relay to stop when the reader finds the map gone', () => rig.desktop.relayPhase.kind === 'waiting-for-sim');
     await waitFor('sockets closed', () => connectedTo(g) === 0);
   });
 

@@ -3,12 +3,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_DESKTOP_PREFS } from '../src-shared/desktop';
 import type { SourceState } from '../src-main/sources/source';
-import type { NotificationPort, ProcessLister, UpdaterEvent, UpdaterPort } from '../src-main/desktop/ports';
+import type { NotificationPort, SimProbe, UpdaterEvent, UpdaterPort } from '../src-main/desktop/ports';
 import { MAX_HELD_NOTICES, NoticeQueue } from '../src-main/desktop/notice-queue';
 import type { Clock, TimerHandle, UpdatePrefs } from '../src-main/desktop/update-gate';
 import { DEFAULT_CHECK_INTERVAL_MS, DEFAULT_FIRST_CHECK_DELAY_MS, UPDATE_READY_NOTICE_KEY, UpdateGate } from '../src-main/desktop/update-gate';
-import { DEFAULT_SIM_POLL_MS, IRACING_SIM_PROCESSES, SimWatcher } from '../src-main/desktop/sim-watcher';
-import { parseTasklistCsv, TASKLIST_TIMEOUT_MS, WindowsProcessLister } from '../src-main/desktop/process-list';
+import { DEFAULT_SIM_POLL_MS, SimWatcher } from '../src-main/desktop/sim-watcher';
 import { loginItemPlan, parseLaunchArgs, shouldStartHidden } from '../src-main/desktop/launch';
 
 const NOT_LIVE_STATES: SourceState[] = ['paused', 'waiting', 'ended', 'not-running', 'stale'];
@@ -737,12 +736,12 @@ describe('UpdateGate: off, deferral and errors', () => {
 });
 
 describe('SimWatcher', () => {
-  class FakeLister implements ProcessLister {
-    calls: (readonly string[])[] = [];
+  class FakeProbe implements SimProbe {
+    calls = 0;
     answers: (boolean | Error | ReturnType<typeof deferred<boolean>>)[] = [];
     fallback: boolean | Error = false;
-    isRunning(imageNames: readonly string[]): Promise<boolean> {
-      this.calls.push(imageNames);
+    isRunning(): Promise<boolean> {
+      this.calls++;
       const next = this.answers.length > 0 ? this.answers.shift() : this.fallback;
       if (next instanceof Error) return Promise.reject(next);
       if (typeof next === 'boolean') return Promise.resolve(next);
@@ -752,16 +751,12 @@ describe('SimWatcher', () => {
 
   function watcher(intervalMs?: number) {
     const clock = new ManualClock();
-    const lister = new FakeLister();
+    const lister = new FakeProbe();
     const changes: boolean[] = [];
     const logs: string[] = [];
-    const w = new SimWatcher({ lister, onChange: (v) => changes.push(v), log: (m) => logs.push(m), timers: clock, ...(intervalMs === undefined ? {} : { intervalMs }) });
+    const w = new SimWatcher({ probe: lister, onChange: (v) => changes.push(v), log: (m) => logs.push(m), timers: clock, ...(intervalMs === undefined ? {} : { intervalMs }) });
     return { clock, lister, changes, logs, w };
   }
-
-  it('looks for both sim executables', () => {
-    expect(IRACING_SIM_PROCESSES).toEqual(['iRacingSim64DX11.exe', 'iRacingSim64.exe']);
-  });
 
   it('reports the first poll, then only transitions, every 3 s by default', async () => {
     const { clock, lister, changes, w } = watcher();
@@ -769,11 +764,10 @@ describe('SimWatcher', () => {
     w.start();
     await flush();
     expect(changes).toEqual([false]);
-    expect(lister.calls[0]).toEqual(IRACING_SIM_PROCESSES);
     await clock.advance(DEFAULT_SIM_POLL_MS - 1);
-    expect(lister.calls).toHaveLength(1);
+    expect(lister.calls).toBe(1);
     await clock.advance(1);
-    expect(lister.calls).toHaveLength(2);
+    expect(lister.calls).toBe(2);
     await clock.advance(4 * DEFAULT_SIM_POLL_MS);
     expect(changes).toEqual([false, true, false]);
     expect(w.running).toBe(false);
@@ -789,14 +783,14 @@ describe('SimWatcher', () => {
     w.stop();
   });
 
-  it('a listing error is no transition, and each distinct message is logged once', async () => {
+  it('a failed probe is no transition, and each distinct message is logged once', async () => {
     const { clock, lister, changes, logs, w } = watcher(100);
-    lister.answers = [true, new Error('tasklist timed out'), new Error('tasklist timed out'), new Error('access denied'), new Error('tasklist timed out'), true];
+    lister.answers = [true, new Error('the SDK did not load'), new Error('the SDK did not load'), new Error('access denied'), new Error('the SDK did not load'), true];
     w.start();
     await clock.advance(500);
     expect(changes).toEqual([true]);
     expect(logs).toHaveLength(2);
-    expect(logs[0]).toContain('tasklist timed out');
+    expect(logs[0]).toContain('the SDK did not load');
     expect(logs[1]).toContain('access denied');
     w.stop();
   });
@@ -830,15 +824,15 @@ describe('SimWatcher', () => {
     lister.fallback = true;
     w.start();
     await clock.advance(10_000);
-    expect(lister.calls).toHaveLength(1);
+    expect(lister.calls).toBe(1);
     expect(clock.pending()).toBe(0);
     slow.resolve(false);
     await flush();
     expect(changes).toEqual([false]);
     await clock.advance(99);
-    expect(lister.calls).toHaveLength(1);
+    expect(lister.calls).toBe(1);
     await clock.advance(1);
-    expect(lister.calls).toHaveLength(2);
+    expect(lister.calls).toBe(2);
     expect(changes).toEqual([false, true]);
     w.stop();
   });
@@ -849,23 +843,23 @@ describe('SimWatcher', () => {
     lister.answers = [false, slow];
     w.start();
     await clock.advance(100);
-    expect(lister.calls).toHaveLength(2);
+    expect(lister.calls).toBe(2);
     w.stop();
     slow.resolve(true);
     await clock.advance(1000);
-    expect(lister.calls).toHaveLength(2);
+    expect(lister.calls).toBe(2);
     expect(changes).toEqual([false]);
     expect(clock.pending()).toBe(0);
   });
 
   it('keeps polling when onChange throws', async () => {
     const clock = new ManualClock();
-    const lister = new FakeLister();
+    const lister = new FakeProbe();
     lister.answers = [false, true];
     lister.fallback = true;
     const logs: string[] = [];
     const w = new SimWatcher({
-      lister,
+      probe: lister,
       onChange: () => {
         throw new Error('listener broke');
       },
@@ -875,66 +869,9 @@ describe('SimWatcher', () => {
     });
     w.start();
     await clock.advance(200);
-    expect(lister.calls).toHaveLength(3);
+    expect(lister.calls).toBe(3);
     expect(logs.filter((l) => l.includes('listener broke'))).toHaveLength(2);
     w.stop();
-  });
-});
-
-describe('tasklist', () => {
-  // The shape of `tasklist /FO CSV /NH` on Windows 11: every field quoted, memory with a
-  // thousands separator inside the quotes, CRLF line ends; written here by hand in that format.
-  const SAMPLE =
-    '\uFEFF\r\n' +
-    '"System Idle Process","0","Services","0","8 K"\r\n' +
-    '"System","4","Services","0","4,236 K"\r\n' +
-    '"explorer.exe","6120","Console","1","182,400 K"\r\n' +
-    '"IRACINGSIM64DX11.EXE","9932","Console","1","3,512,004 K"\r\n' +
-    '\r\n' +
-    '"weird, ""quoted"" name.exe","7001","Console","1","1,024 K"\r\n' +
-    '   \r\n' +
-    '"iRacingUI.exe","8020","Console","1","402,112 K"\r\n';
-
-  it('parses image names from CSV with a BOM, quoted commas, escaped quotes and blank lines', () => {
-    expect(parseTasklistCsv(SAMPLE)).toEqual(['System Idle Process', 'System', 'explorer.exe', 'IRACINGSIM64DX11.EXE', 'weird, "quoted" name.exe', 'iRacingUI.exe']);
-  });
-
-  it('finds nothing in the "no tasks" message, in English or another language, or in empty output', () => {
-    expect(parseTasklistCsv('INFO: No tasks are running which match the specified criteria.\r\n')).toEqual([]);
-    expect(parseTasklistCsv('\uFEFFINFORMATIONEN: Es werden keine Aufgaben mit den angegebenen Kriterien ausgeführt.\r\n')).toEqual([]);
-    expect(parseTasklistCsv('')).toEqual([]);
-    expect(parseTasklistCsv('\r\n\r\n')).toEqual([]);
-  });
-
-  it('skips a line whose quote never closes (truncated output) and handles LF-only output', () => {
-    expect(parseTasklistCsv('"a.exe","1"\n"b.ex')).toEqual(['a.exe']);
-  });
-
-  it('WindowsProcessLister runs tasklist without a shell, with a 5 s timeout, matching names case-insensitively', async () => {
-    const calls: { file: string; args: readonly string[]; timeoutMs: number }[] = [];
-    const lister = new WindowsProcessLister({
-      run: async (file, args, timeoutMs) => {
-        calls.push({ file, args, timeoutMs });
-        return SAMPLE;
-      },
-    });
-    await expect(lister.isRunning(IRACING_SIM_PROCESSES)).resolves.toBe(true);
-    await expect(lister.isRunning(['iracingui.EXE'])).resolves.toBe(true);
-    await expect(lister.isRunning(['iRacingSim64.exe'])).resolves.toBe(false);
-    await expect(lister.isRunning([])).resolves.toBe(false);
-    expect(calls[0]).toEqual({ file: 'tasklist', args: ['/FO', 'CSV', '/NH'], timeoutMs: TASKLIST_TIMEOUT_MS });
-    expect(TASKLIST_TIMEOUT_MS).toBe(5000);
-  });
-
-  it('WindowsProcessLister passes a failure of tasklist on (the watcher treats it as unknown)', async () => {
-    const lister = new WindowsProcessLister({ run: () => Promise.reject(new Error('spawn tasklist ENOENT')) });
-    await expect(lister.isRunning(IRACING_SIM_PROCESSES)).rejects.toThrow('ENOENT');
-  });
-
-  it.skipIf(process.platform !== 'win32')('runs the real tasklist (Windows only: skipped on this platform, which has no tasklist)', async () => {
-    const lister = new WindowsProcessLister();
-    await expect(lister.isRunning(['system'])).resolves.toBe(true);
-    await expect(lister.isRunning(['no-such-process-relay-agent-test.exe'])).resolves.toBe(false);
   });
 });
 

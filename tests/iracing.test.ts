@@ -8,7 +8,8 @@ import { parseSessionInfo } from '../src-main/ibt/session-yaml';
 import { IRacingSource, type IRacingSourceOptions } from '../src-main/sources/iracing/iracing-source';
 import { IrsdkBackend } from '../src-main/sources/iracing/irsdk-backend';
 import type { LiveReaderOptions } from '../src-main/sources/iracing/live-reader';
-import { runReaderThread, spawnReaderThread, type FromReaderThread } from '../src-main/sources/iracing/reader-thread';
+import { readerThreadsRunning, runReaderThread, spawnReaderThread, type FromReaderThread } from '../src-main/sources/iracing/reader-thread';
+import { SdkSimProbe, sdkSimProbeFor } from '../src-main/sources/iracing/sim-probe';
 import type { StreamSettings } from '../src-main/sources/ibt-replay';
 import { SourceUnavailableError, type SourceSample, type SourceSession, type SourceSink, type SourceState } from '../src-main/sources/source';
 import { FrameMapper } from '../src-main/telemetry/frame-mapper';
@@ -444,7 +445,7 @@ describe('live reader: its own cost', () => {
 });
 
 describe('live reader: how it runs', () => {
-  it('runs its own polling loop with an injected backend, and stop() detaches', async () => {
+  it('runs its own polling loop with an injected backend, and stop() detaches and ends it', async () => {
     const backend = new RecordedBackend(recording);
     backend.simStarts();
     backend.setYaml(recording.yaml);
@@ -455,7 +456,8 @@ describe('live reader: how it runs', () => {
     await waitFor(() => sink.frames('controls').length === 30, '30 controls frames');
     await source.stop();
     expect(backend.closes).toBe(1);
-    expect(source.state).toBe('live');
+    expect(source.state).toBe('ended');
+    expect(sink.states).toEqual(['live', 'ended']);
   });
 
   it('speaks its thread protocol: ready, start, events and stats, stop', async () => {
@@ -492,6 +494,38 @@ describe('live reader: how it runs', () => {
     await waitFor(() => got.length > 0, 'a message');
     port2.close();
     expect(got).toEqual([{ type: 'fatal', message: 'no sim here', unavailable: true }]);
+  });
+});
+
+describe('sim probe ("start with iRacing")', () => {
+  it('answers from the memory map alone: opens, lets go at once, and loads the SDK only once', async () => {
+    const backend = new RecordedBackend(recording);
+    let loads = 0;
+    const probe = new SdkSimProbe(async () => {
+      loads++;
+      return backend;
+    });
+    await expect(probe.isRunning()).resolves.toBe(false);
+    backend.simStarts();
+    await expect(probe.isRunning()).resolves.toBe(true);
+    expect({ loads, opens: backend.opens, closes: backend.closes }).toEqual({ loads: 1, opens: 2, closes: 2 });
+    // No data was ever waited for or read: the probe never takes a tick from the reader.
+    expect(backend.reads).toEqual([]);
+  });
+
+  it('refuses while a reader thread of this process owns the SDK, and is absent off Windows', async () => {
+    const backend = new RecordedBackend(recording);
+    const probe = new SdkSimProbe(async () => backend);
+    const worker = spawnReaderThread({ ...SETTINGS });
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    expect(readerThreadsRunning()).toBe(1);
+    await expect(probe.isRunning()).rejects.toThrow(/live reader is attached/);
+    expect(backend.opens).toBe(0);
+    await exited;
+    expect(readerThreadsRunning()).toBe(0);
+    await expect(probe.isRunning()).resolves.toBe(false);
+    expect(sdkSimProbeFor('linux')).toBeNull();
+    expect(sdkSimProbeFor('win32')).toBeInstanceOf(SdkSimProbe);
   });
 });
 

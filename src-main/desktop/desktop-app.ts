@@ -17,7 +17,7 @@ import { readDesktopPrefs, writeDesktopPrefs } from './desktop-prefs';
 import { registerBridgeHandlers, type BridgeBackend } from './ipc-handlers';
 import { loginItemPlan, parseLaunchArgs, shouldStartHidden, type LaunchArgs } from './launch';
 import { NoticeQueue } from './notice-queue';
-import type { AppPort, CloseEvent, DialogPort, IpcPort, NotificationPort, ProcessLister, TokenVault, TrayPort, UpdaterPort, WindowFactory, WindowPort } from './ports';
+import type { AppPort, CloseEvent, DialogPort, IpcPort, NotificationPort, SimProbe, TokenVault, TrayPort, UpdaterPort, WindowFactory, WindowPort } from './ports';
 import { SimWatcher } from './sim-watcher';
 import { buildTrayMenu, DEFER_UPDATES_HOURS, MENU_IDS, statusLine, trayIconState, trayToolTip, type RelayPhase } from './tray-model';
 import { systemClock, UpdateGate, type UpdateGateOptions } from './update-gate';
@@ -33,8 +33,8 @@ export interface DesktopPorts {
   /** null where updates cannot work (a development build, no publish feed). */
   updater: UpdaterPort | null;
   vault: TokenVault;
-  /** Lists running processes (Windows): null where "start with iRacing" cannot apply. */
-  processes: ProcessLister | null;
+  /** Tells whether iRacing runs (Windows: its SDK's memory map): null where "start with iRacing" cannot apply. */
+  simProbe: SimProbe | null;
   /** How the settings file is opened: electron-store in the shell, plain conf in tests. */
   storeBacking?: SettingsStoreOptions['backing'];
 }
@@ -134,8 +134,8 @@ export class DesktopApp {
     const hidden = shouldStartHidden(launch, app.prefs) || ports.app.wasOpenedAtLogin?.() === true;
     app.createWindow(!hidden);
     ports.app.setDockVisible?.(!hidden);
-    if (launch.withIRacing && app.prefs.launchWithIRacing && ports.processes && ports.app.platform === 'win32') {
-      app.waitForSim(ports.processes);
+    if (launch.withIRacing && app.prefs.launchWithIRacing && ports.simProbe && ports.app.platform === 'win32') {
+      app.waitForSim(ports.simProbe);
     } else {
       await app.startRelay();
     }
@@ -201,10 +201,10 @@ export class DesktopApp {
     return this.relayTransition;
   }
 
-  private waitForSim(processes: ProcessLister): void {
+  private waitForSim(probe: SimProbe): void {
     this.setPhase({ kind: 'waiting-for-sim' });
     this.simWatcher = new SimWatcher({
-      lister: processes,
+      probe: { isRunning: () => this.simPresent(probe) },
       intervalMs: this.options.simPollMs ?? 3000,
       log: (m) => this.log.warn(m),
       onChange: (running) => {
@@ -220,6 +220,15 @@ export class DesktopApp {
       },
     });
     this.simWatcher.start();
+  }
+
+  /**
+   * A running relay's live reader owns the SDK's attachment and knows whether the sim's map is
+   * still there (probing beside it would disturb it); without one, the probe asks the SDK.
+   */
+  private async simPresent(probe: SimProbe): Promise<boolean> {
+    const seen = this.relay?.source.stats?.().simPresent;
+    return typeof seen === 'boolean' ? seen : probe.isRunning();
   }
 
   private sourceState(): SourceState {

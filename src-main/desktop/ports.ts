@@ -114,9 +114,12 @@ export interface TokenVault {
   open(sealed: string): string;
 }
 
-/** Lists running processes by image name (Windows: tasklist): used to wait for the sim. */
-export interface ProcessLister {
-  isRunning(imageNames: readonly string[]): Promise<boolean>;
+/**
+ * Tells whether iRacing runs, by what its SDK offers (its memory map): used to wait for the
+ * sim. A rejection means "cannot tell", never "not running".
+ */
+export interface SimProbe {
+  isRunning(): Promise<boolean>;
 }
 
 export type UpdaterEvent =

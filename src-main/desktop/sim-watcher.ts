@@ -1,11 +1,8 @@
-// Waits for iRacing's sim process ("launch with iRacing"): polls the process list and
-// reports only when the answer changes. A failed listing says nothing about the sim, so it
-// is never taken as "not running": a flaky tasklist must not stop a relay mid-session.
-import type { ProcessLister } from './ports';
+// Waits for iRacing ("launch with iRacing"): polls a probe of the sim (its SDK's memory map)
+// and reports only when the answer changes. A probe that fails says nothing about the sim, so
+// it is never taken as "not running": a hiccup must not stop a relay mid-session.
+import type { SimProbe } from './ports';
 import { systemClock, type Clock, type TimerHandle } from './update-gate';
-
-/** The image names of iRacing's simulator (DirectX 11 and the older build). */
-export const IRACING_SIM_PROCESSES: readonly string[] = ['iRacingSim64DX11.exe', 'iRacingSim64.exe'];
 
 export const DEFAULT_SIM_POLL_MS = 3000;
 
@@ -13,12 +10,11 @@ export const DEFAULT_SIM_POLL_MS = 3000;
 export type WatcherTimers = Pick<Clock, 'setTimeout' | 'clearTimeout'>;
 
 export interface SimWatcherOptions {
-  lister: ProcessLister;
+  probe: SimProbe;
   onChange: (running: boolean) => void;
   intervalMs?: number;
   log?: (msg: string) => void;
   timers?: WatcherTimers;
-  imageNames?: readonly string[];
 }
 
 // Distinct error texts remembered at most, so a message carrying a changing detail cannot grow the set forever.
@@ -27,7 +23,6 @@ const MAX_REMEMBERED_ERRORS = 20;
 export class SimWatcher {
   private readonly intervalMs: number;
   private readonly timers: WatcherTimers;
-  private readonly imageNames: readonly string[];
   private timer: TimerHandle | null = null;
   private active = false;
   private polling = false;
@@ -37,7 +32,6 @@ export class SimWatcher {
   constructor(private readonly options: SimWatcherOptions) {
     this.intervalMs = options.intervalMs ?? DEFAULT_SIM_POLL_MS;
     this.timers = options.timers ?? systemClock;
-    this.imageNames = options.imageNames ?? IRACING_SIM_PROCESSES;
   }
 
   /** Polls at once, then every `intervalMs` after each poll finishes. */
@@ -66,7 +60,7 @@ export class SimWatcher {
     this.timer = null;
     let result: boolean | null = null;
     try {
-      result = await this.options.lister.isRunning(this.imageNames);
+      result = await this.options.probe.isRunning();
     } catch (e) {
       this.logError(e instanceof Error ? e.message : String(e));
     } finally {
@@ -93,6 +87,6 @@ export class SimWatcher {
     if (this.loggedErrors.has(message)) return;
     if (this.loggedErrors.size >= MAX_REMEMBERED_ERRORS) this.loggedErrors.clear();
     this.loggedErrors.add(message);
-    this.options.log?.(`sim watcher: could not list processes (${message}); keeping the last known state`);
+    this.options.log?.(`sim watcher: could not tell whether iRacing runs (${message}); keeping the last known state`);
   }
 }

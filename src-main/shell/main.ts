@@ -8,7 +8,7 @@ import { APP_SCHEME } from '../../src-shared/desktop';
 import { answerAppRequest } from '../desktop/app-protocol';
 import { claimSingleInstance, DesktopApp } from '../desktop/desktop-app';
 import { parseLaunchArgs } from '../desktop/launch';
-import { WindowsProcessLister } from '../desktop/process-list';
+import { sdkSimProbeFor } from '../sources/iracing/sim-probe';
 import { mayGrantPermission, mayNavigate, windowOpenDecision } from '../desktop/window-policy';
 import { createLogger } from '../log';
 import { defaultConfigDir } from '../settings-store';
@@ -68,7 +68,7 @@ async function main(): Promise<void> {
       notifications: notificationPort,
       updater: updatesConfigured() ? createUpdater() : null,
       vault: safeStorageVault,
-      processes: process.platform === 'win32' ? new WindowsProcessLister() : null,
+      simProbe: sdkSimProbeFor(),
       storeBacking: (options) => new ElectronStore(options as ConstructorParameters<typeof ElectronStore>[0]),
     },
     {

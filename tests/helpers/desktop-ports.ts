@@ -12,7 +12,7 @@ import type {
   IpcSender,
   MenuItemModel,
   NotificationPort,
-  ProcessLister,
+  SimProbe,
   SaveDialogOptions,
   TrayPort,
   UpdaterEvent,
@@ -209,7 +209,7 @@ export class FakeApp implements AppPort {
   }
 }
 
-export class FakeProcesses implements ProcessLister {
+export class FakeSimProbe implements SimProbe {
   running = false;
   calls = 0;
   async isRunning(): Promise<boolean> {

@@ -116,19 +116,24 @@ export class IRacingSource implements TelemetrySource {
     this.handle(this.reader.step(now));
   }
 
+  /** Detaches from the sim and ends the reader; a source that was reading is then `ended`. */
   async stop(): Promise<void> {
+    const wasReading = this.reader !== undefined || this.worker !== undefined || this.respawnTimer !== undefined;
     this.stopping = true;
     clearTimeout(this.pollTimer);
     clearTimeout(this.respawnTimer);
     this.reader?.close();
     const worker = this.worker;
-    if (!worker) return;
-    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-    worker.postMessage({ type: 'stop' });
-    // The thread answers within one poll; a native call stuck beyond that is cut off.
-    const kill = setTimeout(() => void worker.terminate(), STOP_TIMEOUT_MS);
-    await exited;
-    clearTimeout(kill);
+    if (worker) {
+      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+      worker.postMessage({ type: 'stop' });
+      // The thread answers within one poll; a native call stuck beyond that is cut off.
+      const kill = setTimeout(() => void worker.terminate(), STOP_TIMEOUT_MS);
+      await exited;
+      clearTimeout(kill);
+    }
+    // Samples the thread posted before it stopped have been handled: nothing more comes.
+    if (wasReading) this.setState('ended');
   }
 
   stats(): Record<string, unknown> {

@@ -45,6 +45,11 @@ export interface LiveReaderStats {
   state: SourceState;
   /** Attached to the sim's shared memory. */
   attached: boolean;
+  /**
+   * The sim's memory map exists (the last attempt to open it succeeded, or the reader is
+   * attached): the sim runs, in a session or not. What "start with iRacing" asks a running relay.
+   */
+  simPresent: boolean;
   /** Telemetry arrived since the last attach: the sim is up. */
   simConnected: boolean;
   openAttempts: number;
@@ -95,6 +100,7 @@ export class LiveReader {
   private out: LiveEvent[] = [];
 
   private attached = false;
+  private present = false;
   private connected = false;
   private attachedAt = 0;
   private nextOpenAt = Number.NEGATIVE_INFINITY;
@@ -170,6 +176,7 @@ export class LiveReader {
     return {
       state: this.tracker.state,
       attached: this.attached,
+      simPresent: this.attached || this.present,
       simConnected: this.connected,
       openAttempts: this.openAttempts,
       connections: this.connections,
@@ -194,7 +201,8 @@ export class LiveReader {
       if (now < this.nextOpenAt) return 0;
       this.nextOpenAt = now + this.reconnectMs;
       this.openAttempts++;
-      if (!this.backend.open()) {
+      this.present = this.backend.open();
+      if (!this.present) {
         this.tracker.simStopped();
         return 0;
       }

@@ -97,5 +97,15 @@ export async function runReaderThread(port: MessagePort, options: LiveReaderOpti
  */
 export function spawnReaderThread(options: LiveReaderOptions): Worker {
   const entry = import.meta.url.endsWith('.ts') ? './worker-from-source.mjs' : './worker.js';
-  return new Worker(new URL(entry, import.meta.url), { workerData: options });
+  const worker = new Worker(new URL(entry, import.meta.url), { workerData: options });
+  running++;
+  worker.once('exit', () => running--);
+  return worker;
+}
+
+let running = 0;
+
+/** Reader threads of this process that have not exited: while one runs, it owns irsdk-node's attachment. */
+export function readerThreadsRunning(): number {
+  return running;
 }
