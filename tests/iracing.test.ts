@@ -293,7 +293,7 @@ describe('live reader: states', () => {
     expect(controls).toHaveLength(200);
     expect(steps(ticksOf(controls)).every((d) => d === 1)).toBe(true);
     expect(r.backend.closes).toBe(0);
-    expect(r.source.stats()).toMatchObject({ samples: 200, buffers: 320, reconnects: 0 });
+    expect(r.source.stats()).toMatchObject({ samples: 200, buffers: 320, reconnects: 0, ticksSkipped: 0 });
   });
 
   it('is stale after sourceStaleMs without data, and live again when data returns', () => {
@@ -425,6 +425,32 @@ describe('live reader: session identity and privacy', () => {
     open.backend.deliver(0, 5);
     open.drain();
     expect(open.sink.sessions[0]?.meta.driver).toMatchObject({ userName: 'George v Rensburg', userId: 450313 });
+  });
+});
+
+describe('live reader: ticks it never saw', () => {
+  it('counts the sim ticks that passed between two buffers it read, and only those', () => {
+    const r = rig();
+    r.simUp();
+    r.backend.deliver(0, 100);
+    r.backend.deliver(103, 110); // held up: three ticks went by unseen
+    r.backend.deliver(150, 160); // forty more
+    r.drain();
+    expect(r.source.stats()).toMatchObject({ samples: 117, ticksSkipped: 3 + 40 });
+    expect(typeof r.source.stats().sessionSetupMs).toBe('number');
+
+    // A new session, or waiting in between, starts the count afresh: its ticks are not missed ones.
+    r.backend.setYaml(onlineYaml);
+    r.backend.deliver(200, 210);
+    r.drain();
+    r.backend.setYaml(null);
+    r.backend.deliver(210, 215);
+    r.drain();
+    r.backend.setYaml(recording.yaml);
+    r.backend.deliver(300, 310);
+    r.drain();
+    expect(r.sink.states).toEqual(['live', 'waiting', 'live']);
+    expect(r.source.stats()).toMatchObject({ samples: 137, ticksSkipped: 43 });
   });
 });
 

@@ -59,6 +59,15 @@ export interface LiveReaderStats {
   /** Telemetry buffers that arrived, and the ticks among them that became frames. */
   buffers: number;
   samples: number;
+  /**
+   * Sim ticks the reader never saw: SessionTick moved on by more than one between two samples
+   * of a session. irsdk hands over only the latest buffer, so a reader held up for longer than
+   * a tick loses the ones in between; they are counted here, and the gateways see the same
+   * ticks missing from the frames (hello.tickStrides).
+   */
+  ticksSkipped: number;
+  /** Time the last new session YAML took to read and set up (parse, variable table, mapping). */
+  sessionSetupMs: number | null;
   sessionInfoVersion: number | null;
   /** Variables read per tick, out of those on offer. */
   variablesRead: number;
@@ -117,6 +126,10 @@ export class LiveReader {
   private sessionPending = false;
   private lastSessionNum: number | null = null;
   private lastBaselineTick: number | null = null;
+  /** The tick of the last sample of this session, for counting ticks never seen. */
+  private lastSampleTick: number | null = null;
+  private ticksSkipped = 0;
+  private sessionSetupMs: number | null = null;
   /** Stands in for SessionTick should a sim ever lack it. */
   private bufferCount = 0;
 
@@ -183,6 +196,8 @@ export class LiveReader {
       reconnects: Math.max(0, this.connections - 1),
       buffers: this.bufferCount,
       samples: this.samples,
+      ticksSkipped: this.ticksSkipped,
+      sessionSetupMs: this.sessionSetupMs === null ? null : round(this.sessionSetupMs, 2),
       sessionInfoVersion: this.infoVersion,
       variablesRead: this.readList.length,
       variablesOnOffer: this.variablesOnOffer,
@@ -228,6 +243,7 @@ export class LiveReader {
     if (this.info === null || this.mapper === null) {
       // The sim is up but has no session to speak of (loading, or no YAML yet).
       this.tracker.simWaiting();
+      this.lastSampleTick = null;
       return waited;
     }
     const readStart = performance.now();
@@ -267,12 +283,22 @@ export class LiveReader {
     this.readList = [];
     this.lastSessionNum = null;
     this.lastBaselineTick = null;
+    this.lastSampleTick = null;
   }
 
   private checkSessionInfo(): void {
     const version = this.backend.sessionInfoVersion();
     if (version === this.infoVersion) return;
     this.infoVersion = version;
+    const started = performance.now();
+    try {
+      this.readSessionInfo(version);
+    } finally {
+      this.sessionSetupMs = performance.now() - started;
+    }
+  }
+
+  private readSessionInfo(version: number): void {
     const text = this.backend.sessionInfoYaml();
     if (text === null || text.trim() === '') {
       this.info = null;
@@ -311,12 +337,14 @@ export class LiveReader {
   private frame(values: Record<string, IbtValue>, now: number): void {
     if (num(values.SessionState) === SESSION_STATE_INVALID) {
       this.tracker.simWaiting();
+      this.lastSampleTick = null;
       return;
     }
     const sessionNum = num(values.SessionNum);
     if (this.sessionPending || sessionNum !== this.lastSessionNum) {
       this.sessionPending = false;
       this.lastSessionNum = sessionNum;
+      this.lastSampleTick = null;
       this.out.push({
         type: 'session',
         session: {
@@ -334,6 +362,8 @@ export class LiveReader {
     const time = num(values.SessionTime);
     // A tick that stands still is a pause: nothing to send, and nothing lost.
     if (!this.tracker.data(tick, now)) return;
+    if (this.lastSampleTick !== null && tick > this.lastSampleTick + 1) this.ticksSkipped += tick - this.lastSampleTick - 1;
+    this.lastSampleTick = tick;
     this.samples++;
     const mapper = this.mapper as FrameMapper;
     if (this.controls) this.out.push({ type: 'sample', stream: 'controls', data: mapper.map(this.controls, values), tick, time });
