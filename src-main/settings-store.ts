@@ -346,8 +346,13 @@ export class SettingsStore {
    * macOS; a `relay set` must reach a running relay within 200 ms, so watch the directory
    * (conf writes atomically by rename, which a watch on the file itself would lose) and
    * poll the file's mtime as a fallback for file systems where fs.watch says nothing.
+   *
+   * The poll runs every `pollMs` only until the watch has shown it works here (any event
+   * in the folder: the relay's own runtime and sessions files are written there at start),
+   * then every `provenPollMs` as a safety net: ten stat calls and wake-ups a second were a
+   * tenth of what a 60 Hz relay cost beyond a plain sender. It is fast again if the watch fails.
    */
-  watch(onChange: () => void, pollMs = 100): () => void {
+  watch(onChange: () => void, pollMs = 100, provenPollMs = 2_000): () => void {
     let last = this.stamp();
     const check = () => {
       const now = this.stamp();
@@ -356,17 +361,29 @@ export class SettingsStore {
         onChange();
       }
     };
+    let poll: NodeJS.Timeout | undefined;
+    let every = 0;
+    const pollEvery = (ms: number) => {
+      if (ms === every) return;
+      every = ms;
+      clearInterval(poll);
+      poll = setInterval(check, ms);
+      poll.unref();
+    };
     let watcher: fs.FSWatcher | undefined;
     try {
       watcher = fs.watch(this.dir, { persistent: false }, (_event, name) => {
+        pollEvery(provenPollMs);
         if (!name || name.toString() === path.basename(this.path)) check();
       });
-      watcher.on('error', () => watcher?.close());
+      watcher.on('error', () => {
+        watcher?.close();
+        pollEvery(pollMs);
+      });
     } catch {
       watcher = undefined;
     }
-    const poll = setInterval(check, pollMs);
-    poll.unref();
+    pollEvery(pollMs);
     return () => {
       clearInterval(poll);
       watcher?.close();

@@ -6,7 +6,12 @@ export type HealthStatus = 'healthy' | 'warning' | 'critical';
 /** Nearest-rank percentile of unsorted samples; null when there are none. */
 export function percentile(samples: readonly number[], p: number): number | null {
   if (samples.length === 0) return null;
-  const sorted = [...samples].sort((a, b) => a - b);
+  return percentileOfSorted(Float64Array.from(samples).sort(), p);
+}
+
+/** Nearest-rank percentile of samples sorted ascending; null when there are none. */
+export function percentileOfSorted(sorted: ArrayLike<number>, p: number): number | null {
+  if (sorted.length === 0) return null;
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[rank] ?? null;
 }
@@ -15,6 +20,8 @@ export function percentile(samples: readonly number[], p: number): number | null
 export class SampleWindow {
   private readonly ring: number[] = [];
   private next = 0;
+  /** The last summary, until a sample comes or goes: the relay reads it several times a second. */
+  private summaryCache: LatencySummary | null = null;
   total = 0;
 
   constructor(readonly capacity = 512) {}
@@ -24,6 +31,7 @@ export class SampleWindow {
     else this.ring[this.next] = value;
     this.next = (this.next + 1) % this.capacity;
     this.total++;
+    this.summaryCache = null;
   }
 
   values(): readonly number[] {
@@ -34,13 +42,19 @@ export class SampleWindow {
     return this.ring.length;
   }
 
+  /** p50 and p95 from one sorted copy (a typed array's numeric sort, no comparator calls). */
   summary(): LatencySummary {
-    return { p50: round(percentile(this.ring, 50)), p95: round(percentile(this.ring, 95)), samples: this.ring.length };
+    if (this.summaryCache === null) {
+      const sorted = Float64Array.from(this.ring).sort();
+      this.summaryCache = { p50: round(percentileOfSorted(sorted, 50)), p95: round(percentileOfSorted(sorted, 95)), samples: this.ring.length };
+    }
+    return { ...this.summaryCache };
   }
 
   clear(): void {
     this.ring.length = 0;
     this.next = 0;
+    this.summaryCache = null;
   }
 }
 

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import Conf from 'conf';
 import { writeDesktopPrefs } from '../src-main/desktop/desktop-prefs';
 import { SEALED_TOKEN_KEY, SETTINGS_FILE_NAME, SettingsFileError, SettingsStore } from '../src-main/settings-store';
@@ -151,6 +151,36 @@ describe('SettingsStore', () => {
     console.log(`settings-store watch(): change seen ${delays.map((d) => d.toFixed(1)).join(', ')} ms after the write (claim: 200 ms)`);
     // The claim is 200 ms; the bound is generous so a loaded shared machine does not make this flaky.
     for (const d of delays) expect(d).toBeLessThan(1000);
+  });
+
+  it('falls back to polling the file where the folder cannot be watched', async () => {
+    // A file system without change notifications (some network shares) cannot be had here:
+    // fs.watch is made to throw as it does there.
+    const dir = tempDir();
+    const store = new SettingsStore(dir);
+    store.write({ mode: 'single' });
+    const spy = vi.spyOn(fs, 'watch').mockImplementation(() => {
+      throw Object.assign(new Error('watch not supported'), { code: 'ENOSYS' });
+    });
+    try {
+      let changedAt = 0;
+      const changed = new Promise<void>((resolve) => {
+        stops.push(
+          store.watch(() => {
+            changedAt = performance.now();
+            resolve();
+          }, 20),
+        );
+      });
+      await new Promise((r) => setTimeout(r, 30));
+      const writtenAt = performance.now();
+      new SettingsStore(dir).write({ mode: 'parallel' });
+      const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 2000).unref());
+      expect(await Promise.race([changed, timeout])).not.toBe('timeout');
+      expect(changedAt - writtenAt).toBeLessThan(1000);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('stops calling back after the stop function runs', async () => {

@@ -95,8 +95,14 @@ interface Connection {
   readonly batches: number[];
   awaitingPong: boolean;
   lastReceiptAt: number;
-  heartbeat?: NodeJS.Timeout;
+  /** Leaves the shared heartbeat clock. */
+  stopHeartbeat?: () => void;
   sendTimer?: NodeJS.Timeout;
+  /** A look at the batches is due at the next tick (see release). */
+  sendCheckDue: boolean;
+  /** That look, and the write callback: made once per connection, not once per write. */
+  readonly checkSends: () => void;
+  readonly onWritten: (err?: Error | null) => void;
   connectTimer?: NodeJS.Timeout;
   stableTimer?: NodeJS.Timeout;
   welcomeTimer?: NodeJS.Timeout;
@@ -108,6 +114,46 @@ interface Connection {
 const RESEND_PREFIX = '{"type":"frame",';
 /** Sessions a target keeps state for; an older one beyond it is given up (its unconfirmed frames lost). */
 const MAX_OUTBOXES = 64;
+
+/**
+ * One clock per heartbeat interval for every connection in the process: the pings of N
+ * gateways go out together, one wake-up a second instead of N (their pongs then come back
+ * together too). A relay at 60 Hz pays most of its CPU per wake-up, not per frame.
+ */
+class HeartbeatClock {
+  private readonly beats = new Set<() => void>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly intervalMs: number) {}
+
+  join(beat: () => void): () => void {
+    this.beats.add(beat);
+    if (!this.timer) {
+      this.timer = setInterval(() => {
+        for (const b of this.beats) b();
+      }, this.intervalMs);
+      this.timer.unref();
+    }
+    return () => {
+      this.beats.delete(beat);
+      if (this.beats.size === 0 && this.timer) {
+        clearInterval(this.timer);
+        this.timer = undefined;
+      }
+    };
+  }
+}
+
+const heartbeatClocks = new Map<number, HeartbeatClock>();
+
+function joinHeartbeat(intervalMs: number, beat: () => void): () => void {
+  let clock = heartbeatClocks.get(intervalMs);
+  if (!clock) {
+    clock = new HeartbeatClock(intervalMs);
+    heartbeatClocks.set(intervalMs, clock);
+  }
+  return clock.join(beat);
+}
 
 function resendPayload(payload: string): string {
   return payload.startsWith(RESEND_PREFIX) ? `{"type":"frame","resend":true,${payload.slice(RESEND_PREFIX.length)}` : payload;
@@ -524,6 +570,12 @@ export class Target {
       resend: [],
       held: null,
       batches: [],
+      sendCheckDue: false,
+      checkSends: () => {
+        c.sendCheckDue = false;
+        if (!c.sendTimer && c.open) this.armSendTimer(c);
+      },
+      onWritten: (err) => this.onWritten(c, err),
       awaitingPong: false,
       lastReceiptAt: performance.now(),
       closed,
@@ -568,8 +620,7 @@ export class Target {
     c.stableTimer = setTimeout(() => {
       this.attempt = 0;
     }, this.tuning.stableAfterMs);
-    c.heartbeat = setInterval(() => this.beat(c), this.tuning.heartbeatIntervalMs);
-    c.heartbeat.unref?.();
+    c.stopHeartbeat = joinHeartbeat(this.tuning.heartbeatIntervalMs, () => this.beat(c));
     this.pump(c);
     // Nothing owed yet: greet the current session anyway, so the gateway knows it before the first frame.
     if (!c.greeting && !c.session && !this.finishing) {
@@ -666,8 +717,14 @@ export class Target {
     if (text === null) return;
     c.held = null;
     c.batches.push(performance.now());
-    c.ws.send(text, (err) => this.onWritten(c, err));
-    if (!c.sendTimer) this.armSendTimer(c);
+    c.ws.send(text, c.onWritten);
+    // A write the socket takes at once calls back on the next tick: the send timer is armed
+    // only for a batch still waiting after that, not re-armed a few times a second for writes
+    // that are long done (each of those timers was a wake-up of its own).
+    if (!c.sendTimer && !c.sendCheckDue) {
+      c.sendCheckDue = true;
+      process.nextTick(c.checkSends);
+    }
   }
 
   private onWritten(c: Connection, err?: Error | null): void {
@@ -848,7 +905,7 @@ export class Target {
     clearTimeout(c.stableTimer);
     clearTimeout(c.sendTimer);
     clearTimeout(c.welcomeTimer);
-    clearInterval(c.heartbeat);
+    c.stopHeartbeat?.();
     const wasOpen = c.open;
     c.open = false;
     c.resend = [];
