@@ -13,9 +13,15 @@ import { build, type BuildOptions, type Message, type Metafile } from 'esbuild';
 
 const projectDir = fileURLToPath(new URL('..', import.meta.url));
 
-// Electron 40 ships Chromium 144; the preload runs in the renderer, so target that.
-const PRELOAD_TARGET = 'chrome144';
-const MAIN_TARGET = 'node22';
+/**
+ * What runs the bundles: the Electron of package.json, its Chromium (the preload runs in the
+ * renderer) and its Node (the main process and the reader's worker; Node 24 since Electron
+ * 40). The build machine's own Node only runs esbuild. Bumped with Electron: a test fails
+ * when the installed Electron's major differs.
+ */
+export const ELECTRON_RUNTIME = { major: 45, chromium: 156, node: 24 } as const;
+const PRELOAD_TARGET = `chrome${ELECTRON_RUNTIME.chromium}`;
+const MAIN_TARGET = `node${ELECTRON_RUNTIME.node}`;
 
 export interface BuildDesktopOptions {
   /** Where dist/main and dist/preload go; the project's dist/ by default. */
@@ -36,7 +42,7 @@ export class DesktopBuildError extends Error {
   }
 }
 
-function productionDependencies(): string[] {
+export function productionDependencies(): string[] {
   const pkg = JSON.parse(readFileSync(path.join(projectDir, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
   return Object.keys(pkg.dependencies ?? {});
 }
@@ -47,7 +53,7 @@ function formatMessages(messages: Message[]): string {
     .join('\n');
 }
 
-async function bundle(entry: string, options: BuildOptions): Promise<Metafile> {
+export async function bundle(entry: string, options: BuildOptions): Promise<Metafile> {
   try {
     const result = await build({
       entryPoints: [path.join(projectDir, entry)],

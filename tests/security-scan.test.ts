@@ -12,7 +12,7 @@
 //    scripts/build-desktop.ts and the Vite-built dashboard in dist/renderer, including the
 //    React and chart code the source scan never sees, and the index.html that really ships.
 //    The scanner's JavaScript path (esprima, then Babel into an ESLint tree) predates ES2022
-//    class fields and gives up on the node22 main bundle, so each bundle is lowered to ES2021
+//    class fields and gives up on the Node 24 main bundle, so each bundle is lowered to ES2021
 //    syntax first: the same calls and literals, only the class features rewritten.
 //
 // What the CLI does not say on its own, the test checks:
