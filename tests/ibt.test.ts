@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IbtError, IbtFile, type IbtErrorCode, type IbtVariable } from '../src-main/ibt';
 import { makeAccessor } from '../src-main/ibt/decode';
-import { INVALID_IBT as INVALID, VALID_IBT as VALID } from './helpers/fixtures';
+import { INVALID_IBT as INVALID, LIVE_IBT as LIVE, VALID_IBT as VALID } from './helpers/fixtures';
 
 const SIZE = 471_844;
 const BUF_LEN = 1072;
@@ -261,6 +261,17 @@ describe('errors', () => {
     expect(e.message).toContain('1635021600');
     expect(e.message).toContain('byte 0');
     expect(e.message).toContain(INVALID);
+  });
+
+  it('live_test_file.ibt, a dump of the live memory map, is refused with words that say what it is', async () => {
+    const e = await failure(IbtFile.open(LIVE));
+    expect(e.code).toBe('live_memory_dump');
+    expect(e.message).toContain(LIVE);
+    expect(e.message).toContain("a dump of iRacing's live memory map");
+    expect(e.message).toContain('not a disk recording');
+    expect(e.message).toContain('session info starts at byte 112');
+    expect(e.message).toContain('npm run wine:live -- --dump');
+    expect(e.message).not.toContain('expected at least 144');
   });
 
   it('a missing file, a directory, an empty file', async () => {

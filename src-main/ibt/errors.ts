@@ -9,6 +9,8 @@ export type IbtErrorCode =
   | 'too_small'
   | 'bad_version'
   | 'bad_header'
+  /** iRacing's live shared memory saved to a file: the same header, but not a disk recording. */
+  | 'live_memory_dump'
   | 'out_of_bounds'
   | 'bad_var_header'
   | 'truncated'

@@ -75,6 +75,20 @@ export function parsePreamble(preamble: Uint8Array): { header: IbtHeader; disk: 
   inRange('numBuf', header.numBuf, 1, MAX_NUM_BUF);
   inRange('bufLen', header.bufLen, 1, MAX_BUF_LEN);
   inRange('sessionInfoLen', header.sessionInfoLen, 0, MAX_SESSION_INFO_LEN);
+  // iRacing's live memory map has the same header but no disk sub-header: its session info and
+  // variable headers start right after the 112-byte header. Saved to a file it looks like an
+  // .ibt and is not one; say what it is rather than which offset is too small.
+  const live = [header.sessionInfoOffset, header.varHeaderOffset].some((o) => o >= HEADER_SIZE && o < PREAMBLE_SIZE);
+  if (live) {
+    throw new IbtError(
+      'live_memory_dump',
+      `this is a dump of iRacing's live memory map (what the SDK reads while the sim runs), not a disk recording: ` +
+        `its session info starts at byte ${header.sessionInfoOffset} and its variable headers at byte ${header.varHeaderOffset}, ` +
+        `right after the ${HEADER_SIZE}-byte header, with no disk sub-header and no samples on record; ` +
+        `record an .ibt in iRacing (telemetry logging), or publish this dump with npm run wine:live -- --dump <file> --seconds <n>`,
+      { offset: FIELD_OFFSET.sessionInfoOffset, field: 'sessionInfoOffset' },
+    );
+  }
   // Every region lies after the preamble: an offset into it is corruption, not layout.
   const afterPreamble = `at least ${PREAMBLE_SIZE} (past the header and disk sub-header)`;
   inRange('varHeaderOffset', header.varHeaderOffset, PREAMBLE_SIZE, 0x7fffffff, afterPreamble);
