@@ -157,7 +157,7 @@ export async function runLive(options: LiveRunOptions): Promise<LiveRunResult> {
     await simStartsWaiting(sim, relay);
     await sessionBegins(sim, relay, 0);
     const played = await sim.play(1, total, options.hz);
-    log(`wine:live: published ${total} ticks (SessionTick ${played.firstTick}..${played.lastTick})`);
+    log(`wine:live: published ${total} ticks, the last at SessionTick ${played.lastTick}`);
     await simQuits(sim, relay);
     // The reader thread posts its figures once a second: let them catch up with the last tick.
     const source = await relay.waitForSource('the reader to report every tick', (s) => Number(s.stats.samples) >= total, 3000).catch(() => relay!.source());
