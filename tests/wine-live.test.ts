@@ -17,7 +17,7 @@ import { startGateway, type Gateway } from '../src-gateway/gateway';
 import type { Frame, RelayMessage } from '../src-shared/protocol';
 import { buildWineBundle, type WineBundle } from '../scripts/wine/build';
 import { FakeSim } from '../scripts/wine/fake-sim';
-import { runLive } from '../scripts/wine/live';
+import { parseLiveArgs, runLive } from '../scripts/wine/live';
 import { sessionBegins, simQuits, simStartsWaiting } from '../scripts/wine/playback';
 import { WineRelay } from '../scripts/wine/relay';
 import { WinePrefix, windowsNode, windowsPath, wineMissing } from '../scripts/wine/wine';
@@ -55,6 +55,32 @@ async function capturingGateway(name: string, dir: string): Promise<Capture> {
   });
   return c;
 }
+
+describe('npm run wine:live arguments (no Wine needed)', () => {
+  it('takes its own options, hands the rest to relay run, and refuses what cannot work, saying why', () => {
+    expect(parseLiveArgs(['--ibt', VALID_IBT, '--hz', '120', '--some-relay-flag', '--', '--another'])).toMatchObject({
+      kind: 'ibt',
+      file: VALID_IBT,
+      hz: 120,
+      relayArgs: ['--some-relay-flag', '--another'],
+    });
+    expect(parseLiveArgs(['--dump', LIVE_IBT, '--seconds=5', '--gateways', '3'])).toMatchObject({ kind: 'dump', seconds: 5, gateways: 3, relayArgs: [] });
+    const refused = (argv: string[]) => {
+      try {
+        parseLiveArgs(argv);
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return 'accepted';
+    };
+    expect(refused(['--dump', LIVE_IBT])).toMatch(/--dump needs --seconds/);
+    expect(refused(['--ibt', VALID_IBT, '--seconds', '3'])).toMatch(/--seconds applies to --dump/);
+    expect(refused(['--ibt', VALID_IBT, '--dump', LIVE_IBT])).toMatch(/exactly one of --ibt/);
+    expect(refused(['--ibt', '/nowhere/lap.ibt'])).toMatch(/\/nowhere\/lap\.ibt is not a file/);
+    expect(refused(['--ibt', VALID_IBT, '--hz', 'fast'])).toMatch(/--hz: got "fast"/);
+    expect(refused(['--ibt', VALID_IBT, '--source', 'synthetic'])).toMatch(/--source iracing here/);
+  });
+});
 
 describe.skipIf(missing !== null)(`the live iRacing path under Wine${missing ? ` (skipped: ${missing})` : ''}`, () => {
   let dir: string;

@@ -3,8 +3,8 @@
 // the reader's worker thread) against the fake sim (scripts/wine/fake-sim.c) publishing a
 // recording through iRacing's shared memory, and sends to gateways on the Linux side.
 //
-//   npm run wine:live -- --ibt <file.ibt> [--hz <n>] [options] [-- <relay run options>]
-//   npm run wine:live -- --dump <file> --seconds <n> [--hz <n>] [options] [-- <relay run options>]
+//   npm run wine:live -- --ibt <file.ibt> [--hz <n>] [options] [relay run options]
+//   npm run wine:live -- --dump <file> --seconds <n> [--hz <n>] [options] [relay run options]
 //
 // It ends when the recording ends: the sim quits, the relay is stopped with Ctrl-C, and its
 // summary is printed. Exit 0 only if the relay says every frame was confirmed by its gateways
@@ -21,8 +21,8 @@ import { sessionBegins, simQuits, simStartsWaiting } from './playback';
 import { WineRelay } from './relay';
 import { PROJECT_DIR, WinePrefix, WineSetupError, windowsNode, windowsPath } from './wine';
 
-const USAGE = `npm run wine:live -- --ibt <file.ibt> [--hz <n>] [options] [-- <relay run options>]
-npm run wine:live -- --dump <file> --seconds <n> [--hz <n>] [options] [-- <relay run options>]
+const USAGE = `npm run wine:live -- --ibt <file.ibt> [--hz <n>] [options] [relay run options]
+npm run wine:live -- --dump <file> --seconds <n> [--hz <n>] [options] [relay run options]
 
 Runs the relay's live iRacing source as Windows Node under Wine against a fake sim that
 publishes the recording (or the dump of iRacing's live memory, its clock advancing) through
@@ -73,27 +73,41 @@ function positive(name: string, text: string | undefined, max: number): number |
   return n;
 }
 
+/** Options of wine:live itself: the rest (and all after `--`) are `relay run` options. */
+const OWN_OPTIONS = {
+  ibt: { type: 'string' },
+  dump: { type: 'string' },
+  seconds: { type: 'string' },
+  hz: { type: 'string' },
+  gateways: { type: 'string' },
+  'config-dir': { type: 'string' },
+  prefix: { type: 'string' },
+  keep: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 export function parseLiveArgs(argv: string[]): LiveRunOptions {
-  const split = argv.indexOf('--');
-  const own = split < 0 ? argv : argv.slice(0, split);
-  const relayArgs = split < 0 ? [] : argv.slice(split + 1);
+  const own: string[] = [];
+  const relayArgs: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--') {
+      relayArgs.push(...argv.slice(i + 1));
+      break;
+    }
+    const name = arg.replace(/^--?/, '').split('=')[0] as string;
+    const kind = (OWN_OPTIONS as Record<string, { type: string }>)[name === 'h' ? 'help' : name]?.type;
+    if (!arg.startsWith('-') || kind === undefined) {
+      relayArgs.push(arg);
+      continue;
+    }
+    own.push(arg);
+    if (kind === 'string' && !arg.includes('=') && i + 1 < argv.length) own.push(argv[++i] as string);
+  }
+  if (relayArgs.some((a) => /^--(source|speed|loop)(=|$)/.test(a))) throw new UsageError('the relay reads --source iracing here: the recording is the fake sim\'s (--ibt or --dump)');
   let values;
   try {
-    ({ values } = parseArgs({
-      args: own,
-      strict: true,
-      options: {
-        ibt: { type: 'string' },
-        dump: { type: 'string' },
-        seconds: { type: 'string' },
-        hz: { type: 'string' },
-        gateways: { type: 'string' },
-        'config-dir': { type: 'string' },
-        prefix: { type: 'string' },
-        keep: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
+    ({ values } = parseArgs({ args: own, strict: true, options: OWN_OPTIONS }));
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
