@@ -9,18 +9,22 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import type { z } from 'zod';
 import {
+  AssignSettingsSchema,
   HTTP_ROUTES,
   KillSwitchRequestSchema,
   SECRET_HEADER,
   SettingsUpdateSchema,
   SNAPSHOT_INTERVAL_MS,
   type ActionResult,
+  type AssignSettingsRequest,
+  type CutoverResult,
   type DashboardState,
   type KillSwitchRequest,
   type LatencyHistory,
   type ReportExport,
   type SettingsUpdate,
 } from '../src-shared/bridge';
+import { CutoverRequestSchema, type CutoverRequest, type CutoverView } from '../src-shared/cutover';
 import { sendJson } from './http-json';
 import { resolveStaticFile } from './static-files';
 import { DASHBOARD_SECRET_FILE } from './runtime-lock';
@@ -49,8 +53,12 @@ const HTML_HEADERS = {
 export interface DashboardBackend {
   state(): DashboardState;
   history(): LatencyHistory;
-  setKillSwitch(request: KillSwitchRequest): ActionResult;
+  setKillSwitch(request: KillSwitchRequest): ActionResult | Promise<ActionResult>;
   updateSettings(update: SettingsUpdate): ActionResult;
+  /** The CLI's `relay set NAME=VALUE ...`. */
+  assignSettings(request: AssignSettingsRequest): ActionResult | Promise<ActionResult>;
+  cutover(request: CutoverRequest): CutoverResult;
+  cutoverView(): CutoverView | null;
   exportReport(): Promise<ReportExport | Extract<ActionResult, { ok: false }>>;
 }
 
@@ -106,7 +114,7 @@ export function secretMatches(given: string | string[] | undefined, secret: stri
 
 const failure = (status: number, error: string, problems?: string[]): Extract<ActionResult, { ok: false }> => ({ ok: false, status, error, ...(problems ? { problems } : {}) });
 
-function sendResult(res: ServerResponse, result: ActionResult, headers: Record<string, string> = {}): void {
+function sendResult(res: ServerResponse, result: ActionResult | CutoverResult, headers: Record<string, string> = {}): void {
   sendJson(res, result.ok ? 200 : result.status, result, headers);
 }
 
@@ -234,7 +242,7 @@ export function createDashboardApi(backend: DashboardBackend, options: Dashboard
     startTimers();
   };
 
-  const action = async <T>(req: IncomingMessage, res: ServerResponse, schema: z.ZodType<T>, run: (value: T) => ActionResult | Promise<ActionResult>) => {
+  const action = async <T>(req: IncomingMessage, res: ServerResponse, schema: z.ZodType<T>, run: (value: T) => ActionResult | CutoverResult | Promise<ActionResult | CutoverResult>) => {
     if (!secretMatches(req.headers[SECRET_HEADER], options.secret)) {
       sendResult(
         res,
@@ -318,11 +326,30 @@ export function createDashboardApi(backend: DashboardBackend, options: Dashboard
     },
     [HTTP_ROUTES.killSwitch]: { method: 'POST', run: (req, res) => action(req, res, KillSwitchRequestSchema, (v) => backend.setKillSwitch(v)) },
     [HTTP_ROUTES.settings]: { method: 'POST', run: (req, res) => action(req, res, SettingsUpdateSchema, (v) => backend.updateSettings(v)) },
+    [HTTP_ROUTES.assign]: { method: 'POST', run: (req, res) => action(req, res, AssignSettingsSchema, (v) => backend.assignSettings(v)) },
+  };
+
+  // The cutover's one path: reading its state needs no secret, acting on it does.
+  const cutoverRoute = (req: IncomingMessage, res: ServerResponse): void | Promise<void> => {
+    if (req.method === 'GET') return sendJson(res, 200, { ok: true, cutover: backend.cutoverView() });
+    return action(req, res, CutoverRequestSchema, (v) => backend.cutover(v));
   };
 
   return {
     handle(req, res, pathname) {
       if (closed) return false;
+      if (pathname === HTTP_ROUTES.cutover) {
+        if (req.method !== 'GET' && req.method !== 'POST') {
+          sendJson(res, 405, { ok: false, status: 405, error: `method ${req.method} not allowed on ${pathname}; expected GET or POST` }, { allow: 'GET, POST' });
+          return true;
+        }
+        const done = cutoverRoute(req, res);
+        done?.catch((e: unknown) => {
+          if (res.headersSent) res.destroy();
+          else sendJson(res, 500, failure(500, `internal error: ${(e as Error).message}`));
+        });
+        return true;
+      }
       const route = Object.hasOwn(routes, pathname) ? routes[pathname] : undefined;
       if (route) {
         if (req.method !== route.method) {

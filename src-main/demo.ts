@@ -8,7 +8,7 @@ import { Relay } from './relay';
 import { SettingsStore } from './settings-store';
 import { SyntheticSource } from './sources/synthetic';
 import { createLogger } from './log';
-import { formatStatus } from './cli';
+import { formatStatus } from './cli/status-format';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { 'config-dir': { type: 'string' }, 'debug-port': { type: 'string' } }, strict: true });
@@ -44,7 +44,11 @@ async function main(): Promise<void> {
       ...gateways.map((g) => `  gateway ${g.name}: ${g.url}   parity: ${g.httpUrl}/api/dev/diagnostics/parity?sessionId=${relay.builder.sessionId}`),
       `  relay debug:  ${base}/debug/targets   ${base}/debug/parity   ${base}/debug/health`,
       `  dashboard: ${relay.dashboardUrl}`,
-      `  try:         npm run relay -- kill on ${cfg}    (and: kill off, set RELAY_BACKEND_MODE single, status)`,
+      `  config folder: ${configDir}; from another terminal, try:`,
+      `    npm run relay -- kill on ${cfg}`,
+      `    npm run relay -- kill off ${cfg}`,
+      `    npm run relay -- status ${cfg}`,
+      `    npm run relay -- cutover --to <url of a third gateway> --window 30s ${cfg}`,
       '  Ctrl-C stops everything.',
       '',
     ].join('\n'),

@@ -2,8 +2,23 @@
 // feeding it, the debug server reading it, and every change to the file applied live.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ActionResult, DashboardSettings, DashboardState, KillSwitchRequest, LatencyHistory, ReportExport, SettingsUpdate } from '../src-shared/bridge';
-import { fileAsksForKillSwitch, killSwitchInText, maskUrl, resolveSettings, redactSettings, type Env, type ResolvedSettings, type Settings, SettingsError } from '../src-shared/settings';
+import {
+  PANEL_SETTING_KEYS,
+  type ActionResult,
+  type AssignSettingsRequest,
+  type ChangeConfirmation,
+  type CutoverResult,
+  type DashboardSettings,
+  type DashboardState,
+  type KillSwitchRequest,
+  type LatencyHistory,
+  type PanelSettings,
+  type ReportExport,
+  type SettingsUpdate,
+} from '../src-shared/bridge';
+import type { CutoverRequest } from '../src-shared/cutover';
+import type { HealthResponse } from '../src-shared/debug-api';
+import { backendLabel, fileAsksForKillSwitch, killSwitchInText, readKillSwitch, maskUrl, resolveSettings, redactSettings, formatProblem, type Env, type ResolvedSettings, type Settings, SettingsError } from '../src-shared/settings';
 import { BackendManager, type ManagerOptions } from './relay/backend-manager';
 import type { FinishResult } from './relay/target';
 import { FrameBuilder } from './relay/frame-builder';
@@ -11,7 +26,9 @@ import { startDebugServer, type DebugServer } from './debug-server';
 import { createDashboardApi, createSecret, removeSecretFile, writeSecretFile, type DashboardApi } from './dashboard-api';
 import { LogFile, teeLogger, type LogFileOptions } from './log-file';
 import { exportReport, LOG_TAIL_LINES, resumeOf } from './report/build-report';
-import { KILL_SWITCH_VARIABLE, planSettingsUpdate } from './settings-update';
+import { KILL_SWITCH_VARIABLE, planAssignments, planSettingsUpdate, type UpdatePlan } from './settings-update';
+import { CutoverController, type CutoverOptions } from './cutover/cutover';
+import { acquireRuntimeLock, RUNTIME_FILE_NAME, type RuntimeInfo, type RuntimeLock } from './runtime-lock';
 import { SettingsStore, sealedTokenWarnings } from './settings-store';
 import type { TelemetrySource } from './sources/source';
 import { SyntheticSource } from './sources/synthetic';
@@ -19,7 +36,10 @@ import { SessionRegistry } from './telemetry/session-registry';
 import { APP_VERSION } from './version';
 import { silentLogger, type LogLevel, type Logger } from './log';
 
-export const RUNTIME_FILE_NAME = 'relay-runtime.json';
+// The runtime file is the relay's lock on its config folder (runtime-lock.ts).
+export { RUNTIME_FILE_NAME, type RuntimeInfo };
+/** How long a kill switch waits for the backend sockets to close before it answers (the spec asks 100 ms; a slow machine gets more, and says so). */
+const KILL_CONFIRM_WAIT_MS = 1000;
 
 interface RelayCommonOptions {
   env?: Env;
@@ -33,6 +53,8 @@ interface RelayCommonOptions {
   logFile?: boolean | LogFileOptions;
   /** How long the report waits for each gateway's parity endpoint. */
   reportGatewayTimeoutMs?: number;
+  /** The guided cutover's timing (tests shorten it). */
+  cutover?: CutoverOptions;
 }
 
 /**
@@ -52,13 +74,6 @@ export interface SourceContext {
 }
 
 export type SourceFactory = (settings: Settings, context: SourceContext) => TelemetrySource;
-
-export interface RuntimeInfo {
-  pid: number;
-  debugPort: number;
-  startedAt: string;
-  version: string;
-}
 
 export class Relay {
   private stopWatching: () => void = () => {};
@@ -81,7 +96,26 @@ export class Relay {
     private readonly dashboard: DashboardApi,
     readonly logFile: LogFile | null,
     private readonly reportGatewayTimeoutMs: number | undefined,
-  ) {}
+    private readonly lock: RuntimeLock,
+    cutoverOptions: CutoverOptions | undefined,
+  ) {
+    this.cutover = new CutoverController(
+      {
+        settings: () => this.manager.settings,
+        targets: () => this.manager.targetsView(),
+        parity: () => this.manager.parityView(this.builder.sessionId),
+        readFile: () => this.store.read(),
+        writeFile: (file, why) => this.writeSettings(file, why),
+        envOverrides: this.envOverrides,
+        env: this.env,
+        log: this.log,
+      },
+      cutoverOptions,
+    );
+  }
+
+  /** The guided cutover (blue/green), run here: the CLI and the dashboard drive it. */
+  readonly cutover: CutoverController;
 
   /** The dashboard with the secret in the fragment: browsers never send a fragment to the server, so it stays out of any log. */
   get dashboardUrl(): string {
@@ -96,7 +130,21 @@ export class Relay {
     const env = options.env ?? {};
     const store = settingsStoreOf(options);
     const file = store.read();
-    const { settings, envOverrides, warnings } = resolveSettings(file, env);
+    const resolved = resolveSettings(file, env);
+    // One relay per config folder: taken before anything in the folder is touched, so a
+    // second relay refuses to start (naming the first) without disturbing it.
+    const lock = acquireRuntimeLock(store.dir, APP_VERSION);
+    try {
+      return await Relay.open(options, store, file, resolved, lock);
+    } catch (e) {
+      lock.release();
+      throw e;
+    }
+  }
+
+  private static async open(options: RelayOptions, store: SettingsStore, file: Record<string, unknown>, resolved: ResolvedSettings, lock: RuntimeLock): Promise<Relay> {
+    const env = options.env ?? {};
+    const { settings, envOverrides, warnings } = resolved;
     const secret = createSecret();
     // The log file is opened only once the start can no longer fail on bad settings, a bad
     // recording or a port in use: a refused start must not push the last real run out of
@@ -125,8 +173,11 @@ export class Relay {
       {
         state: () => started.relay?.dashboardState() ?? notReady(),
         history: () => started.relay?.latencyHistory() ?? notReady(),
-        setKillSwitch: (r) => started.relay?.setKillSwitch(r) ?? notReady(),
+        setKillSwitch: (r) => started.relay?.setKillSwitchConfirmed(r) ?? notReady(),
         updateSettings: (u) => started.relay?.updateSettings(u) ?? notReady(),
+        assignSettings: (a) => started.relay?.assignSettings(a) ?? notReady(),
+        cutover: (r) => started.relay?.cutoverRequest(r) ?? notReady(),
+        cutoverView: () => (started.relay ? started.relay.cutover.view() : notReady()),
         exportReport: () => started.relay?.exportReport() ?? notReady(),
       },
       {
@@ -161,12 +212,14 @@ export class Relay {
     const manager = new BackendManager(settings, () => builder.current(), {
       tuning: options.tuning,
       onEvent: (e) => {
-        const line = `${e.url ?? 'relay'} ${e.kind}${e.detail ? `: ${e.detail}` : ''}`;
+        // Logs name a backend as people know it: its friendly name beside the masked URL.
+        const named = e.url === null ? undefined : started.relay?.settings.backends.find((b) => maskUrl(b.url) === e.url)?.name;
+        const line = `${e.url === null ? 'relay' : named ? `${named} (${e.url})` : e.url} ${e.kind}${e.detail ? `: ${e.detail}` : ''}`;
         if (e.kind === 'error') log.warn(line);
         else if (e.kind !== 'backoff' && e.kind !== 'connecting') log.info(line);
       },
     });
-    const relay = new Relay(store, manager, builder, source, debug, env, log, envOverrides, secret, dashboard, logFile, options.reportGatewayTimeoutMs);
+    const relay = new Relay(store, manager, builder, source, debug, env, log, envOverrides, secret, dashboard, logFile, options.reportGatewayTimeoutMs, lock, options.cutover);
     relay.sessions.add(builder.sessionId);
     try {
       writeSecretFile(store.dir, secret);
@@ -174,7 +227,11 @@ export class Relay {
       log.warn(`cannot write the dashboard secret file: ${(e as Error).message} (the dashboard URL printed at start still works)`);
     }
     started.relay = relay;
-    relay.writeRuntimeFile();
+    try {
+      lock.setDebugPort(debug.port);
+    } catch (e) {
+      log.warn(`cannot record the debug port in ${lock.file}: ${(e as Error).message} (relay status and relay kill will not find this relay)`);
+    }
     relay.stopWatching = store.watch(() => relay.reload());
     source.start({
       session: (s) => {
@@ -195,8 +252,8 @@ export class Relay {
     return this.manager.settings;
   }
 
-  healthView() {
-    return this.manager.health({
+  healthView(): HealthResponse {
+    const health = this.manager.health({
       version: APP_VERSION,
       sessionId: this.builder.sessionId,
       source: {
@@ -209,6 +266,7 @@ export class Relay {
       },
       uptimeMs: Date.now() - this.startedAt,
     });
+    return { ...health, pid: process.pid, configDir: this.store.dir };
   }
 
   // ---- the dashboard's calls (HTTP here; the desktop shell's IPC calls the same) ----------
@@ -223,16 +281,19 @@ export class Relay {
       health: this.healthView(),
       settings: this.dashboardSettings(s),
       timeline: timeline.slice(-STATE_TIMELINE_ENTRIES),
+      cutover: this.cutover.view(),
     };
   }
 
   private dashboardSettings(s: Settings): DashboardSettings {
     return {
-      backends: s.backends.map((b) => ({ url: maskUrl(b.url), enabled: b.enabled, hasToken: Boolean(b.token) })),
+      backends: s.backends.map((b) => ({ url: maskUrl(b.url), enabled: b.enabled, hasToken: Boolean(b.token), name: b.name ?? null })),
       mode: s.mode,
       primaryIndex: s.primaryIndex,
       killSwitch: s.killSwitch,
       paritySampleRate: s.paritySampleRate,
+      values: Object.fromEntries(PANEL_SETTING_KEYS.map((k) => [k, s[k]])) as unknown as PanelSettings,
+      allowNoDelivery: s.allowNoDelivery,
       envOverrides: [...this.envOverrides],
     };
   }
@@ -284,25 +345,123 @@ export class Relay {
     return { ok: true };
   }
 
-  /** A settings change from the dashboard: checked whole, written to the settings file, applied at once. */
-  updateSettings(update: SettingsUpdate): ActionResult {
-    if (this.stopped) return { ok: false, status: 503, error: 'the relay is stopping' };
-    let file: Record<string, unknown>;
-    try {
-      file = this.store.read();
-    } catch (e) {
-      return { ok: false, status: 500, error: `the settings file cannot be read, so nothing was changed: ${(e as Error).message}` };
+  /**
+   * The kill switch from the CLI or the dashboard, applied as setKillSwitch does, then
+   * confirmed: how many backend connections it closed, and how long until none was open.
+   */
+  async setKillSwitchConfirmed(request: KillSwitchRequest): Promise<ActionResult> {
+    const before = this.manager.liveSockets();
+    const started = performance.now();
+    const result = this.setKillSwitch(request);
+    if (!result.ok) return result;
+    let stillOpen = this.manager.liveSockets();
+    if (request.on) {
+      const until = started + KILL_CONFIRM_WAIT_MS;
+      while (stillOpen > 0 && performance.now() < until) {
+        await new Promise((r) => setTimeout(r, 2));
+        stillOpen = this.manager.liveSockets();
+      }
     }
-    const plan = planSettingsUpdate(file, update, this.manager.settings, this.envOverrides, this.env);
-    if (!plan.ok) return plan;
+    const withinMs = Math.round((performance.now() - started) * 10) / 10;
+    // The switch bites whatever else the file holds; what else is wrong there is said, not hidden.
+    const warnings: string[] = [];
+    try {
+      resolveSettings(this.store.read(), this.env);
+    } catch (e) {
+      const detail = e instanceof SettingsError ? e.message : (e as Error).message;
+      warnings.push(`other settings in the file have problems and were left as they are (the kill switch applies regardless): ${detail.split('\n').join('; ')}`);
+    }
+    return {
+      ok: true,
+      confirmation: {
+        ...this.confirmationBase([KILL_SWITCH_VARIABLE], warnings),
+        killSwitch: { on: this.manager.settings.killSwitch, closed: request.on ? before - stillOpen : 0, stillOpen: request.on ? stillOpen : 0, withinMs },
+      },
+    };
+  }
+
+  private confirmationBase(changed: string[], warnings: string[] = []): ChangeConfirmation {
+    const notes: string[] = [];
+    if (changed.includes('RELAY_DEBUG_PORT')) notes.push(`RELAY_DEBUG_PORT applies at the next start; this relay keeps listening on ${this.debug.port}`);
+    return { pid: process.pid, configDir: this.store.dir, summary: describe(this.manager.settings), changed, notes, warnings };
+  }
+
+  /**
+   * Writes a planned settings file and applies it at once; ok only when the relay then runs
+   * with exactly what the file and its environment say (the change is confirmed, not assumed).
+   */
+  private applyPlan(plan: Extract<UpdatePlan, { ok: true }>, who: string): ActionResult {
+    const expected = resolveSettings(plan.file, this.env).settings;
     try {
       this.store.write(plan.file);
     } catch (e) {
       return { ok: false, status: 500, error: `the settings could not be saved: ${(e as Error).message}` };
     }
-    this.log.info('settings changed from the dashboard');
+    this.log.info(`settings changed ${who}${plan.changed.length ? `: ${plan.changed.join(', ')}` : ''}`);
     this.reload();
-    return { ok: true };
+    const now = this.manager.settings;
+    if (JSON.stringify({ ...now, debugPort: 0 }) !== JSON.stringify({ ...expected, debugPort: 0 })) {
+      return { ok: false, status: 500, error: `the settings were saved, but the relay did not apply them (see its log); it runs with: ${describe(now)}` };
+    }
+    return { ok: true, confirmation: this.confirmationBase(plan.changed, plan.warnings) };
+  }
+
+  /** A settings change from the dashboard: checked whole, written to the settings file, applied at once. */
+  updateSettings(update: SettingsUpdate): ActionResult {
+    if (this.stopped) return { ok: false, status: 503, error: 'the relay is stopping' };
+    const file = this.readFileForChange();
+    if (!file.ok) return file;
+    const plan = planSettingsUpdate(file.file, update, this.manager.settings, this.envOverrides, this.env);
+    if (!plan.ok) return plan;
+    return this.applyPlan(plan, 'from the dashboard');
+  }
+
+  /**
+   * `relay set NAME VALUE` and `relay set A=1 B=2 ...` from the CLI: read with the settings
+   * file's rules, refused when this relay's environment pins one of them, applied as one change.
+   * The kill switch alone takes the kill switch's own path (no other setting can block it).
+   */
+  async assignSettings(request: AssignSettingsRequest): Promise<ActionResult> {
+    if (this.stopped) return { ok: false, status: 503, error: 'the relay is stopping' };
+    const only = request.assignments.length === 1 ? request.assignments[0] : undefined;
+    if (only && /^(relay_kill_switch|killswitch)$/i.test(only.name)) {
+      const on = readKillSwitch(only.value);
+      if (on === undefined) {
+        return { ok: false, status: 400, error: 'the kill switch was not changed', problems: [`${KILL_SWITCH_VARIABLE}: got ${JSON.stringify(only.value)}; expected 1 (on) or 0 (off), or true/false, on/off, yes/no; nothing was changed`] };
+      }
+      return this.setKillSwitchConfirmed({ on });
+    }
+    const file = this.readFileForChange();
+    if (!file.ok) return file;
+    const plan = planAssignments(file.file, request.assignments, { envOverrides: this.envOverrides, env: this.env, ...(request.force ? { force: true } : {}) });
+    if (!plan.ok) return plan;
+    return this.applyPlan(plan, 'by relay set');
+  }
+
+  /** A whole settings file from the cutover: checked with this relay's environment, written, applied. */
+  private writeSettings(file: Record<string, unknown>, why: string): ActionResult {
+    if (this.stopped) return { ok: false, status: 503, error: 'the relay is stopping' };
+    let warnings: string[];
+    try {
+      warnings = resolveSettings(file, this.env).warnings;
+    } catch (e) {
+      if (e instanceof SettingsError) return { ok: false, status: 400, error: 'the settings are not valid; nothing was saved', problems: e.problems.map(formatProblem) };
+      throw e;
+    }
+    return this.applyPlan({ ok: true, file, changed: [], warnings }, `(${why})`);
+  }
+
+  cutoverRequest(request: CutoverRequest): CutoverResult {
+    if (this.stopped) return { ok: false, status: 503, error: 'the relay is stopping' };
+    return this.cutover.request(request);
+  }
+
+  private readFileForChange(): { ok: true; file: Record<string, unknown> } | Extract<ActionResult, { ok: false }> {
+    try {
+      return { ok: true, file: this.store.read() };
+    } catch (e) {
+      return { ok: false, status: 500, error: `the settings file cannot be read, so nothing was changed: ${(e as Error).message}` };
+    }
   }
 
   async exportReport(): Promise<ReportExport | Extract<ActionResult, { ok: false }>> {
@@ -320,6 +479,7 @@ export class Relay {
         logTail: () => this.logFile?.tail(LOG_TAIL_LINES) ?? Promise.resolve([]),
         secrets: [this.dashboardSecret],
         relayUptimeMs: Date.now() - this.startedAt,
+        cutovers: this.cutover.records(),
         env: { ...process.env, ...this.env },
         ...(this.reportGatewayTimeoutMs !== undefined ? { gatewayTimeoutMs: this.reportGatewayTimeoutMs } : {}),
       });
@@ -417,24 +577,12 @@ export class Relay {
     await this.manager.close();
     this.dashboard.close();
     await this.debug.close();
+    this.cutover.dispose();
     removeSecretFile(this.store.dir);
-    try {
-      fs.rmSync(path.join(this.store.dir, RUNTIME_FILE_NAME), { force: true });
-    } catch {
-      /* best effort */
-    }
+    this.lock.release();
     this.log.info('relay stopped');
     await this.logFile?.close();
     return results;
-  }
-
-  private writeRuntimeFile(): void {
-    const info: RuntimeInfo = { pid: process.pid, debugPort: this.debug.port, startedAt: new Date(this.startedAt).toISOString(), version: APP_VERSION };
-    try {
-      fs.writeFileSync(path.join(this.store.dir, RUNTIME_FILE_NAME), JSON.stringify(info, null, 2), { mode: 0o600 });
-    } catch (e) {
-      this.log.warn(`cannot write ${RUNTIME_FILE_NAME}: ${(e as Error).message} (relay status will use the configured debug port)`);
-    }
   }
 }
 
@@ -456,6 +604,6 @@ export function describeUnconfirmed(r: FinishResult): string {
 
 export function describe(s: Settings): string {
   const r = redactSettings(s);
-  const targets = r.backends.map((b, i) => `${b.url}${b.enabled ? '' : ' (disabled)'}${i === s.primaryIndex && s.mode === 'single' ? ' (primary)' : ''}`);
+  const targets = r.backends.map((b, i) => `#${i} ${backendLabel(b)}${b.enabled ? '' : ' (disabled)'}${i === s.primaryIndex && s.mode === 'single' ? ' (primary)' : ''}`);
   return `${s.killSwitch ? 'KILL SWITCH ON, ' : ''}${s.mode} mode, ${targets.length} backend(s)${targets.length ? ': ' + targets.join(', ') : ''}`;
 }

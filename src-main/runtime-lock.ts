@@ -19,8 +19,8 @@ export const DASHBOARD_SECRET_FILE = 'dashboard-secret';
 
 export interface RuntimeInfo {
   pid: number;
-  /** null while the relay is starting (its debug server not bound yet). */
-  debugPort: number | null;
+  /** The bound debug port; 0 while the relay is starting (a bound port is never 0). */
+  debugPort: number;
   startedAt: string;
   version: string;
   /** The config folder, resolved. */
@@ -35,7 +35,7 @@ export class RelayLockedError extends Error {
     super(
       holder.pid === 0
         ? `another relay is starting for the config folder ${holder.configDir} right now (${file} was just created). One relay per config folder: wait for it and use it, or give this one another --config-dir.`
-        : `another relay already runs for the config folder ${holder.configDir} (pid ${holder.pid}, ${holder.debugPort === null ? 'still starting' : `debug port ${holder.debugPort}`}, since ${holder.startedAt}). ` +
+        : `another relay already runs for the config folder ${holder.configDir} (pid ${holder.pid}, ${holder.debugPort === 0 ? 'still starting' : `debug port ${holder.debugPort}`}, since ${holder.startedAt}). ` +
         `One relay per config folder: stop that one first (relay status --config-dir ${JSON.stringify(holder.configDir)} shows it), or give this one another --config-dir. ` +
         `If no process ${holder.pid} is a relay, delete ${file}.`,
     );
@@ -60,7 +60,7 @@ function parseInfo(text: string): RuntimeInfo | null {
     if (typeof v.pid !== 'number' || typeof v.startedAt !== 'string') return null;
     return {
       pid: v.pid,
-      debugPort: typeof v.debugPort === 'number' ? v.debugPort : null,
+      debugPort: typeof v.debugPort === 'number' && Number.isInteger(v.debugPort) && v.debugPort > 0 && v.debugPort < 65536 ? v.debugPort : 0,
       startedAt: v.startedAt,
       version: typeof v.version === 'string' ? v.version : '?',
       configDir: typeof v.configDir === 'string' ? v.configDir : '',
@@ -185,7 +185,7 @@ export function acquireRuntimeLock(configDir: string, version: string): RuntimeL
   const dir = path.resolve(configDir);
   const file = path.join(dir, RUNTIME_FILE_NAME);
   // Unique per start, so a release never removes the lock of a later relay with a reused pid.
-  const info: RuntimeInfo = { pid: process.pid, debugPort: null, startedAt: new Date().toISOString(), version, configDir: dir };
+  const info: RuntimeInfo = { pid: process.pid, debugPort: 0, startedAt: new Date().toISOString(), version, configDir: dir };
   for (let attempt = 0; attempt < 5; attempt++) {
     let fd: number;
     try {
@@ -196,7 +196,7 @@ export function acquireRuntimeLock(configDir: string, version: string): RuntimeL
       if (found.running) throw new RelayLockedError(found.info, file);
       if (found.stale === null && Date.now() - safeMtime(file) < 2000) {
         // Created a moment ago and not written yet: another relay is starting right now.
-        throw new RelayLockedError({ pid: 0, debugPort: null, startedAt: new Date(safeMtime(file)).toISOString(), version: '?', configDir: dir }, file);
+        throw new RelayLockedError({ pid: 0, debugPort: 0, startedAt: new Date(safeMtime(file)).toISOString(), version: '?', configDir: dir }, file);
       }
       // Left by a relay that is gone: taken over.
       fs.rmSync(file, { force: true });

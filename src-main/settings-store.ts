@@ -2,7 +2,6 @@
 // format electron-store shares, so the desktop shell reads and writes the very same file).
 // Given a vault (the desktop shell's safe storage), backend tokens in it are kept sealed.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import Conf from 'conf';
 import { maskUrl, SEALED_TOKEN_KEY, TOKENS_VARIABLE, type Settings } from '../src-shared/settings';
@@ -10,16 +9,8 @@ import type { TokenVault } from './desktop/ports';
 
 export const SETTINGS_FILE_NAME = 'config.json';
 
-/**
- * The platform's user config dir for this app, the same folder Electron's
- * app.getPath('userData') gives an app named relay-agent, so both shells share one file.
- */
-export function defaultConfigDir(env: NodeJS.ProcessEnv = process.env): string {
-  const name = 'relay-agent';
-  if (process.platform === 'win32') return path.join(env.APPDATA ?? path.join(os.homedir(), 'AppData', 'Roaming'), name);
-  if (process.platform === 'darwin') return path.join(os.homedir(), 'Library', 'Application Support', name);
-  return path.join(env.XDG_CONFIG_HOME ?? path.join(os.homedir(), '.config'), name);
-}
+// Kept in its own light module for the CLI's fast path; re-exported here, where callers look for it.
+export { defaultConfigDir } from './config-dir';
 
 export class SettingsFileError extends Error {
   constructor(

@@ -2,32 +2,60 @@
 // the reasons it cannot be: the same rules as the relay applies at start, checked before
 // anything is written. The dashboard only ever saw masked URLs and "has a token" flags, so
 // its edits are mapped back onto the real URLs and tokens here, and never the reverse.
-import { validateBackendEdits, type ActionResult, type BackendEdit, type SettingsUpdate } from '../src-shared/bridge';
+import { PANEL_SETTING_KEYS, validateBackendEdits, type ActionResult, type BackendEdit, type SettingsUpdate } from '../src-shared/bridge';
 import { redactText } from '../src-shared/redact';
 import {
   BACKENDS_VARIABLE,
   ENABLED_VARIABLE,
+  KILL_SWITCH_KEY,
   KILL_SWITCH_VARIABLE,
+  NAMES_VARIABLE,
   SettingsError,
   TOKENS_VARIABLE,
+  applySettingTexts,
+  deliveryProblem,
   formatProblem,
   maskUrl,
+  readKillSwitch,
   resolveSettings,
+  settingTarget,
   tooManyBackends,
+  variableOf,
   type Backend,
   type Env,
+  type ScalarSettingKey,
   type Settings,
 } from '../src-shared/settings';
 
-export type UpdatePlan = { ok: true; file: Record<string, unknown> } | Extract<ActionResult, { ok: false }>;
+export type UpdatePlan = { ok: true; file: Record<string, unknown>; changed: string[]; warnings: string[] } | Extract<ActionResult, { ok: false }>;
 
-const SCALAR_VARIABLES = {
-  mode: 'RELAY_BACKEND_MODE',
-  primaryIndex: 'RELAY_PRIMARY_INDEX',
-  paritySampleRate: 'RELAY_PARITY_SAMPLE_RATE',
-} as const;
-const BACKEND_VARIABLES = [BACKENDS_VARIABLE, ENABLED_VARIABLE, TOKENS_VARIABLE];
+/** The scalar settings a dashboard update may carry, each with its variable. */
+const SCALAR_KEYS: readonly ScalarSettingKey[] = ['mode', 'primaryIndex', ...PANEL_SETTING_KEYS];
+const BACKEND_VARIABLES = [BACKENDS_VARIABLE, ENABLED_VARIABLE, TOKENS_VARIABLE, NAMES_VARIABLE];
 export { KILL_SWITCH_VARIABLE };
+
+/** 409: the named variables pin these settings for the run; nothing was saved. */
+function pinnedByEnvironment(names: readonly string[], by: string): Extract<ActionResult, { ok: false }> {
+  const unique = [...new Set(names)];
+  const many = unique.length > 1;
+  return {
+    ok: false,
+    status: 409,
+    error: `${unique.join(', ')} ${many ? 'are' : 'is'} set in the environment of the running relay and override${many ? '' : 's'} the settings file for this run: a change ${by} would not take effect. Unset ${many ? 'them' : 'it'} and restart the relay to change ${many ? 'them' : 'it'} this way. Nothing was saved.`,
+  };
+}
+
+/** The file key a settings change writes when it forces settings that send nowhere, and removes once they deliver again. */
+function markForce(next: Record<string, unknown>, force: boolean, env: Env): void {
+  let delivers = true;
+  try {
+    delivers = deliveryProblem(resolveSettings({ ...next, allowNoDelivery: true }, env).settings) === null;
+  } catch {
+    return; // the whole check below reports it
+  }
+  if (force && !delivers) next.allowNoDelivery = true;
+  else if (delivers && next.allowNoDelivery === true) delete next.allowNoDelivery;
+}
 
 /** The edits with their real URLs and tokens, matched to the backends in force by URL (or by its masked form). */
 export function mapBackendEdits(edits: readonly BackendEdit[], existing: readonly Backend[]): { backends: Backend[]; problems: string[] } {
@@ -41,31 +69,36 @@ export function mapBackendEdits(edits: readonly BackendEdit[], existing: readonl
     const match = index >= 0 ? existing[index] : undefined;
     if (index >= 0) used.add(index);
     if (!match && url.includes('***')) {
-      problems.push(`backend ${i + 1}: ${url} hides its credentials behind ***, and no configured backend has that masked URL; type the full URL with its credentials`);
+      problems.push(`backend #${i}: ${url} hides its credentials behind ***, and no configured backend has that masked URL; type the full URL with its credentials`);
     }
     const token = !edit.token || 'keep' in edit.token ? match?.token : 'set' in edit.token ? edit.token.set : undefined;
-    return { url: match?.url ?? url, enabled: edit.enabled, ...(token ? { token } : {}) };
+    // Omitted: the name it has; empty: none.
+    const name = edit.name === undefined ? match?.name : edit.name.trim() || undefined;
+    return { url: match?.url ?? url, enabled: edit.enabled, ...(token ? { token } : {}), ...(name ? { name } : {}) };
   });
   return { backends, problems };
 }
 
 const sameBackends = (a: readonly Backend[], b: readonly Backend[]): boolean =>
-  a.length === b.length && a.every((x, i) => x.url === b[i]?.url && x.enabled === b[i]?.enabled && (x.token ?? '') === (b[i]?.token ?? ''));
+  a.length === b.length && a.every((x, i) => x.url === b[i]?.url && x.enabled === b[i]?.enabled && (x.token ?? '') === (b[i]?.token ?? '') && (x.name ?? '') === (b[i]?.name ?? ''));
 
 export function planSettingsUpdate(file: Record<string, unknown>, update: SettingsUpdate, current: Settings, envOverrides: readonly string[], env: Env): UpdatePlan {
   const next: Record<string, unknown> = { ...file };
   const conflicts: string[] = [];
   const overridden = (v: string) => envOverrides.includes(v);
 
-  for (const key of Object.keys(SCALAR_VARIABLES) as (keyof typeof SCALAR_VARIABLES)[]) {
-    const value = update[key];
+  const changed: string[] = [];
+  for (const key of SCALAR_KEYS) {
+    const value = (update as Record<string, unknown>)[key];
     if (value === undefined) continue;
-    const variable = SCALAR_VARIABLES[key];
+    const variable = variableOf(key);
+    const same = JSON.stringify(value) === JSON.stringify(current[key]);
     if (overridden(variable)) {
       // The form sends every field; one the environment pins is a conflict only when it would change.
-      if (value !== current[key]) conflicts.push(variable);
+      if (!same) conflicts.push(variable);
       continue;
     }
+    if (!same) changed.push(variable);
     next[key] = value;
   }
 
@@ -83,33 +116,90 @@ export function planSettingsUpdate(file: Record<string, unknown>, update: Settin
       if (!sameBackends(mapped.backends, current.backends)) conflicts.push(...pinned);
     } else {
       backends = mapped.backends;
-      next.backends = mapped.backends.map((b) => ({ url: b.url, enabled: b.enabled, ...(b.token ? { token: b.token } : {}) }));
+      if (!sameBackends(mapped.backends, current.backends)) changed.push(BACKENDS_VARIABLE);
+      next.backends = mapped.backends.map((b) => ({ url: b.url, enabled: b.enabled, ...(b.token ? { token: b.token } : {}), ...(b.name ? { name: b.name } : {}) }));
     }
   }
 
-  if (conflicts.length > 0) {
-    const names = [...new Set(conflicts)];
-    return {
-      ok: false,
-      status: 409,
-      error: `${names.join(', ')} ${names.length > 1 ? 'are' : 'is'} set in the environment of this relay run and override${names.length > 1 ? '' : 's'} the settings file: a change here would not take effect. Unset ${names.length > 1 ? 'them' : 'it'} and restart the relay to change this from the dashboard. Nothing was saved.`,
-    };
-  }
+  if (conflicts.length > 0) return pinnedByEnvironment(conflicts, 'from the dashboard');
 
-  const mode = update.mode ?? current.mode;
-  const primaryIndex = overridden(SCALAR_VARIABLES.primaryIndex) ? current.primaryIndex : (update.primaryIndex ?? current.primaryIndex);
+  const primaryIndex = overridden(variableOf('primaryIndex')) ? current.primaryIndex : (update.primaryIndex ?? current.primaryIndex);
   const problems = validateBackendEdits(
-    backends.map((b) => ({ url: b.url, enabled: b.enabled })),
+    backends.map((b) => ({ url: b.url, enabled: b.enabled, ...(b.name ? { name: b.name } : {}) })),
     primaryIndex,
-    overridden(SCALAR_VARIABLES.mode) ? current.mode : mode,
   );
   if (problems.length > 0) return { ok: false, status: 400, error: 'the settings are not valid; nothing was saved', problems: problems.map((p) => redactText(p)) };
 
+  markForce(next, update.force === true, env);
+  let warnings: string[];
   try {
-    resolveSettings(next, env);
+    warnings = resolveSettings(next, env).warnings;
   } catch (e) {
-    if (e instanceof SettingsError) return { ok: false, status: 400, error: 'the settings are not valid; nothing was saved', problems: e.problems.map(formatProblem) };
+    if (e instanceof SettingsError) return { ok: false, status: 400, error: 'the settings are not valid; nothing was saved', problems: e.problems.map((p) => redactText(formatProblem(p))) };
     throw e;
   }
-  return { ok: true, file: next };
+  return { ok: true, file: next, changed, warnings };
+}
+
+export interface Assignment {
+  name: string;
+  value: string;
+}
+
+export interface AssignContext {
+  /** Variables the running relay's environment sets: settings they pin are refused (409). */
+  envOverrides: readonly string[];
+  /** That environment, for the final check of what the relay would run with. */
+  env: Env;
+  force?: boolean;
+}
+
+/**
+ * `relay set NAME VALUE` and `relay set A=1 B=2 ...`: the texts read with the settings file's
+ * rules, all of them as one change over the current file, refused whole when one is bad,
+ * pinned by the relay's environment, or would leave the relay sending nowhere (unless forced).
+ */
+export function planAssignments(file: Record<string, unknown>, assignments: readonly Assignment[], context: AssignContext): UpdatePlan {
+  const pinned: string[] = [];
+  const changed: string[] = [];
+  for (const { name, value } of assignments) {
+    let target;
+    try {
+      target = settingTarget(name, value);
+    } catch {
+      continue; // said with the nearest known name below, by applySettingTexts
+    }
+    const variable = variableOf(target);
+    changed.push(variable);
+    if (target === KILL_SWITCH_KEY) {
+      // The environment can hold the switch on, never off: turning it on is never pinned.
+      if (context.envOverrides.includes(KILL_SWITCH_VARIABLE) && readKillSwitch(value) === false) pinned.push(KILL_SWITCH_VARIABLE);
+      continue;
+    }
+    const family = BACKEND_VARIABLES.includes(variable) ? BACKEND_VARIABLES : [variable];
+    pinned.push(...family.filter((v) => context.envOverrides.includes(v)));
+  }
+  let next: Record<string, unknown>;
+  try {
+    next = applySettingTexts(
+      file,
+      assignments.map((a) => [a.name, a.value] as const),
+      context.force ? { force: true } : {},
+    );
+  } catch (e) {
+    if (e instanceof SettingsError) return { ok: false, status: 400, error: 'the settings are not valid; nothing was saved', problems: e.problems.map((p) => redactText(formatProblem(p))) };
+    throw e;
+  }
+  if (pinned.length > 0) return pinnedByEnvironment(pinned, 'from relay set');
+  // What the relay would run with, its environment included: a change it would ignore is refused now.
+  let warnings: string[];
+  try {
+    warnings = resolveSettings(next, context.env).warnings;
+  } catch (e) {
+    if (e instanceof SettingsError) {
+      return { ok: false, status: 400, error: 'with the running relay\'s environment these settings are not valid; nothing was saved', problems: e.problems.map((p) => redactText(formatProblem(p))) };
+    }
+    throw e;
+  }
+  return { ok: true, file: next, changed: [...new Set(changed)], warnings };
 }

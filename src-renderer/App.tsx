@@ -2,10 +2,12 @@ import { useEffect } from 'react';
 import { StoreContext, useDashboard } from './context';
 import type { DashboardStore } from './store';
 import { BackendsEditor } from './components/BackendsEditor';
+import { CutoverPanel } from './components/CutoverPanel';
 import { KillBanner, KillSwitch } from './components/KillSwitch';
 import { LatencyCharts } from './components/LatencyCharts';
 import { ModeControls } from './components/ModeControls';
 import { ParityPanel } from './components/ParityPanel';
+import { SettingsPanel } from './components/SettingsPanel';
 import { Banners, StatusBar } from './components/StatusBar';
 import { Targets } from './components/Targets';
 import { Timeline } from './components/Timeline';
@@ -34,7 +36,9 @@ function Dashboard() {
             <Targets />
             <LatencyCharts />
             <ParityPanel />
+            <CutoverPanel />
             <BackendsEditor />
+            <SettingsPanel />
             <Timeline />
           </>
         ) : (

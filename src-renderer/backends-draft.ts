@@ -1,6 +1,6 @@
 // The backends form's model, kept apart from React so it is unit-tested in Node: the draft
 // rows, what each becomes on the wire, and every problem worded and tied to its row.
-import { SettingsUpdateSchema, validateBackendEdits, type BackendEdit, type DashboardSettings } from '../src-shared/bridge';
+import { SettingsUpdateSchema, noDeliveryProblem, validateBackendEdits, type BackendEdit, type DashboardSettings } from '../src-shared/bridge';
 import { maskUrl } from '../src-shared/settings';
 
 export type TokenDraft = { kind: 'keep' } | { kind: 'set'; value: string } | { kind: 'clear' };
@@ -15,6 +15,8 @@ export interface Row {
   enabled: boolean;
   hasToken: boolean;
   token: TokenDraft;
+  /** The friendly name as typed; empty for none. */
+  name: string;
 }
 
 export interface Draft {
@@ -36,6 +38,7 @@ export function fromSettings(settings: DashboardSettings): Draft {
       enabled: b.enabled,
       hasToken: b.hasToken,
       token: { kind: 'keep' },
+      name: b.name ?? '',
     })),
     primaryIndex: settings.primaryIndex,
   };
@@ -43,7 +46,7 @@ export function fromSettings(settings: DashboardSettings): Draft {
 
 export function toEdit(row: Row): BackendEdit {
   const url = row.touched || row.originalUrl === null ? row.url.trim() : row.originalUrl;
-  const edit: BackendEdit = { url, enabled: row.enabled };
+  const edit: BackendEdit = { url, enabled: row.enabled, name: row.name.trim() };
   // Omitting the token keeps the one the relay holds for this URL: the dashboard never sees it.
   if (row.token.kind === 'set') edit.token = { set: row.token.value };
   else if (row.token.kind === 'clear') edit.token = { clear: true };
@@ -51,14 +54,14 @@ export function toEdit(row: Row): BackendEdit {
 }
 
 /** Every problem, in the relay's own words where it has rules, keyed to the row it concerns (-1: the list). */
-export function problemsOf(draft: Draft, mode: string): { row: number; text: string }[] {
+export function problemsOf(draft: Draft): { row: number; text: string }[] {
   const edits = draft.rows.map(toEdit);
-  const lines = validateBackendEdits(edits, draft.primaryIndex, mode);
+  const lines = validateBackendEdits(edits, draft.primaryIndex);
   draft.rows.forEach((r, i) => {
     if (r.token.kind !== 'set') return;
-    if (r.token.value === '') lines.push(`backend ${i + 1}: the new token is empty; type it, or cancel to keep ${r.hasToken ? 'the current one' : 'none'}`);
-    else if (!TOKEN_PATTERN.test(r.token.value)) lines.push(`backend ${i + 1}: the token has spaces or characters that cannot go in an HTTP header; expected printable characters without spaces`);
-    else if (r.token.value.length > 4096) lines.push(`backend ${i + 1}: the token is longer than 4096 characters`);
+    if (r.token.value === '') lines.push(`backend #${i}: the new token is empty; type it, or cancel to keep ${r.hasToken ? 'the current one' : 'none'}`);
+    else if (!TOKEN_PATTERN.test(r.token.value)) lines.push(`backend #${i}: the token has spaces or characters that cannot go in an HTTP header; expected printable characters without spaces`);
+    else if (r.token.value.length > 4096) lines.push(`backend #${i}: the token is longer than 4096 characters`);
   });
   // Anything else the relay's schema would refuse (URL length, number of backends).
   const parsed = SettingsUpdateSchema.safeParse({ backends: edits, primaryIndex: draft.primaryIndex });
@@ -67,7 +70,7 @@ export function problemsOf(draft: Draft, mode: string): { row: number; text: str
       const [top, index, field] = issue.path;
       if (top === 'backends' && typeof index === 'number') {
         if (field === 'token') continue; // worded above
-        lines.push(`backend ${index + 1}: ${String(field ?? 'entry')}: ${issue.message}`);
+        lines.push(`backend #${index}: ${String(field ?? 'entry')}: ${issue.message}`);
       } else if (top === 'backends') lines.push(`backends: ${issue.message} (at most 32)`);
       else lines.push(`${issue.path.join('.') || 'settings'}: ${issue.message}`);
     }
@@ -75,15 +78,20 @@ export function problemsOf(draft: Draft, mode: string): { row: number; text: str
   return attribute(lines);
 }
 
+/** Settings that would send to no one: not a mistake the form refuses, but one it asks to confirm (sent with force). */
+export function nowhereOf(draft: Draft, mode: string): string | null {
+  return noDeliveryProblem(draft.rows.map(toEdit), draft.primaryIndex, mode);
+}
+
 export function attribute(lines: readonly string[]): { row: number; text: string }[] {
   return [...new Set(lines)].map((text) => {
-    const m = /^backend (\d+):\s*/.exec(text);
-    return m ? { row: Number(m[1]) - 1, text: text.slice(m[0].length) } : { row: -1, text };
+    const m = /^backend #(\d+):\s*/.exec(text);
+    return m ? { row: Number(m[1]), text: text.slice(m[0].length) } : { row: -1, text };
   });
 }
 
 export function newRow(): Row {
-  return { key: nextKey++, originalUrl: null, url: '', touched: true, enabled: true, hasToken: false, token: { kind: 'keep' } };
+  return { key: nextKey++, originalUrl: null, url: '', touched: true, enabled: true, hasToken: false, token: { kind: 'keep' }, name: '' };
 }
 
 /** Swaps a row with its neighbour. The primary is a backend, not a position: it follows its row. */

@@ -7,12 +7,15 @@ import {
   SECRET_HEADER,
   SNAPSHOT_INTERVAL_MS,
   type ActionResult,
+  type ChangeConfirmation,
   type ConnectionStatus,
+  type CutoverResult,
   type DashboardState,
   type LatencyHistory,
   type ReportExport,
   type SettingsUpdate,
 } from '../src-shared/bridge';
+import type { CutoverRequest, CutoverView } from '../src-shared/cutover';
 import { READ_ONLY_MESSAGE, type DashboardBridge } from './store';
 
 type Failure = Extract<ActionResult, { ok: false }>;
@@ -100,7 +103,12 @@ export function createHttpBridge(env: HttpBridgeEnv, options: HttpBridgeOptions 
   }
 
   async function post(route: string, payload: unknown): Promise<ActionResult> {
-    if (!secret) return { ok: false, status: 403, error: READ_ONLY_MESSAGE };
+    const answer = await postRaw(route, payload);
+    return 'failure' in answer ? answer.failure : toResult(answer.res, answer.body);
+  }
+
+  async function postRaw(route: string, payload: unknown): Promise<{ res: ResponseLike; body: string } | { failure: Failure }> {
+    if (!secret) return { failure: { ok: false, status: 403, error: READ_ONLY_MESSAGE } };
     let res: ResponseLike;
     try {
       res = await env.fetch(base + route, {
@@ -109,9 +117,9 @@ export function createHttpBridge(env: HttpBridgeEnv, options: HttpBridgeOptions 
         body: JSON.stringify(payload),
       });
     } catch (e) {
-      return unreachable(e);
+      return { failure: unreachable(e) };
     }
-    return toResult(res, await res.text().catch(() => ''));
+    return { res, body: await res.text().catch(() => '') };
   }
 
   return {
@@ -122,6 +130,16 @@ export function createHttpBridge(env: HttpBridgeEnv, options: HttpBridgeOptions 
 
     setKillSwitch: (on: boolean) => post(HTTP_ROUTES.killSwitch, { on }),
     updateSettings: (update: SettingsUpdate) => post(HTTP_ROUTES.settings, update),
+
+    async cutover(request: CutoverRequest): Promise<CutoverResult> {
+      const answer = await postRaw(HTTP_ROUTES.cutover, request);
+      if ('failure' in answer) return answer.failure;
+      const result = toResult(answer.res, answer.body);
+      if (!result.ok) return result;
+      const parsed = parseJson(answer.body) as { cutover?: CutoverView } | undefined;
+      if (parsed?.cutover && typeof parsed.cutover === 'object') return { ok: true, cutover: parsed.cutover };
+      return { ok: false, status: 500, error: 'The relay answered the cutover request without its state' };
+    },
 
     async exportReport(): Promise<ReportExport | Failure> {
       // A report is redacted and changes nothing, so it needs no secret; sent when we have one anyway.
@@ -223,7 +241,8 @@ function toResult(res: ResponseLike, body: string): ActionResult {
   const parsed = parseJson(body);
   if (res.ok) {
     if (parsed && typeof parsed === 'object' && 'ok' in parsed && parsed.ok === false) return failureFrom(parsed, res.status);
-    return { ok: true };
+    const confirmation = parsed && typeof parsed === 'object' && 'confirmation' in parsed ? (parsed as { confirmation?: unknown }).confirmation : undefined;
+    return confirmation && typeof confirmation === 'object' ? { ok: true, confirmation: confirmation as ChangeConfirmation } : { ok: true };
   }
   if (parsed && typeof parsed === 'object') return failureFrom(parsed, res.status);
   const text = firstLine(body) || res.statusText || 'no explanation given';

@@ -8,6 +8,7 @@ import { createStore, type StoreApi } from 'zustand/vanilla';
 import type {
   ActionResult,
   ConnectionStatus,
+  CutoverResult,
   DashboardState,
   LatencyHistory,
   LatencyPoint,
@@ -16,11 +17,12 @@ import type {
   SaveReportResult,
   SettingsUpdate,
 } from '../src-shared/bridge';
+import type { CutoverRequest } from '../src-shared/cutover';
 
 /** A bridge as the dashboard receives it; `readOnly` tells up front that actions will be refused. */
 export type DashboardBridge = RelayBridge & { readonly readOnly?: boolean };
 
-export type ActionName = 'kill-switch' | 'settings' | 'report';
+export type ActionName = 'kill-switch' | 'settings' | 'report' | 'cutover';
 
 export interface ActionError {
   action: ActionName;
@@ -43,6 +45,7 @@ export interface DashboardData {
   pendingKillSwitch: boolean | null;
   pendingSettings: boolean;
   pendingReport: boolean;
+  pendingCutover: boolean;
   lastError: ActionError | null;
   readOnly: ReadOnlyReason | null;
   /** The bridge saves files itself (the desktop app's save dialog) instead of the page downloading them. */
@@ -57,6 +60,8 @@ export interface DashboardActions {
   seedHistory(history: LatencyHistory): void;
   setKillSwitch(on: boolean): Promise<ActionResult>;
   updateSettings(update: SettingsUpdate): Promise<ActionResult>;
+  /** Starts the guided cutover or presses one of its buttons; the relay's answer, refusals shown like any action. */
+  cutover(request: CutoverRequest): Promise<CutoverResult>;
   exportReport(): Promise<ReportExport | null>;
   /** Desktop: the report through the system's save dialog; null when it failed (the error is shown). */
   saveReport(): Promise<Extract<SaveReportResult, { ok: true }> | null>;
@@ -154,6 +159,7 @@ export function createDashboardStore(bridge: DashboardBridge, options: StoreOpti
       pendingKillSwitch: null,
       pendingSettings: false,
       pendingReport: false,
+      pendingCutover: false,
       lastError: null,
       readOnly: bridge.readOnly ? 'no-secret' : null,
       savesFiles: typeof bridge.saveReport === 'function',
@@ -212,6 +218,15 @@ export function createDashboardStore(bridge: DashboardBridge, options: StoreOpti
         set({ pendingSettings: false });
         if (result.ok) succeed('settings');
         else fail('settings', result);
+        return result;
+      },
+
+      async cutover(request) {
+        set({ pendingCutover: true });
+        const result = await settle(() => bridge.cutover(request));
+        set({ pendingCutover: false });
+        if (result.ok) succeed('cutover');
+        else fail('cutover', result);
         return result;
       },
 

@@ -4,7 +4,8 @@
 // request and response types of each, as GitHub Desktop keeps one typed map of its IPC.
 import { z } from 'zod';
 import type { HealthResponse, ParityResponse, TargetsResponse } from './debug-api';
-import { BACKEND_MODES, MAX_BACKENDS_LIMIT, isWsUrl } from './settings';
+import type { CutoverRequest, CutoverView } from './cutover';
+import { BACKEND_MODES, MAX_BACKENDS_LIMIT, deliveryProblem, isBackendName, isWsUrl, BACKEND_NAME_EXPECTED, type Settings } from './settings';
 
 /** A relay-wide or per-target event, newest last (connects, disconnects, errors, kill switch). */
 export interface TimelineEntry {
@@ -14,13 +15,36 @@ export interface TimelineEntry {
   detail: string;
 }
 
+/** The settings the dashboard's settings panel edits, beyond the backends, the mode and the kill switch. */
+export const PANEL_SETTING_KEYS = [
+  'paritySampleRate',
+  'targetTimeoutMs',
+  'sendTimeoutMs',
+  'queueMaxFrames',
+  'queueMaxBytes',
+  'endTimeoutMs',
+  'sourceStaleMs',
+  'baselineHz',
+  'controlsVars',
+  'baselineVars',
+  'sharePersonalData',
+  'maxBackends',
+  'debugPort',
+] as const satisfies readonly (keyof Settings)[];
+export type PanelSettingKey = (typeof PANEL_SETTING_KEYS)[number];
+export type PanelSettings = Pick<Settings, PanelSettingKey>;
+
 /** The settings as the dashboard may see them: no token ever leaves the relay, only whether one is set. */
 export interface DashboardSettings {
-  backends: { url: string; enabled: boolean; hasToken: boolean }[];
+  backends: { url: string; enabled: boolean; hasToken: boolean; name: string | null }[];
   mode: (typeof BACKEND_MODES)[number];
   primaryIndex: number;
   killSwitch: boolean;
   paritySampleRate: number;
+  /** Every other setting the panel edits, as in force now. */
+  values: PanelSettings;
+  /** Settings under which no backend receives frames were accepted on purpose (a forced change). */
+  allowNoDelivery: boolean;
   /** Variables whose environment value overrides the file for this run: edits to them do not take effect. */
   envOverrides: string[];
 }
@@ -34,6 +58,8 @@ export interface DashboardState {
   settings: DashboardSettings;
   /** The most recent timeline entries (at most 50). */
   timeline: TimelineEntry[];
+  /** The guided cutover in progress or last run; null when none has run. */
+  cutover: CutoverView | null;
 }
 
 /** Ack latency per target over time: one point a second, the last 30 minutes at most. */
@@ -59,6 +85,8 @@ const tokenEdit = z.union([
 export const BackendEditSchema = z.object({
   url: z.string().max(2048),
   enabled: z.boolean(),
+  /** A friendly name shown beside the URL; empty or omitted for none. */
+  name: z.string().max(40).optional(),
   /** Omitted: keep the token the backend at this URL already has, if any. */
   token: tokenEdit.optional(),
 });
@@ -70,6 +98,33 @@ export const SettingsUpdateSchema = z
     // The hard limit here; the relay then applies its own RELAY_MAX_BACKENDS.
     backends: z.array(BackendEditSchema).max(MAX_BACKENDS_LIMIT).optional(),
     paritySampleRate: z.number().min(0).max(1).optional(),
+    // The rest of the settings panel: kinds checked here, ranges by the relay's own rules
+    // (src-shared/settings), which the panel runs before sending too.
+    targetTimeoutMs: z.number().int().optional(),
+    sendTimeoutMs: z.number().int().optional(),
+    queueMaxFrames: z.number().int().optional(),
+    queueMaxBytes: z.number().int().optional(),
+    endTimeoutMs: z.number().int().optional(),
+    sourceStaleMs: z.number().int().optional(),
+    baselineHz: z.number().finite().optional(),
+    controlsVars: z.array(z.string().max(64)).max(200).optional(),
+    baselineVars: z.array(z.string().max(64)).max(200).optional(),
+    sharePersonalData: z.boolean().optional(),
+    maxBackends: z.number().int().optional(),
+    debugPort: z.number().int().optional(),
+    /** Accept settings under which no backend receives frames (asked for in words first). */
+    force: z.boolean().optional(),
+  })
+  .strict();
+
+/** `relay set NAME=VALUE ...` through the relay: the texts as typed, read by the relay with the settings file's rules. */
+export const AssignSettingsSchema = z
+  .object({
+    assignments: z
+      .array(z.object({ name: z.string().min(1).max(64), value: z.string().max(64 * 1024) }).strict())
+      .min(1)
+      .max(40),
+    force: z.boolean().optional(),
   })
   .strict();
 
@@ -78,9 +133,26 @@ export const KillSwitchRequestSchema = z.object({ on: z.boolean() }).strict();
 export type BackendEdit = z.infer<typeof BackendEditSchema>;
 export type SettingsUpdate = z.infer<typeof SettingsUpdateSchema>;
 export type KillSwitchRequest = z.infer<typeof KillSwitchRequestSchema>;
+export type AssignSettingsRequest = z.infer<typeof AssignSettingsSchema>;
+
+/** What the relay confirms it did, so the CLI and the page can print it rather than assume it. */
+export interface ChangeConfirmation {
+  /** The relay's pid and config folder: which relay confirmed. */
+  pid: number;
+  configDir: string;
+  /** What the relay runs with now, in words (mode, backends, kill switch). */
+  summary: string;
+  /** The variables this change set. */
+  changed: string[];
+  /** The kill switch: backend connections it closed, any still open when the wait ended, and how long until none was. */
+  killSwitch?: { on: boolean; closed: number; stillOpen: number; withinMs: number };
+  /** A change that applies at the next start only (RELAY_DEBUG_PORT), said so. */
+  notes: string[];
+  warnings: string[];
+}
 
 export type ActionResult =
-  | { ok: true }
+  | { ok: true; confirmation?: ChangeConfirmation }
   | {
       ok: false;
       /** HTTP-like status: 400 invalid, 403 no or wrong secret, 409 overridden by the environment, 500 relay error. */
@@ -94,23 +166,35 @@ export type ActionResult =
  * Checks backend edits before anything is sent or saved, with the same rules the relay
  * applies, so the form can explain each problem next to its field.
  */
-export function validateBackendEdits(backends: readonly BackendEdit[], primaryIndex: number, mode: string): string[] {
+export function validateBackendEdits(backends: readonly BackendEdit[], primaryIndex: number): string[] {
   const problems: string[] = [];
   const seen = new Set<string>();
   backends.forEach((b, i) => {
     const url = b.url.trim();
-    if (url === '') problems.push(`backend ${i + 1}: the URL is empty; expected a ws:// or wss:// URL such as ws://127.0.0.1:8080/relay`);
-    else if (!isWsUrl(url)) problems.push(`backend ${i + 1}: "${url}" is not a ws:// or wss:// URL; expected something like wss://gateway.example.com/relay`);
-    else if (seen.has(url)) problems.push(`backend ${i + 1}: ${url} is listed twice; each gateway once (twice would send every frame twice)`);
+    if (url === '') problems.push(`backend #${i}: the URL is empty; expected a ws:// or wss:// URL such as ws://127.0.0.1:8080/relay`);
+    else if (!isWsUrl(url)) problems.push(`backend #${i}: "${url}" is not a ws:// or wss:// URL; expected something like wss://gateway.example.com/relay`);
+    else if (seen.has(url)) problems.push(`backend #${i}: ${url} is listed twice; each gateway once (twice would send every frame twice)`);
     seen.add(url);
+    if (b.name !== undefined && b.name.trim() !== '' && !isBackendName(b.name)) problems.push(`backend #${i}: the name "${b.name}" is not valid; expected ${BACKEND_NAME_EXPECTED}`);
   });
   if (backends.length > 0 && (primaryIndex < 0 || primaryIndex >= backends.length)) {
-    problems.push(`primary: backend ${primaryIndex + 1} does not exist; expected one of 1 to ${backends.length}`);
-  }
-  if (mode === 'single' && backends.length > 0 && backends[primaryIndex] && !backends[primaryIndex].enabled) {
-    problems.push(`primary: backend ${primaryIndex + 1} is disabled, so single mode would send to no one; enable it or choose another primary`);
+    problems.push(`primary: backend #${primaryIndex} does not exist; expected one of #0 to #${backends.length - 1}`);
   }
   return problems;
+}
+
+/**
+ * The same rule as the relay's refusal of settings that send nowhere (src-shared/settings
+ * deliveryProblem), in the dashboard's words; null when the settings deliver. The form asks
+ * the person to confirm with a force rather than refusing outright.
+ */
+export function noDeliveryProblem(backends: readonly Pick<BackendEdit, 'url' | 'enabled' | 'name'>[], primaryIndex: number, mode: string): string | null {
+  const problem = deliveryProblem({
+    backends: backends.map((b) => ({ url: b.url.trim(), enabled: b.enabled, ...(b.name ? { name: b.name } : {}) })),
+    mode: mode === 'parallel' ? 'parallel' : 'single',
+    primaryIndex,
+  });
+  return problem ? `Telemetry would go nowhere: ${problem.text}. ${problem.remedy}.` : null;
 }
 
 // ---- the channel map ------------------------------------------------------------------------
@@ -122,6 +206,8 @@ export interface BridgeChannels {
   'relay:set-kill-switch': { request: KillSwitchRequest; response: ActionResult };
   'relay:update-settings': { request: SettingsUpdate; response: ActionResult };
   'relay:export-report': { request: void; response: ReportExport | Extract<ActionResult, { ok: false }> };
+  /** The guided cutover: start it, or pause, resume, abort, roll back, remove the old backend. */
+  'relay:cutover': { request: CutoverRequest; response: CutoverResult };
   /** Desktop only: asks where to save with the system's save dialog, then writes the .html and .json. */
   'relay:save-report': { request: void; response: SaveReportResult };
 }
@@ -129,6 +215,9 @@ export interface BridgeChannels {
 // The channel names live in a module without zod, so the sandboxed preload bundles them alone.
 import { BRIDGE_CHANNELS, STATE_EVENT_CHANNEL } from './ipc-channels';
 export { BRIDGE_CHANNELS, STATE_EVENT_CHANNEL };
+
+/** The cutover as the relay holds it after the request, or why the request was refused. */
+export type CutoverResult = { ok: true; cutover: CutoverView } | Extract<ActionResult, { ok: false }>;
 
 /** The report saved by the desktop shell: where, or that the person cancelled the dialog. */
 export type SaveReportResult = { ok: true; files: string[] } | { ok: true; cancelled: true } | Extract<ActionResult, { ok: false }>;
@@ -145,6 +234,7 @@ const everyChannelListed: Record<BridgeChannel, ListedChannel> = {
   'relay:update-settings': 'relay:update-settings',
   'relay:export-report': 'relay:export-report',
   'relay:save-report': 'relay:save-report',
+  'relay:cutover': 'relay:cutover',
 };
 void everyChannelListed;
 void listedChannelsExist;
@@ -168,21 +258,14 @@ export interface RelayBridge {
   setKillSwitch(on: boolean): Promise<ActionResult>;
   updateSettings(update: SettingsUpdate): Promise<ActionResult>;
   exportReport(): Promise<ReportExport | Extract<ActionResult, { ok: false }>>;
+  cutover(request: CutoverRequest): Promise<CutoverResult>;
   /** Where the shell can save files itself (the desktop app), the export goes through its save dialog. */
   saveReport?(): Promise<SaveReportResult>;
 }
 
-/** HTTP routes of the browser implementation, on the relay's debug port. */
-export const HTTP_ROUTES = {
-  state: '/api/state',
-  history: '/api/history',
-  events: '/api/events',
-  killSwitch: '/api/kill-switch',
-  settings: '/api/settings',
-  report: '/api/report',
-} as const;
+// The routes and the secret's header live in a module without zod: the CLI reads them on its fast path.
+import { HTTP_ROUTES, SECRET_HEADER } from './http-routes';
+export { HTTP_ROUTES, SECRET_HEADER };
 
-/** The header carrying the per-run secret on every request that changes something. */
-export const SECRET_HEADER = 'x-relay-secret';
 /** How often the relay pushes a snapshot: a few Hz, never per frame. */
 export const SNAPSHOT_INTERVAL_MS = 500;

@@ -62,6 +62,8 @@ export interface StreamCounts extends TargetCounters {
 
 export interface TargetView {
   url: string;
+  /** The backend's friendly name from the settings; null when it has none. */
+  name: string | null;
   enabled: boolean;
   state: TargetState;
   primary: boolean;
@@ -151,6 +153,7 @@ export interface SourceView {
 }
 
 export interface HealthResponse {
+  /** `critical` also when the settings send frames to no backend ("telemetry is going nowhere"). */
   status: HealthStatus | 'killed';
   killSwitch: boolean;
   mode: BackendMode;
@@ -162,6 +165,11 @@ export interface HealthResponse {
   targets: { url: string; state: TargetState; status: HealthStatus }[];
   source: SourceView | null;
   uptimeMs: number;
+  /** Which relay answers: its pid and config folder (the CLI checks it is the one it meant). */
+  pid?: number;
+  configDir?: string;
 }
 
 export const KILL_SWITCH_MESSAGE = 'Kill Switch Active';
+/** The first words of the health remark (Critical) when the settings send frames to no backend at all. */
+export const NO_DELIVERY_MESSAGE = 'telemetry is going nowhere';

@@ -10,6 +10,7 @@ export const BRIDGE_CHANNELS = [
   'relay:update-settings',
   'relay:export-report',
   'relay:save-report',
+  'relay:cutover',
 ] as const;
 
 /** The one channel the main process pushes on: a DashboardState every SNAPSHOT_INTERVAL_MS. */

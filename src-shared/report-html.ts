@@ -5,6 +5,7 @@
 import type { LatencyPoint } from './bridge';
 import { HEALTH_THRESHOLDS } from './metrics';
 import { GAP_REASONS } from './protocol';
+import { CUTOVER_STEP_TITLES, type CutoverParity, type CutoverView } from './cutover';
 import {
   describeFigure,
   describeReasons,
@@ -26,8 +27,11 @@ const fmt = (n: number | null | undefined, unit = ''): string =>
 const sumOf = (r: Record<string, number>): number => Object.values(r).reduce((a, b) => a + b, 0);
 const reasons = (r: Record<string, number>): string => escapeHtml(describeReasons(r));
 
-/** A table row: header cells, then cells; numbers right-aligned. */
-const th = (cells: readonly string[]): string => `<tr>${cells.map((c) => `<th>${c}</th>`).join('')}</tr>`;
+/** A table's header row; on a narrow screen it hides and each cell carries its label instead (labelled). */
+const th = (cells: readonly string[]): string => `<tr class="head">${cells.map((c) => `<th>${c}</th>`).join('')}</tr>`;
+/** Cells with their column's name, shown beside the value when the table stacks on a narrow screen. */
+const labelled = (cells: readonly string[], labels: readonly string[]): string =>
+  cells.map((c, i) => c.replace(/^<td/, `<td data-label="${escapeHtml(labels[i] ?? '')}"`)).join('');
 const num = (n: number | null | undefined, unit = ''): string => `<td class="n">${fmt(n, unit)}</td>`;
 const text = (value: string): string => `<td>${value}</td>`;
 
@@ -64,10 +68,10 @@ const PROOF_WORDS: Record<TargetProofStatus, string> = {
 const CSS = `
 :root{color-scheme:light;--ok:#1b7f3b;--warn:#a86500;--bad:#b3261e;--muted:#5f6368;--line:#d9dce1;--bg:#f6f7f9}
 *{box-sizing:border-box}
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;padding:24px;color:#1f2328;background:#fff;max-width:1200px}
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;padding:24px;color:#1f2328;background:#fff;max-width:1200px;overflow-wrap:anywhere}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid var(--line);padding-bottom:4px}
 h3{font-size:15px;margin:18px 0 6px}h4{font-size:14px;margin:14px 0 4px}
-table{border-collapse:collapse;margin:6px 0 12px;font-variant-numeric:tabular-nums}
+table{border-collapse:collapse;margin:6px 0 12px;font-variant-numeric:tabular-nums;max-width:100%}
 th,td{border:1px solid var(--line);padding:3px 8px;text-align:left;vertical-align:top}
 th{background:var(--bg);font-weight:600}
 td.n{text-align:right}
@@ -83,11 +87,27 @@ tr.disagrees td{background:#fdecea}tr.unproven td{background:#f1f3f4}
 .err{color:var(--bad)}
 .small{color:var(--muted);font-size:12px}
 pre{background:var(--bg);border:1px solid var(--line);padding:8px;overflow:auto;font-size:12px;white-space:pre-wrap;word-break:break-all}
-svg{display:block;margin:6px 0 12px;background:#fff;border:1px solid var(--line)}
+svg{display:block;margin:6px 0 12px;background:#fff;border:1px solid var(--line);max-width:100%;height:auto}
 svg text{font:11px system-ui,sans-serif;fill:#3c4043}
 .target{border:1px solid var(--line);border-radius:8px;padding:4px 16px 8px;margin:16px 0}
 .target.removed{border-style:dashed;background:#fafafa}
 @media print{.target{break-inside:avoid}}
+.legend{display:flex;flex-wrap:wrap;gap:4px 14px;font-size:12px;color:var(--muted)}
+.name{font-weight:700}
+/* Narrow screens (a phone, a half-width window): no sideways scrolling. Wide tables become one
+   block per row, each value beside its column's name. */
+@media (max-width:820px){
+body{padding:12px}
+.target{padding:4px 10px 8px}
+table.stack,table.stack tbody,table.stack tr,table.stack th,table.stack td,table.stack caption{display:block;width:100%}
+table.stack tr.head{display:none}
+table.stack tr{border:1px solid var(--line);border-radius:6px;margin:0 0 8px;padding:4px 8px}
+table.stack th,table.stack td{border:none;padding:2px 0;text-align:left}
+table.stack td[data-label]{display:flex;justify-content:space-between;gap:12px}
+table.stack td[data-label]::before{content:attr(data-label);color:var(--muted);font-size:12px;text-align:left}
+table.stack td.n{text-align:right}
+table.kv th{width:34%}
+}
 `;
 
 export function renderReportHtml(report: ParityReport): string {
@@ -120,7 +140,7 @@ export function renderReportHtml(report: ParityReport): string {
       `${fmt(env.source.framesProduced)} frames produced, session ${escapeHtml(env.source.sessionId ?? '–')}`
     : 'none';
   parts.push(`<h2>Environment</h2>
-<table>
+<table class="kv">
 <tr><th>App</th><td>${escapeHtml(env.app.name)} ${escapeHtml(env.app.version)}</td></tr>
 <tr><th>Build time</th><td>${escapeHtml(env.app.buildTime)}</td></tr>
 <tr><th>OS</th><td>${escapeHtml(env.os.name)} ${escapeHtml(env.os.release)} (${escapeHtml(env.os.arch)})<br><span class="small">${escapeHtml(env.os.version)}</span></td></tr>
@@ -138,9 +158,9 @@ export function renderReportHtml(report: ParityReport): string {
   const list = (items: readonly string[]): string => (items.length ? `<ul>${items.map((r) => `<li>${escapeHtml(r)}</li>`).join('')}</ul>` : '');
   parts.push(`<h2>Summary</h2>`);
   if (h.killSwitch) parts.push(`<div class="banner">${escapeHtml(h.message ?? 'Kill Switch Active')}</div>`);
-  parts.push(`<table>
+  parts.push(`<table class="kv">
 <tr><th>Relay health</th><td>${badge(h.status)}${list(h.reasons)}</td></tr>
-<tr><th>Mode</th><td>${escapeHtml(h.mode)}, primary ${fmt(report.settings.primaryIndex)}${h.killSwitch ? ', kill switch ON' : ''}</td></tr>
+<tr><th>Mode</th><td>${escapeHtml(h.mode)}, primary #${fmt(report.settings.primaryIndex)}${h.killSwitch ? ', kill switch ON' : ''}</td></tr>
 <tr><th>Relay's parity verdict</th><td>${badge(p.verdict.status)} ${healthySince}${list(p.verdict.reasons)}</td></tr>
 <tr><th>Totals</th><td>delivered (confirmed by the gateways) ${fmt(p.totalDelivered)}, in flight ${fmt(p.totalInFlight)}, ` +
     `dropped ${fmt(p.totalDropped)}, lost ${fmt(p.totalLost)}<br>` +
@@ -162,13 +182,18 @@ export function renderReportHtml(report: ParityReport): string {
     for (const t of removed) parts.push(renderTarget(t));
   }
 
+  if (report.cutovers.length > 0) parts.push(renderCutovers(report.cutovers));
+
   parts.push(`<h2>Timeline</h2>`);
   if (report.timeline.length === 0) parts.push('<p>No events.</p>');
   else {
-    parts.push('<table><tr><th>Time (UTC)</th><th>Target</th><th>Event</th><th>Detail</th></tr>');
+    const timelineColumns = ['Time (UTC)', 'Target', 'Event', 'Detail'];
+    const names = new Map(report.targets.filter((t) => t.name).map((t) => [t.url, t.name as string]));
+    parts.push(`<table class="stack">${th(timelineColumns)}`);
     for (const e of report.timeline) {
       const cls = e.kind === 'error' || e.kind === 'kill-switch-on' ? ' class="err"' : '';
-      parts.push(`<tr${cls}><td>${escapeHtml(e.at)}</td><td>${escapeHtml(e.url ?? 'relay')}</td><td>${escapeHtml(e.kind)}</td><td>${escapeHtml(e.detail)}</td></tr>`);
+      const who = e.url === null ? 'relay' : names.has(e.url) ? `${names.get(e.url)} (${e.url})` : e.url;
+      parts.push(`<tr${cls}>${labelled([text(escapeHtml(e.at)), text(escapeHtml(who)), text(escapeHtml(e.kind)), text(escapeHtml(e.detail))], timelineColumns)}</tr>`);
     }
     parts.push('</table>');
   }
@@ -200,14 +225,15 @@ function renderTarget(t: ReportTarget): string {
     t.oldestUnconfirmedMs === null ? '' : `oldest unconfirmed frame waiting ${fmt(t.oldestUnconfirmedMs, ' ms')}`,
   ].filter((f) => f !== '');
   out.push(`<section class="target${t.removed ? ' removed' : ''}">
-<h3>${escapeHtml(t.url)} ${badge(t.proof.status)} <span class="small">${escapeHtml(PROOF_WORDS[t.proof.status] ?? t.proof.status)}</span></h3>
+<h3>${t.name ? `<span class="name">${escapeHtml(t.name)}</span> ` : ''}${escapeHtml(t.url)} ${badge(t.proof.status)} <span class="small">${escapeHtml(PROOF_WORDS[t.proof.status] ?? t.proof.status)}</span></h3>
 <div class="small">${facts.join(' · ')}</div>`);
   if (t.proof.sentences.length) out.push(`<ul>${t.proof.sentences.map((s) => `<li>${escapeHtml(s)}</li>`).join('\n')}</ul>`);
   if (t.health.reasons.length) out.push(`<ul>${t.health.reasons.map((r) => `<li>${escapeHtml(r)}</li>`).join('')}</ul>`);
   if (t.lastError) out.push(`<p class="err">Last error: ${escapeHtml(t.lastError)}</p>`);
-  out.push(`<table>
-${th(['produced', 'delivered (confirmed by the gateway)', 'in flight', 'queued', 'dropped', 'lost', 'sent', 'acked', 'resent'])}
-<tr>${[c.produced, c.delivered, c.inFlight, c.queued, c.dropped, c.lost, c.sent, c.acked, c.resent].map((n) => num(n)).join('')}</tr>
+  const counterColumns = ['produced', 'delivered (confirmed by the gateway)', 'in flight', 'queued', 'dropped', 'lost', 'sent', 'acked', 'resent'];
+  out.push(`<table class="stack">
+${th(counterColumns)}
+<tr>${labelled([c.produced, c.delivered, c.inFlight, c.queued, c.dropped, c.lost, c.sent, c.acked, c.resent].map((n) => num(n)), counterColumns)}</tr>
 </table>
 <div class="small">dropped: ${reasons(t.droppedBy)} · lost: ${reasons(t.lostBy)} · ack p50 ${fmt(t.ackLatency.p50, ' ms')}, ` +
     `p95 ${fmt(t.ackLatency.p95, ' ms')} · acks missing ${fmt(t.acksMissing)} · drift ${fmt(t.driftPct, '%')}</div>`);
@@ -237,6 +263,8 @@ const RELAY_COLUMNS = [
   'not given (before added)', 'sent', 'acked', 'resent', 'ticks skipped at the source',
 ];
 
+const CHECK_COLUMNS = ['stream', 'figure', 'gateway says', 'relay says', 'from the relay\'s', 'result'];
+
 const GATEWAY_COLUMNS = [
   'stream', 'frames in', 'missing', 'gapped', 'by reason', 'duplicates', 'resent', 'resent duplicates', 'out of order',
   'up to', 'last seq', 'end', 'ticks skipped at the source', 'acked',
@@ -247,11 +275,10 @@ function relayTable(streams: readonly StreamAccount[]): string {
   if (streams.length === 0) return '<p>No frames yet.</p>';
   const rows = streams.map((s) => {
     const r = s.relay;
-    return `<tr><th>${escapeHtml(s.stream)}</th>${num(r.produced)}${num(r.delivered)}${num(r.inFlight)}${num(r.queued)}` +
-      `${num(r.dropped)}${text(reasons(r.droppedBy))}${num(r.lost)}${text(reasons(r.lostBy))}${num(r.notGiven)}` +
-      `${num(r.sent)}${num(r.acked)}${num(r.resent)}${num(s.atSource.seenByRelay)}</tr>`;
+    const cells = [num(r.produced), num(r.delivered), num(r.inFlight), num(r.queued), num(r.dropped), text(reasons(r.droppedBy)), num(r.lost), text(reasons(r.lostBy)), num(r.notGiven), num(r.sent), num(r.acked), num(r.resent), num(s.atSource.seenByRelay)];
+    return `<tr><th>${escapeHtml(s.stream)}</th>${labelled(cells, RELAY_COLUMNS.slice(1))}</tr>`;
   });
-  return `<table>
+  return `<table class="stack">
 <caption class="small">The relay's account: produced = delivered + in flight + queued + dropped + lost</caption>
 ${th(RELAY_COLUMNS)}
 ${rows.join('\n')}
@@ -265,11 +292,13 @@ function gatewayTable(streams: readonly StreamAccount[], answered: boolean): str
   const rows = streams.map((s) => {
     const g = s.gateway;
     if (!g) return '';
-    return `<tr><th>${escapeHtml(s.stream)}</th>${num(g.framesIn)}${num(g.missing)}${num(sumOf(g.gapped))}${text(gapped(g))}` +
-      `${num(g.duplicates)}${num(g.resent)}${num(g.resentDuplicates)}${num(g.outOfOrder)}${num(g.upTo)}${num(g.lastSeq)}` +
-      `${text(g.endedAt === null ? 'open' : `ended at ${fmt(g.endedAt)}`)}${num(g.sourceGaps)}${num(g.acked)}</tr>`;
+    const cells = [
+      num(g.framesIn), num(g.missing), num(sumOf(g.gapped)), text(gapped(g)), num(g.duplicates), num(g.resent), num(g.resentDuplicates), num(g.outOfOrder), num(g.upTo), num(g.lastSeq),
+      text(g.endedAt === null ? 'open' : `ended at ${fmt(g.endedAt)}`), num(g.sourceGaps), num(g.acked),
+    ];
+    return `<tr><th>${escapeHtml(s.stream)}</th>${labelled(cells, GATEWAY_COLUMNS.slice(1))}</tr>`;
   });
-  return `<table>
+  return `<table class="stack">
 <caption class="small">The gateway's own count of this session</caption>
 ${th(GATEWAY_COLUMNS)}
 ${rows.join('\n')}
@@ -282,21 +311,22 @@ function checksTable(streams: readonly StreamAccount[]): string {
   const rows = streams.flatMap((s) =>
     s.checks.filter(shown).map((c) => {
       const expected = c.expected.min === c.expected.max ? fmt(c.expected.min) : `${fmt(c.expected.min)} to ${fmt(c.expected.max)}`;
-      return `<tr class="${c.result}"><th>${escapeHtml(s.stream)}</th>${text(escapeHtml(describeFigure(c.figure)))}${num(c.gateway)}` +
-        `<td class="n">${expected}</td>${text(escapeHtml(c.relayTerms))}${text(`${badge(c.result)} ${escapeHtml(c.detail ?? '')}`)}</tr>`;
+      const cells = [text(escapeHtml(describeFigure(c.figure))), num(c.gateway), `<td class="n">${expected}</td>`, text(escapeHtml(c.relayTerms)), text(`${badge(c.result)} ${escapeHtml(c.detail ?? '')}`)];
+      return `<tr class="${c.result}"><th>${escapeHtml(s.stream)}</th>${labelled(cells, CHECK_COLUMNS.slice(1))}</tr>`;
     }),
   );
   if (rows.length === 0) return '';
-  return `<table>
+  return `<table class="stack">
 <caption class="small">Compared: the gateway's figure against what the relay's counts say it must be</caption>
-${th(['stream', 'figure', 'gateway says', 'relay says', 'from the relay\'s', 'result'])}
+${th(CHECK_COLUMNS)}
 ${rows.join('\n')}
 </table>`;
 }
 
+// p50 and p95 told apart from each other and from the 100 ms and 500 ms marks by colour and dash.
 const SERIES = [
   { color: '#1a73e8', dash: '' },
-  { color: '#d93025', dash: '' },
+  { color: '#8e24aa', dash: '2 3' },
 ];
 
 /** p50 and p95 over time, with the spec's 100 ms and 500 ms lines where they fall within the scale. */
@@ -350,10 +380,10 @@ ${grid.join('\n')}
 <line x1="${L}" x2="${L}" y1="${T}" y2="${H - B}" stroke="#999"/><line x1="${L}" x2="${W - R}" y1="${H - B}" y2="${H - B}" stroke="#999"/>
 ${marks.join('\n')}
 <path d="${line('p50')}" fill="none" stroke="${SERIES[0]?.color}" stroke-width="1.5"/>
-<path d="${line('p95')}" fill="none" stroke="${SERIES[1]?.color}" stroke-width="1.5"/>
+<path d="${line('p95')}" fill="none" stroke="${SERIES[1]?.color}" stroke-width="2" stroke-dasharray="${SERIES[1]?.dash}"/>
 <text x="${L}" y="${H - 8}">${escapeHtml(new Date(t0).toISOString().slice(11, 19))} UTC</text>
 <text x="${W - R}" y="${H - 8}" text-anchor="end">${escapeHtml(new Date(t1).toISOString().slice(11, 19))} UTC (${escapeHtml(span)})</text>
-<text x="${L + 160}" y="${H - 8}" fill="${SERIES[0]?.color}">— p50 ms</text><text x="${L + 230}" y="${H - 8}" fill="${SERIES[1]?.color}">— p95 ms</text>
+<text x="${L + 160}" y="${H - 8}" fill="${SERIES[0]?.color}">— p50 ms</text><text x="${L + 230}" y="${H - 8}" fill="${SERIES[1]?.color}">··· p95 ms</text>
 ${offScale.length ? `<text x="${L + 300}" y="${H - 8}">(${offScale.map((v) => `${v} ms`).join(', ')} above the scale: all points below)</text>` : ''}
 </svg>`;
 }
@@ -411,4 +441,27 @@ function niceCeil(v: number): number {
   const p = 10 ** Math.floor(Math.log10(v));
   for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
   return 10 * p;
+}
+
+/** Each guided cutover: its steps as the relay confirmed them, and its record with the verdict at every entry. */
+function renderCutovers(cutovers: readonly CutoverView[]): string {
+  const name = (b: { url: string; name: string | null }) => escapeHtml(b.name ? `${b.name} (${b.url})` : b.url);
+  const figures = (p: CutoverParity) =>
+    `${badge(p.verdict)} drift ${fmt(p.driftPct, '%')}${p.healthyForMs !== null ? `, healthy for ${fmt(Math.round(p.healthyForMs / 1000), ' s')}` : ''}` +
+    (p.targets.length ? `<br><span class="small">${p.targets.map((t) => `${escapeHtml(t.name ?? t.url)}: ${escapeHtml(t.state)}, delivered ${fmt(t.delivered)}, lost ${fmt(t.lost)}, p95 ${fmt(t.p95, ' ms')}`).join('; ')}</span>` : '');
+  const out = ['<h2>Cutovers</h2>'];
+  for (const c of cutovers) {
+    out.push(`<section class="target">
+<h3>From ${name(c.from)} to ${name(c.to)} ${badge(c.phase === 'completed' ? 'healthy' : c.phase === 'failed' || c.phase === 'aborted' ? 'critical' : 'warning')} <span class="small">${escapeHtml(c.phase)}</span></h3>
+<div class="small">started ${escapeHtml(new Date(c.startedAt).toISOString())}${c.endedAt ? `, ended ${escapeHtml(new Date(c.endedAt).toISOString())}` : ''} · parity window ${fmt(Math.round(c.windowMs / 1000), ' s')}${c.problem ? ` · ${escapeHtml(c.problem)}` : ''}</div>`);
+    const stepColumns = ['step', 'status', 'what was confirmed (or why not)'];
+    out.push(`<table class="stack">${th(stepColumns)}${c.steps
+      .map((s) => `<tr><th>${escapeHtml(CUTOVER_STEP_TITLES[s.name])}</th>${labelled([text(escapeHtml(s.status)), text(escapeHtml(s.detail))], stepColumns.slice(1))}</tr>`)
+      .join('\n')}</table>`);
+    const eventColumns = ['time (UTC)', 'step', 'what', 'the relay\'s verdict then'];
+    out.push(`<h4>Record</h4><table class="stack">${th(eventColumns)}${c.events
+      .map((e) => `<tr>${labelled([text(escapeHtml(new Date(e.at).toISOString())), text(escapeHtml(e.step ?? '')), text(`${escapeHtml(e.kind)}: ${escapeHtml(e.detail)}`), text(figures(e.parity))], eventColumns)}</tr>`)
+      .join('\n')}</table></section>`);
+  }
+  return out.join('\n');
 }

@@ -13,6 +13,7 @@ import type { LatencyPoint, TimelineEntry } from './bridge';
 import type { HealthResponse, ParityResponse, SourceView, StreamCounts, TargetView } from './debug-api';
 import type { GatewayParity, StreamParity } from './gateway-api';
 import type { GapReason } from './protocol';
+import type { CutoverView } from './cutover';
 import type { Settings } from './settings';
 
 export const REPORT_SCHEMA = 'relay-parity-report/2';
@@ -95,6 +96,7 @@ export interface ReportTarget
   extends Pick<
     TargetView,
     | 'url'
+    | 'name'
     | 'enabled'
     | 'state'
     | 'primary'
@@ -154,6 +156,8 @@ export interface ParityReport {
   timeline: ReportTimelineEntry[];
   /** What a reader must know to read the figures right (a session change during the run, say). */
   notes: string[];
+  /** Every guided cutover of this relay run, oldest first, each step with the relay's verdict at that moment. */
+  cutovers: CutoverView[];
   logTail: string[];
 }
 

@@ -11,6 +11,8 @@ export interface Backend {
   enabled: boolean;
   /** Sent as `Authorization: Bearer <token>` on the upgrade. A secret: never logged or reported. */
   token?: string;
+  /** A friendly name ("Gateway B, eu-west") shown beside the URL in the dashboard, the tray, the report and the logs. */
+  name?: string;
 }
 
 export interface Settings {
@@ -41,6 +43,12 @@ export interface Settings {
    * last frames and close cleanly; what is not confirmed by then is named and counted lost.
    */
   endTimeoutMs: number;
+  /**
+   * Accept a configuration under which no enabled backend receives frames (single mode with
+   * a disabled or missing primary, every backend disabled). Off: such a configuration is
+   * refused. Set only by an explicit force (`relay set --force`, the dashboard's confirmation).
+   */
+  allowNoDelivery: boolean;
 }
 
 export const DEFAULT_CONTROLS_VARS: readonly string[] = ['SessionTime', 'Throttle', 'Brake', 'Clutch', 'SteeringWheelAngle', 'Gear', 'RPM', 'Speed'];
@@ -75,6 +83,7 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   sourceStaleMs: 2000,
   maxBackends: 16,
   endTimeoutMs: 5000,
+  allowNoDelivery: false,
 });
 
 export type SettingSource = 'default' | 'file' | 'env' | 'cli';
@@ -351,21 +360,78 @@ const scalarRules = {
     schema: int(0, 120_000),
     fromEnv: parseInteger,
   },
+  allowNoDelivery: {
+    key: 'allowNoDelivery',
+    variable: 'RELAY_ALLOW_NO_DELIVERY',
+    expected: '1 (accept settings under which no backend receives frames) or 0 (refuse them)',
+    schema: z.boolean(),
+    fromEnv: parseFlag,
+  },
 } satisfies { [K in Exclude<keyof Settings, 'backends'>]: FieldRule<K> };
 
 export type ScalarSettingKey = keyof typeof scalarRules;
 
+/**
+ * A setting typed as text (the dashboard's settings panel), read exactly as its variable
+ * would be by `relay set` and the environment: the same rule, the same words when it is wrong.
+ */
+export function parseSettingText<K extends ScalarSettingKey>(key: K, text: string): { ok: true; value: Settings[K] } | { ok: false; problem: string } {
+  const rule = scalarRules[key] as unknown as FieldRule<K>;
+  const candidate = rule.fromEnv ? rule.fromEnv(text) : text;
+  const parsed = candidate === undefined ? undefined : rule.schema.safeParse(candidate);
+  if (parsed?.success) return { ok: true, value: parsed.data };
+  return { ok: false, problem: `${rule.variable}: got ${JSON.stringify(text)}; expected ${rule.expected}` };
+}
+
+/** A setting's value as the text parseSettingText reads back: lists comma-separated, flags 1 or 0. */
+export function settingText(value: unknown): string {
+  if (Array.isArray(value)) return value.join(',');
+  if (typeof value === 'boolean') return value ? '1' : '0';
+  return String(value);
+}
+
 export const BACKENDS_VARIABLE = 'RELAY_BACKENDS';
 export const ENABLED_VARIABLE = 'RELAY_TARGETS_ENABLED';
 export const TOKENS_VARIABLE = 'RELAY_BACKEND_TOKENS';
+export const NAMES_VARIABLE = 'RELAY_BACKEND_NAMES';
 const URL_EXPECTED = 'comma-separated ws:// or wss:// URLs, such as ws://127.0.0.1:8080/relay';
 
 /** Every variable the relay reads, with the settings key it sets: the CLI's `set` takes either name. */
-export const SETTING_VARIABLES: Record<string, keyof Settings | 'enabled' | 'tokens'> = {
+export const SETTING_VARIABLES: Record<string, keyof Settings | 'enabled' | 'tokens' | 'names'> = {
   [BACKENDS_VARIABLE]: 'backends',
   [ENABLED_VARIABLE]: 'enabled',
   [TOKENS_VARIABLE]: 'tokens',
+  [NAMES_VARIABLE]: 'names',
   ...Object.fromEntries(Object.values(scalarRules).map((r) => [r.variable, r.key])),
+};
+
+/**
+ * What each setting means, in a sentence, by variable: relay --help, relay help set and the
+ * dashboard's settings panel all say the same thing. Defaults and accepted values come from
+ * DEFAULT_SETTINGS and the rules above.
+ */
+export const SETTING_MEANINGS: Readonly<Record<string, string>> = {
+  [BACKENDS_VARIABLE]: 'the gateways, comma-separated ws:// or wss:// URLs; a running relay keeps the queues of the ones that stay',
+  [ENABLED_VARIABLE]: 'one 1/0 flag per backend: 0 stops sending to it without removing it',
+  [TOKENS_VARIABLE]: 'one bearer token per backend (empty for none), sent on the WebSocket upgrade; never shown or logged',
+  [NAMES_VARIABLE]: 'one friendly name per backend (empty for none), shown beside its URL in the dashboard, tray, report and logs',
+  RELAY_BACKEND_MODE: 'single: send to the primary only; parallel: send every frame to every enabled backend (for a cutover)',
+  RELAY_PRIMARY_INDEX: 'the primary backend in single mode, numbered from 0 as listed (#0, #1, ...)',
+  RELAY_TARGET_TIMEOUT_MS: 'how long a connection to a gateway may take before it is given up and retried',
+  RELAY_SEND_TIMEOUT_MS: 'a write the socket has not completed within this time means the gateway is not reading: the socket is replaced',
+  [KILL_SWITCH_VARIABLE]: '1 cuts every backend off at once and keeps them off, across restarts, until a person turns it off',
+  RELAY_PARITY_SAMPLE_RATE: 'the fraction of frames that ask the gateway for an ack (the latency probe); the same frames at every gateway',
+  RELAY_DEBUG_PORT: 'the loopback port of the debug endpoints and the dashboard (0: any free port); applies at the next start',
+  RELAY_QUEUE_MAX_FRAMES: 'per backend, the most frames held for a gateway that is slow or away; past it the oldest are dropped (and counted)',
+  RELAY_QUEUE_MAX_BYTES: 'per backend, the most bytes held; past it the oldest frames are dropped (and counted)',
+  RELAY_CONTROLS_VARS: 'the iRacing variables of the controls stream (one frame per sample)',
+  RELAY_BASELINE_VARS: 'the iRacing variables of the slower baseline stream',
+  RELAY_BASELINE_HZ: 'baseline frames per second',
+  RELAY_SHARE_PERSONAL_DATA: '1 sends user names and ids from the session to the gateways; 0 never does',
+  RELAY_SOURCE_STALE_MS: 'a connected source with no new data for this long is reported stale',
+  RELAY_MAX_BACKENDS: 'the most backends the relay accepts; a longer list is refused',
+  RELAY_END_TIMEOUT_MS: 'at the end of a run or a removal, how long to wait for each gateway to confirm the last frames',
+  RELAY_ALLOW_NO_DELIVERY: '1 accepts settings under which no backend receives frames (normally refused); set by relay set --force',
 };
 
 /** The key of a backend entry that holds its token sealed by the desktop app's safe storage. */
@@ -378,7 +444,7 @@ export const SETTING_KEYS: readonly string[] = ['backends', ...Object.keys(scala
  * (checked by parseDesktopPrefs), and conf's and electron-store's own bookkeeping.
  */
 export const SHARED_FILE_KEYS: readonly string[] = [DESKTOP_PREFS_KEY, '__internal__'];
-const BACKEND_ENTRY_KEYS: readonly string[] = ['url', 'enabled', 'token', SEALED_TOKEN_KEY];
+const BACKEND_ENTRY_KEYS: readonly string[] = ['url', 'enabled', 'token', SEALED_TOKEN_KEY, 'name'];
 /** RELAY_* variables that other parts of the app read: not settings, and not unknown. */
 const OTHER_RELAY_VARIABLES: readonly string[] = ['RELAY_BUILD_TIME', 'RELAY_AGENT_E2E'];
 /** At most this many unknown names are listed one by one; the rest are counted. */
@@ -416,7 +482,7 @@ const asObject = (value: unknown): Record<string, unknown> =>
 const FILE_NAME_TO_KEY: ReadonlyMap<string, string> = new Map([
   ...SETTING_KEYS.map((k) => [k, k] as const),
   ...SHARED_FILE_KEYS.map((k) => [k, k] as const),
-  ...Object.entries(SETTING_VARIABLES).map(([variable, key]) => [variable, key === 'enabled' || key === 'tokens' ? 'backends' : key] as const),
+  ...Object.entries(SETTING_VARIABLES).map(([variable, key]) => [variable, key === 'enabled' || key === 'tokens' || key === 'names' ? 'backends' : key] as const),
 ]);
 const FILE_NAMES: readonly string[] = [...FILE_NAME_TO_KEY.keys()];
 const KNOWN_VARIABLES: readonly string[] = [...Object.keys(SETTING_VARIABLES), ...OTHER_RELAY_VARIABLES];
@@ -579,7 +645,9 @@ export function resolveSettings(fileValue: unknown, env: Env = {}): ResolvedSett
         if (!isWsUrl(url)) problems.push({ variable: BACKENDS_VARIABLE, source: 'file', fileKey: `backends[${i}].url`, value: shown, expected: 'a ws:// or wss:// URL' });
         if (e.enabled !== undefined && typeof e.enabled !== 'boolean') problems.push({ variable: ENABLED_VARIABLE, source: 'file', fileKey: `backends[${i}].enabled`, value: display(e.enabled), expected: 'true or false' });
         if (e.token !== undefined && (typeof e.token !== 'string' || !isToken(e.token))) problems.push({ variable: TOKENS_VARIABLE, source: 'file', fileKey: `backends[${i}].token`, value: '(redacted)', expected: 'a token of printable characters without spaces or commas' });
-        backends.push({ url, enabled: e.enabled !== false, ...(typeof e.token === 'string' && e.token ? { token: e.token } : {}) });
+        if (e.name !== undefined && (typeof e.name !== 'string' || !isBackendName(e.name))) problems.push({ variable: NAMES_VARIABLE, source: 'file', fileKey: `backends[${i}].name`, value: display(e.name), expected: BACKEND_NAME_EXPECTED });
+        const name = typeof e.name === 'string' ? e.name.trim() : '';
+        backends.push({ url, enabled: e.enabled !== false, ...(typeof e.token === 'string' && e.token ? { token: e.token } : {}), ...(name ? { name } : {}) });
       });
     }
   }
@@ -600,7 +668,7 @@ export function resolveSettings(fileValue: unknown, env: Env = {}): ResolvedSett
         else if (!isWsUrl(url)) problems.push({ variable: BACKENDS_VARIABLE, source: 'env', value: maskUrl(url), expected: URL_EXPECTED });
         // A token saved in the file for the same URL still applies when the env lists the URLs.
         const known = previous.get(url);
-        return { url, enabled: true, ...(known?.token ? { token: known.token } : {}) };
+        return { url, enabled: true, ...(known?.token ? { token: known.token } : {}), ...(known?.name ? { name: known.name } : {}) };
       });
     }
   }
@@ -636,6 +704,21 @@ export function resolveSettings(fileValue: unknown, env: Env = {}): ResolvedSett
       });
     }
   }
+  const envNames = env[NAMES_VARIABLE];
+  if (envNames !== undefined && envNames !== '') {
+    envOverrides.push(NAMES_VARIABLE);
+    const names = envNames.split(',').map((s) => s.trim());
+    if (tooMany) {
+      // As above.
+    } else if (names.length !== backends.length || names.some((n) => n !== '' && !isBackendName(n))) {
+      problems.push({ variable: NAMES_VARIABLE, source: 'env', value: envNames, expected: `${backends.length} comma-separated names, one per backend (empty for none); each ${BACKEND_NAME_EXPECTED}` });
+    } else {
+      backends = backends.map((b, i) => {
+        const { name: _old, ...rest } = b;
+        return names[i] ? { ...rest, name: names[i] } : rest;
+      });
+    }
+  }
   out.backends = backends;
   const seen = new Set<string>();
   for (const b of backends) {
@@ -654,6 +737,21 @@ export function resolveSettings(fileValue: unknown, env: Env = {}): ResolvedSett
       ...(primarySource === 'file' ? { fileKey: 'primaryIndex' } : {}),
       value: String(out.primaryIndex),
       expected: backends.length === 0 ? '0 (no backends are configured)' : `an index from 0 to ${backends.length - 1} (${backends.length} backends are configured)`,
+    });
+  }
+
+  // Refused like any bad value, unless explicitly accepted: settings that send to no one
+  // (the spec's quick rollback to a primary that step 5 disabled) look like a working relay.
+  const nowhere = problems.length === 0 && !out.allowNoDelivery ? deliveryProblem(out) : null;
+  if (nowhere) {
+    const variable = nowhere.cause === 'primary' ? scalarRules.primaryIndex.variable : ENABLED_VARIABLE;
+    const source: SettingSource = nowhere.cause === 'primary' ? primarySource : env[ENABLED_VARIABLE] ? 'env' : backendsFrom;
+    problems.push({
+      variable,
+      source,
+      ...(source === 'file' ? { fileKey: nowhere.cause === 'primary' ? 'primaryIndex' : 'backends' } : {}),
+      value: nowhere.cause === 'primary' ? String(out.primaryIndex) : backends.map((b) => (b.enabled ? '1' : '0')).join(','),
+      expected: `settings under which an enabled backend receives frames: ${nowhere.text}. ${nowhere.remedy}, or accept sending nowhere with ${scalarRules.allowNoDelivery.variable}=1 (relay set --force)`,
     });
   }
 
@@ -712,12 +810,57 @@ export function killSwitchInText(text: string): boolean {
   return false;
 }
 
+/** What a backend's friendly name may be. */
+export const BACKEND_NAME_EXPECTED = 'a name of 1 to 40 characters, without commas or control characters';
+
+export function isBackendName(n: string): boolean {
+  const t = n.trim();
+  // eslint-disable-next-line no-control-regex
+  return t.length >= 1 && t.length <= 40 && !/[,\u0000-\u001f\u007f]/.test(t);
+}
+
+/** "Gateway B (ws://127.0.0.1:8082/relay)", or the masked URL alone: how a backend is named in every text. */
+export function backendLabel(b: { url: string; name?: string | null | undefined }): string {
+  const url = maskUrl(b.url);
+  return b.name ? `${b.name} (${url})` : url;
+}
+
+export interface DeliveryProblem {
+  /** `primary`: single mode's primary is disabled or missing; `disabled`: every backend is disabled. */
+  cause: 'primary' | 'disabled';
+  /** Why nothing would be sent, in words. */
+  text: string;
+  /** What to do instead. */
+  remedy: string;
+}
+
+/**
+ * Whether these settings would send frames to no backend at all although backends are
+ * configured: the one rule behind the refusal (settings file, CLI, dashboard) and the
+ * relay's Critical "telemetry is going nowhere". No backends at all is a relay kept local
+ * on purpose (a first start), and the kill switch is a stop asked for: neither counts here.
+ */
+export function deliveryProblem(s: Pick<Settings, 'backends' | 'mode' | 'primaryIndex'>): DeliveryProblem | null {
+  if (s.backends.length === 0) return null;
+  if (s.backends.every((b) => !b.enabled)) {
+    return { cause: 'disabled', text: `every backend is disabled (${s.backends.length} configured)`, remedy: 'Enable at least one' };
+  }
+  if (s.mode === 'single') {
+    const primary = s.backends[s.primaryIndex];
+    if (!primary) return { cause: 'primary', text: `single mode sends to the primary only, and there is no backend #${s.primaryIndex}`, remedy: 'Choose an enabled primary' };
+    if (!primary.enabled) {
+      return { cause: 'primary', text: `single mode sends to the primary only, and the primary, backend #${s.primaryIndex} ${backendLabel(primary)}, is disabled`, remedy: 'Enable it, choose an enabled primary or switch to parallel mode' };
+    }
+  }
+  return null;
+}
+
 function isToken(t: string): boolean {
   return /^[\x21-\x7e]+$/.test(t) && !t.includes(',');
 }
 
-export type SetTarget = ScalarSettingKey | 'backends' | 'enabled' | 'tokens';
-const LIST_TARGETS: readonly string[] = ['backends', 'enabled', 'tokens'];
+export type SetTarget = ScalarSettingKey | 'backends' | 'enabled' | 'tokens' | 'names';
+const LIST_TARGETS: readonly string[] = ['backends', 'enabled', 'tokens', 'names'];
 
 /**
  * The setting a name given to `relay set` means: the variable (RELAY_BACKEND_MODE, in any
@@ -742,47 +885,108 @@ export function settingTarget(name: string, text = ''): SetTarget {
   ]);
 }
 
-/**
- * Turns `relay set <name> <value>` into a change of the file object. The name may be the
- * variable (RELAY_BACKEND_MODE) or the key (mode); the value is read as the variable would be.
- * The result is checked as a whole before anything is written, except for the kill switch:
- * its value alone is checked, so that no other setting can stand in its way.
- */
-export function applySettingText(fileValue: unknown, name: string, text: string): Record<string, unknown> {
-  const file: Record<string, unknown> = { ...asObject(fileValue) };
-  const target = settingTarget(name, text);
-  if (target === KILL_SWITCH_KEY) {
-    // `set` is the one place, with `relay kill off`, that may turn the kill switch off in the file.
-    const flag = readKillSwitch(text);
-    // A command can be typed again: a value that is neither on nor off changes nothing.
-    if (flag === undefined) throw new SettingsError([{ variable: KILL_SWITCH_VARIABLE, source: 'cli', value: text, expected: KILL_SWITCH_EXPECTED, note: 'nothing was changed' }]);
-    file[KILL_SWITCH_KEY] = flag;
-    return file;
+/** The variable a target of `relay set` is known by (RELAY_BACKEND_MODE for mode, RELAY_TARGETS_ENABLED for enabled). */
+export function variableOf(target: SetTarget): string {
+  switch (target) {
+    case 'backends':
+      return BACKENDS_VARIABLE;
+    case 'enabled':
+      return ENABLED_VARIABLE;
+    case 'tokens':
+      return TOKENS_VARIABLE;
+    case 'names':
+      return NAMES_VARIABLE;
+    default:
+      return scalarRules[target].variable;
   }
-  // Run the text through the same rules as the environment, over the current file.
-  const envName = target === 'backends' ? BACKENDS_VARIABLE : target === 'enabled' ? ENABLED_VARIABLE : target === 'tokens' ? TOKENS_VARIABLE : scalarRules[target].variable;
+}
+
+const BACKEND_LIST_TARGETS: readonly SetTarget[] = ['backends', 'enabled', 'tokens', 'names'];
+
+export interface ApplyOptions {
+  /** Accept settings under which no backend receives frames (writes allowNoDelivery). */
+  force?: boolean;
+}
+
+/**
+ * Turns `relay set <name> <value>` (or `relay set A=1 B=2 ...`, one change) into a change of
+ * the file object. A name may be the variable (RELAY_BACKEND_MODE) or the key (mode); each
+ * value is read as the variable would be, all of them together over the current file, so a
+ * change that is only valid as a whole (the backend list and the primary) goes through at
+ * once. The result is checked as a whole before anything is written, except for the kill
+ * switch: its value alone is checked, so that no other setting can stand in its way.
+ */
+export function applySettingTexts(fileValue: unknown, pairs: readonly (readonly [string, string])[], options: ApplyOptions = {}): Record<string, unknown> {
+  const file: Record<string, unknown> = { ...asObject(fileValue) };
+  const problems: SettingsProblem[] = [];
+  const given = new Map<SetTarget, string>();
+  const env: Env = {};
+  for (const [name, text] of pairs) {
+    let target: SetTarget;
+    try {
+      target = settingTarget(name, text);
+    } catch (e) {
+      if (!(e instanceof SettingsError)) throw e;
+      problems.push(...e.problems);
+      continue;
+    }
+    const before = given.get(target);
+    if (before !== undefined) {
+      problems.push({ variable: variableOf(target), source: 'cli', value: text, expected: `one value per setting in one change (${before} and ${name} both set it)` });
+      continue;
+    }
+    given.set(target, name);
+    if (target === KILL_SWITCH_KEY) {
+      // `set` is the one place, with `relay kill off`, that may turn the kill switch off in the file.
+      const flag = readKillSwitch(text);
+      // A command can be typed again: a value that is neither on nor off changes nothing.
+      if (flag === undefined) problems.push({ variable: KILL_SWITCH_VARIABLE, source: 'cli', value: text, expected: KILL_SWITCH_EXPECTED, note: 'nothing was changed' });
+      else file[KILL_SWITCH_KEY] = flag;
+      continue;
+    }
+    env[variableOf(target)] = text;
+  }
+  if (problems.length > 0) throw new SettingsError(problems);
+  const targets = [...given.keys()].filter((t) => t !== KILL_SWITCH_KEY);
+  if (targets.length === 0) return file;
+  const allowGiven = given.has('allowNoDelivery');
+  if (options.force && !allowGiven) env[scalarRules.allowNoDelivery.variable] = '1';
+  // Run the texts through the same rules as the environment, over the current file.
   let resolved: ResolvedSettings;
   try {
-    resolved = resolveSettings(file, { [envName]: text });
+    resolved = resolveSettings(file, env);
   } catch (e) {
     if (e instanceof SettingsError) throw new SettingsError(e.problems.map((p) => (p.source === 'env' ? { ...p, source: 'cli' as const } : p)), { killSwitch: e.killSwitch, warnings: e.warnings });
     throw e;
   }
-  if (target === 'backends' && text.trim() === '') {
+  const next = resolved.settings;
+  if (given.has('backends') && (env[BACKENDS_VARIABLE] ?? '').trim() === '') {
     // An empty list removes every backend (local-only); the primary can then only be 0.
     file.backends = [];
     file.primaryIndex = 0;
-  } else if (target === 'backends' || target === 'enabled' || target === 'tokens') {
-    file.backends = resolved.settings.backends;
-  } else {
-    file[target] = resolved.settings[target];
+  } else if (targets.some((t) => BACKEND_LIST_TARGETS.includes(t))) {
+    file.backends = next.backends;
+  }
+  for (const t of targets) {
+    if (!BACKEND_LIST_TARGETS.includes(t)) file[t] = next[t as ScalarSettingKey];
+  }
+  if (!allowGiven) {
+    // The force covers this change only: once the settings deliver again, the next change
+    // that would send nowhere needs a force of its own.
+    if (options.force && deliveryProblem(next)) file.allowNoDelivery = true;
+    else if (file.allowNoDelivery === true && !deliveryProblem(next)) delete file.allowNoDelivery;
   }
   return file;
 }
 
+/** `relay set <name> <value>`: applySettingTexts with one pair. */
+export function applySettingText(fileValue: unknown, name: string, text: string, options: ApplyOptions = {}): Record<string, unknown> {
+  return applySettingTexts(fileValue, [[name, text]], options);
+}
+
 /** The settings with every secret removed, for logs, status output and reports. */
 export function redactSettings(settings: Settings): Settings {
-  return { ...settings, backends: settings.backends.map((b) => ({ url: maskUrl(b.url), enabled: b.enabled, ...(b.token ? { token: '(redacted)' } : {}) })) };
+  return { ...settings, backends: settings.backends.map((b) => ({ url: maskUrl(b.url), enabled: b.enabled, ...(b.token ? { token: '(redacted)' } : {}), ...(b.name ? { name: b.name } : {}) })) };
 }
 
 const SECRET_QUERY = /^(token|access_token|key|api[_-]?key|secret|password|auth|sig|signature)$/i;

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type Gateway } from '../src-gateway/gateway';
-import { HTTP_ROUTES, SECRET_HEADER, type ActionResult, type DashboardState, type LatencyHistory } from '../src-shared/bridge';
+import { HTTP_ROUTES, PANEL_SETTING_KEYS, SECRET_HEADER, type ActionResult, type DashboardState, type LatencyHistory } from '../src-shared/bridge';
 import type { HealthResponse, TargetsResponse } from '../src-shared/debug-api';
 import type { Settings } from '../src-shared/settings';
 import { CONTENT_SECURITY_POLICY, DASHBOARD_SECRET_FILE, MAX_SSE_CLIENTS } from '../src-main/dashboard-api';
@@ -125,7 +125,7 @@ describe('the dashboard API of a running relay', () => {
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toContain('application/json');
     const state = res.json as DashboardState;
-    expect(Object.keys(state).sort()).toEqual(['at', 'health', 'parity', 'settings', 'targets', 'timeline']);
+    expect(Object.keys(state).sort()).toEqual(['at', 'cutover', 'health', 'parity', 'settings', 'targets', 'timeline']);
     expect(state.at).toBeGreaterThan(Date.now() - 5000);
     expect(state.targets.targets).toHaveLength(2);
     expect(state.targets.mode).toBe('parallel');
@@ -133,15 +133,19 @@ describe('the dashboard API of a running relay', () => {
     expect(state.health).toMatchObject({ status: expect.any(String), killSwitch: false, mode: 'parallel', version: expect.any(String) });
     expect(state.settings).toEqual({
       backends: [
-        { url: expect.stringContaining('ws://***:***@127.0.0.1:'), enabled: true, hasToken: true },
-        { url: b.url, enabled: true, hasToken: false },
+        { url: expect.stringContaining('ws://***:***@127.0.0.1:'), enabled: true, hasToken: true, name: null },
+        { url: b.url, enabled: true, hasToken: false, name: null },
       ],
       mode: 'parallel',
       primaryIndex: 0,
       killSwitch: false,
       paritySampleRate: 0.05,
+      // Every other setting the settings panel edits, as in force.
+      values: Object.fromEntries(PANEL_SETTING_KEYS.map((k) => [k, relay.settings[k]])),
+      allowNoDelivery: false,
       envOverrides: [],
     });
+    expect(state.settings.values).toMatchObject({ queueMaxFrames: 2000, sharePersonalData: false, targetTimeoutMs: 1500 });
     expect(state.settings.backends[0]?.url).toContain('token=***');
     expect(state.timeline.length).toBeGreaterThan(0);
     expect(state.timeline.length).toBeLessThanOrEqual(50);
@@ -206,9 +210,9 @@ describe('the dashboard API of a running relay', () => {
     const badField = await post(relay, HTTP_ROUTES.killSwitch, { on: 'yes' });
     expect(badField.status).toBe(400);
     expect((badField.json as { problems: string[] }).problems.join('\n')).toMatch(/^on: /m);
-    const unknownField = await post(relay, HTTP_ROUTES.settings, { mode: 'single', debugPort: 1 });
+    const unknownField = await post(relay, HTTP_ROUTES.settings, { mode: 'single', tokenSealed: 'x' });
     expect(unknownField.status).toBe(400);
-    expect((unknownField.json as { problems: string[] }).problems.join('\n')).toContain('debugPort');
+    expect((unknownField.json as { problems: string[] }).problems.join('\n')).toContain('tokenSealed');
     const badMode = await post(relay, HTTP_ROUTES.settings, { mode: 'sideways' });
     expect((badMode.json as { problems: string[] }).problems.join('\n')).toMatch(/^mode: /m);
     expect(configText(relay)).toBe(before);
@@ -253,8 +257,10 @@ describe('the dashboard API of a running relay', () => {
   it('kill switch on from the dashboard: saved, both gateways cut off at once, /debug/health says Kill Switch Active; off reconnects', async () => {
     const on = await post(relay, HTTP_ROUTES.killSwitch, { on: true }, { origin: `http://127.0.0.1:${relay.debug.port}` });
     expect(on.status, on.text).toBe(200);
-    expect(on.json).toEqual({ ok: true } satisfies ActionResult);
-    // Applied before the answer: the relay holds no socket any more.
+    // Applied and confirmed before the answer: the relay says which connections it closed, and holds no socket any more.
+    expect(on.json).toMatchObject({ ok: true, confirmation: { changed: ['RELAY_KILL_SWITCH'], killSwitch: { on: true, stillOpen: 0 }, configDir: relay.store.dir } });
+    const closed = (on.json as { confirmation: { killSwitch: { closed: number; withinMs: number } } }).confirmation.killSwitch;
+    console.log(`dashboard-api: kill switch closed ${closed.closed} backend connection(s) within ${closed.withinMs} ms (spec: 100 ms)`);
     expect(relay.manager.liveSockets()).toBe(0);
     expect(configJson(relay).killSwitch).toBe(true);
     await waitFor('both gateways to see the connections close', () => a.connections() === 0 && b.connections() === 0, 2000);
@@ -319,7 +325,7 @@ describe('the dashboard API of a running relay', () => {
     expect(res.status).toBe(400);
     const result = res.json as Extract<ActionResult, { ok: false }>;
     expect(result).toMatchObject({ ok: false, status: 400 });
-    expect(result.problems?.join('\n')).toMatch(/backend 2: .*http:\/\/\*\*\*:\*\*\*@gateway\.example\/relay.* is not a ws:\/\/ or wss:\/\/ URL/);
+    expect(result.problems?.join('\n')).toMatch(/backend #1: .*http:\/\/\*\*\*:\*\*\*@gateway\.example\/relay.* is not a ws:\/\/ or wss:\/\/ URL/);
     expect(res.text).not.toContain('hunter22');
     expect(configText(relay)).toBe(before);
     expect(relay.settings.mode).toBe('parallel');
@@ -327,11 +333,11 @@ describe('the dashboard API of a running relay', () => {
     // A masked URL that matches no backend is not saved with *** as credentials.
     const masked = await post(relay, HTTP_ROUTES.settings, { backends: [{ url: 'ws://***:***@127.0.0.1:1/relay', enabled: true }] });
     expect(masked.status).toBe(400);
-    expect((masked.json as { problems: string[] }).problems[0]).toContain('backend 1');
+    expect((masked.json as { problems: string[] }).problems[0]).toContain('backend #0');
     // Single mode with a disabled primary would send to no one.
     const disabledPrimary = await post(relay, HTTP_ROUTES.settings, { mode: 'single', primaryIndex: 1, backends: [{ url: b.url, enabled: true }, { url: `${b.url}2`, enabled: false }] });
     expect(disabledPrimary.status).toBe(400);
-    expect((disabledPrimary.json as { problems: string[] }).problems.join('\n')).toContain('primary: backend 2 is disabled');
+    expect((disabledPrimary.json as { problems: string[] }).problems.join('\n')).toMatch(/single mode sends to the primary only, and the primary, backend #1 .* is disabled/);
     expect(configText(relay)).toBe(before);
   });
 

@@ -247,7 +247,7 @@ describe('desktop app: kill switch', () => {
 
   it('registers a handler for every channel of the typed bridge, and removes them at quit', async () => {
     const rig = await startRig();
-    expect([...rig.ipc.handlers.keys()].sort()).toEqual(['relay:export-report', 'relay:get-history', 'relay:get-state', 'relay:save-report', 'relay:set-kill-switch', 'relay:update-settings']);
+    expect([...rig.ipc.handlers.keys()].sort()).toEqual(['relay:cutover', 'relay:export-report', 'relay:get-history', 'relay:get-state', 'relay:save-report', 'relay:set-kill-switch', 'relay:update-settings']);
     await rig.desktop.quit();
     expect(rig.ipc.handlers.size).toBe(0);
   });
@@ -380,7 +380,7 @@ describe('desktop app: report, settings and tokens', () => {
       mode: 'parallel',
       backends: [{ url: g.url, enabled: true, token: { set: 's3cret-token' } }],
     });
-    expect(result).toEqual({ ok: true });
+    expect(result).toMatchObject({ ok: true, confirmation: { changed: expect.arrayContaining(['RELAY_BACKENDS']) } });
     const text = fs.readFileSync(path.join(rig.dir, 'config.json'), 'utf8');
     expect(text).not.toContain('s3cret-token');
     expect(text).toContain('tokenSealed');

@@ -225,6 +225,24 @@ describe('valid_test_file.ibt', () => {
     for (let i = 1; i < ticks.length; i++) expect(ticks[i]! - ticks[i - 1]!).toBe(1);
   });
 
+  it('gives the same values in chunks, by position, as sample by sample', async () => {
+    const variables = ['SessionTime', 'OnPitRoad', 'Gear', 'SessionFlags', 'SteeringWheelTorque_ST', 'RPM'];
+    const bySample = await collect(f, { variables, start: 5, end: 200 });
+    const seen: number[] = [];
+    for await (const chunk of f.chunks({ variables, start: 5, end: 200 })) {
+      expect(chunk.names).toEqual(variables);
+      expect(chunk.count).toBeLessThanOrEqual(64);
+      expect(chunk.values).toHaveLength(chunk.count * variables.length);
+      for (let k = 0; k < chunk.count; k++) {
+        seen.push(chunk.start + k);
+        const expected = bySample[chunk.start + k - 5]!;
+        expect(Object.fromEntries(variables.map((name, i) => [name, chunk.values[k * variables.length + i]]))).toEqual(expected.values);
+      }
+    }
+    expect(seen).toEqual(bySample.map((s) => s.index));
+    expect(() => f.chunks({ variables: ['NoSuchVariable'] })).toThrow(IbtError);
+  });
+
   it('rejects bad arguments with IbtError', () => {
     const catchSync = (fn: () => unknown): IbtError => {
       try {

@@ -1,13 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import type { DashboardSettings } from '../src-shared/bridge';
-import { attribute, fromSettings, moveRow, newRow, problemsOf, removeRow, toEdit, type Draft } from '../src-renderer/backends-draft';
+import { PANEL_SETTING_KEYS, type DashboardSettings, type PanelSettings } from '../src-shared/bridge';
+import { DEFAULT_SETTINGS } from '../src-shared/settings';
+import { attribute, fromSettings, moveRow, newRow, nowhereOf, problemsOf, removeRow, toEdit, type Draft } from '../src-renderer/backends-draft';
 
-const settings = (backends: DashboardSettings['backends'], primaryIndex = 0): DashboardSettings => ({
-  backends,
+type Listed = Omit<DashboardSettings['backends'][number], 'name'> & { name?: string | null };
+const settings = (backends: Listed[], primaryIndex = 0): DashboardSettings => ({
+  backends: backends.map((b) => ({ name: null, ...b })),
   mode: 'parallel',
   primaryIndex,
   killSwitch: false,
   paritySampleRate: 0.05,
+  values: Object.fromEntries(PANEL_SETTING_KEYS.map((k) => [k, DEFAULT_SETTINGS[k]])) as unknown as PanelSettings,
+  allowNoDelivery: false,
   envOverrides: [],
 });
 
@@ -16,8 +20,8 @@ describe('backends form model', () => {
     const draft = fromSettings(settings([{ url: 'wss://user:pass@gw.example.com/relay?token=abc', enabled: true, hasToken: true }]));
     const row = draft.rows[0];
     expect(row?.url).toBe('wss://***:***@gw.example.com/relay?token=***');
-    expect(row && toEdit(row)).toEqual({ url: 'wss://user:pass@gw.example.com/relay?token=abc', enabled: true });
-    expect(row && toEdit({ ...row, url: ' wss://new.example.com/relay ', touched: true })).toEqual({ url: 'wss://new.example.com/relay', enabled: true });
+    expect(row && toEdit(row)).toEqual({ url: 'wss://user:pass@gw.example.com/relay?token=abc', enabled: true, name: '' });
+    expect(row && toEdit({ ...row, url: ' wss://new.example.com/relay ', touched: true })).toEqual({ url: 'wss://new.example.com/relay', enabled: true, name: '' });
   });
 
   it('sends token changes only when asked: set, clear, or nothing (keep)', () => {
@@ -39,19 +43,26 @@ describe('backends form model', () => {
       ],
       primaryIndex: 0,
     };
-    const problems = problemsOf(draft, 'parallel');
+    const problems = problemsOf(draft);
     expect(problems.map((p) => p.row)).toEqual([1, 2, 3, 4]);
     expect(problems[0]?.text).toMatch(/"http:\/\/b" is not a ws:\/\/ or wss:\/\/ URL/);
     expect(problems[1]?.text).toMatch(/listed twice/);
     expect(problems[2]?.text).toMatch(/without spaces/);
     expect(problems[3]?.text).toMatch(/empty/);
-    expect(problemsOf({ rows: [{ ...newRow(), url: 'ws://a/relay' }], primaryIndex: 0 }, 'parallel')).toEqual([]);
+    expect(problemsOf({ rows: [{ ...newRow(), url: 'ws://a/relay' }], primaryIndex: 0 })).toEqual([]);
   });
 
   it('list-wide problems (the primary) are not tied to a row', () => {
     const draft: Draft = { rows: [{ ...newRow(), url: 'ws://a/relay', enabled: false }], primaryIndex: 0 };
-    expect(problemsOf(draft, 'single')).toEqual([{ row: -1, text: expect.stringMatching(/^primary: backend 1 is disabled/) }]);
-    expect(attribute(['backend 12: bad', 'something else', 'backend 12: bad'])).toEqual([
+    // Sending nowhere is not a typo the form refuses but a choice it asks to confirm (sent with force).
+    expect(problemsOf(draft)).toEqual([]);
+    expect(nowhereOf(draft, 'single')).toMatch(/^Telemetry would go nowhere: every backend is disabled \(1 configured\)/);
+    const twoRows: Draft = { rows: [draft.rows[0] as Draft['rows'][number], { ...newRow(), url: 'ws://b/relay' }], primaryIndex: 0 };
+    expect(nowhereOf(twoRows, 'single')).toMatch(/^Telemetry would go nowhere: single mode sends to the primary only, and the primary, backend #0 ws:\/\/a\/relay, is disabled/);
+    expect(nowhereOf(draft, 'parallel')).toMatch(/every backend is disabled/);
+    expect(nowhereOf(twoRows, 'parallel')).toBeNull();
+    expect(problemsOf({ ...draft, primaryIndex: 3 })).toEqual([{ row: -1, text: 'primary: backend #3 does not exist; expected one of #0 to #0' }]);
+    expect(attribute(['backend #11: bad', 'something else', 'backend #11: bad'])).toEqual([
       { row: 11, text: 'bad' },
       { row: -1, text: 'something else' },
     ]);

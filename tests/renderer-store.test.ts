@@ -1,13 +1,17 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { ActionResult, ConnectionStatus, DashboardState, LatencyHistory, RelayBridge, ReportExport, SaveReportResult } from '../src-shared/bridge';
+import { PANEL_SETTING_KEYS, type ActionResult, type ConnectionStatus, type CutoverResult, type DashboardState, type LatencyHistory, type PanelSettings, type RelayBridge, type ReportExport, type SaveReportResult } from '../src-shared/bridge';
+import { DEFAULT_SETTINGS } from '../src-shared/settings';
 import type { ParityStatus, TargetState, TargetView } from '../src-shared/debug-api';
 import { HISTORY_KEEP_MS, createDashboardStore, selectKillSwitch, type DashboardBridge } from '../src-renderer/store';
 
 const T0 = 1_767_000_000_000;
 
+const panelDefaults = (): PanelSettings => Object.fromEntries(PANEL_SETTING_KEYS.map((k) => [k, DEFAULT_SETTINGS[k]])) as unknown as PanelSettings;
+
 function target(url: string, over: Partial<TargetView> = {}): TargetView {
   return {
     url,
+    name: null,
     enabled: true,
     state: 'connected',
     primary: false,
@@ -95,14 +99,17 @@ function snapshot(
       uptimeMs: 1000,
     },
     settings: {
-      backends: urls.map((u) => ({ url: u, enabled: true, hasToken: false })),
+      backends: urls.map((u) => ({ url: u, enabled: true, hasToken: false, name: null })),
       mode: 'parallel',
       primaryIndex: 0,
       killSwitch,
       paritySampleRate: 0.05,
+      values: panelDefaults(),
+      allowNoDelivery: false,
       envOverrides: [],
     },
     timeline: [],
+    cutover: null,
   };
 }
 
@@ -146,6 +153,7 @@ class FakeBridge implements RelayBridge {
   };
   updateSettings = vi.fn(async (): Promise<ActionResult> => this.settingsResult);
   exportReport = async () => this.report;
+  cutover = async (): Promise<CutoverResult> => ({ ok: false, status: 409, error: 'no cutover in these tests' });
 }
 
 function makeStore(bridge: DashboardBridge, clock = { now: T0 }) {

@@ -96,6 +96,7 @@ function view(url: string, streams: Record<string, StreamCounts>, over: Partial<
   const keys = ['produced', 'delivered', 'inFlight', 'queued', 'dropped', 'lost', 'sent', 'failed', 'acked', 'resent'] as const;
   return {
     url,
+    name: null,
     enabled: true,
     state: 'connected',
     primary: false,
@@ -754,9 +755,10 @@ describe('the parity report of a real relay, asking real reference gateways', ()
         s.close(() => resolve(p));
       });
     });
+    // A relay is looked for by its config folder (its runtime file), never by a port that may be another's.
     const none = await cli.run(['report', '--config-dir', empty, '--out', path.join(outDir, 'none')], { RELAY_DEBUG_PORT: String(port) });
-    expect(none.code).toBe(1);
-    expect(none.stderr).toContain(`no relay answers with a report on http://127.0.0.1:${port}`);
+    expect(none.code).toBe(3);
+    expect(none.stderr).toContain(`no relay runs for the config folder ${empty}, so there is no report to save`);
     expect(fs.existsSync(path.join(outDir, 'none.json'))).toBe(false);
   });
 
@@ -764,7 +766,7 @@ describe('the parity report of a real relay, asking real reference gateways', ()
     // A leaves the configuration: its token and URL credentials are now only in the relay's memory of it.
     const removedUrl = relay.manager.targetsView().targets[0]?.url;
     const r = relay.updateSettings({ backends: [{ url: b.url, enabled: true }] });
-    expect(r).toEqual({ ok: true });
+    expect(r).toMatchObject({ ok: true, confirmation: { changed: ['RELAY_BACKENDS'], configDir: relay.store.dir, pid: process.pid } });
     await waitFor('A to be listed as removed', () => relay.manager.targetsView().removed.length === 1, 5000);
     await sleep(300);
     const { exported, report } = await getReport();

@@ -238,12 +238,14 @@ describe('the headless relay and a file with sealed tokens', () => {
 
   it('keeps tokenSealed through the real CLI: relay kill and relay set', async () => {
     const { dir, sealed } = sealedFile();
-    for (const args of [['kill', 'on'], ['set', 'RELAY_BACKEND_MODE', 'parallel'], ['set', 'RELAY_BACKENDS', URL_A], ['set', 'RELAY_TARGETS_ENABLED', '0'], ['kill', 'off']]) {
+    // No relay runs for this folder: each change is saved for the next start (exit 3). Disabling the
+    // only backend sends nowhere, so it takes --force (which the file then records).
+    for (const args of [['kill', 'on'], ['set', 'RELAY_BACKEND_MODE', 'parallel'], ['set', 'RELAY_BACKENDS', URL_A], ['set', 'RELAY_TARGETS_ENABLED', '0', '--force'], ['kill', 'off']]) {
       const r = await cli.run([...args, '--config-dir', dir]);
-      expect(r.code, r.stderr).toBe(0);
+      expect(r.code, r.stderr).toBe(3);
       expect(r.stdout + r.stderr).not.toContain(sealed);
     }
-    expect(fileJson(dir)).toEqual({ mode: 'parallel', killSwitch: false, backends: [{ url: URL_A, enabled: false, [SEALED_TOKEN_KEY]: sealed }] });
+    expect(fileJson(dir)).toEqual({ mode: 'parallel', killSwitch: false, allowNoDelivery: true, backends: [{ url: URL_A, enabled: false, [SEALED_TOKEN_KEY]: sealed }] });
     const config = await cli.run(['config', '--config-dir', dir]);
     expect(config.code, config.stderr).toBe(0);
     expect(config.stdout).not.toContain(sealed);

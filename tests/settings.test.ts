@@ -1,11 +1,13 @@
 // The one settings schema, pure: defaults, environment parsing, file + environment merge,
 // the sticky kill switch, tokens, the bad-settings matrix and secret hygiene.
 import { describe, expect, it } from 'vitest';
-import { planSettingsUpdate } from '../src-main/settings-update';
+import { planAssignments, planSettingsUpdate } from '../src-main/settings-update';
 import {
   DEFAULT_SETTINGS,
   SettingsError,
   applySettingText,
+  applySettingTexts,
+  deliveryProblem,
   editDistance,
   fileAsksForKillSwitch,
   formatProblem,
@@ -143,7 +145,7 @@ describe('environment parsing', () => {
   });
 
   it('reads RELAY_TARGETS_ENABLED as one flag per backend', () => {
-    const { settings } = resolveSettings({}, { RELAY_BACKENDS: `${A},${B},${C}`, RELAY_TARGETS_ENABLED: '0,1,0' });
+    const { settings } = resolveSettings({}, { RELAY_BACKENDS: `${A},${B},${C}`, RELAY_TARGETS_ENABLED: '0,1,0', RELAY_BACKEND_MODE: 'parallel' });
     expect(settings.backends.map((b) => b.enabled)).toEqual([false, true, false]);
   });
 });
@@ -155,7 +157,7 @@ describe('the environment overrides the file', () => {
       { url: B, enabled: false },
     ],
     mode: 'single',
-    primaryIndex: 1,
+    primaryIndex: 0,
     targetTimeoutMs: 2000,
     sendTimeoutMs: 300,
     paritySampleRate: 0.1,
@@ -171,7 +173,7 @@ describe('the environment overrides the file', () => {
   it('lets each variable replace the file value for this run, and says which', () => {
     const { settings, envOverrides } = resolveSettings(file, {
       RELAY_BACKEND_MODE: 'parallel',
-      RELAY_PRIMARY_INDEX: '0',
+      RELAY_PRIMARY_INDEX: '1',
       RELAY_TARGET_TIMEOUT_MS: '700',
       RELAY_SEND_TIMEOUT_MS: '40',
       RELAY_PARITY_SAMPLE_RATE: '0.5',
@@ -180,7 +182,7 @@ describe('the environment overrides the file', () => {
     });
     expect(settings).toMatchObject({
       mode: 'parallel',
-      primaryIndex: 0,
+      primaryIndex: 1,
       targetTimeoutMs: 700,
       sendTimeoutMs: 40,
       paritySampleRate: 0.5,
@@ -202,7 +204,7 @@ describe('the environment overrides the file', () => {
 
   it('checks the file primary index against the backends the environment lists', () => {
     // The file says primary 1; the environment lists one backend: index 1 no longer exists.
-    const err = rejection(file, { RELAY_BACKENDS: C });
+    const err = rejection({ ...file, primaryIndex: 1 }, { RELAY_BACKENDS: C });
     expect(err.problems).toHaveLength(1);
     expect(err.message).toContain('RELAY_PRIMARY_INDEX');
     expect(err.message).toContain('settings file key "primaryIndex"');
@@ -825,5 +827,100 @@ describe('relay set: the kill switch and unknown names', () => {
     const err = applyRejection({}, name, '1');
     expect(err.problems).toHaveLength(1);
     expect(err.message).toContain(`${name}: got "1" (from command line); expected a setting name: unknown setting '${name}'; did you mean '${near}'?`);
+  });
+});
+
+describe('settings that send nowhere are refused unless forced', () => {
+  it('refuses single mode with a disabled or missing primary, and every backend disabled, naming the setting and the way out', () => {
+    const disabledPrimary = rejection({ backends: [{ url: A, enabled: false }, { url: B, enabled: true }], mode: 'single', primaryIndex: 0 });
+    expect(disabledPrimary.problems).toHaveLength(1);
+    expect(formatProblem(disabledPrimary.problems[0] as SettingsProblem)).toMatch(
+      /^RELAY_PRIMARY_INDEX: got "0" \(from settings file key "primaryIndex"\); expected settings under which an enabled backend receives frames: single mode sends to the primary only, and the primary, backend #0 ws:\/\/127\.0\.0\.1:9001\/relay, is disabled\. .*RELAY_ALLOW_NO_DELIVERY=1/,
+    );
+    // The spec's quick rollback after step 5 disabled A: RELAY_PRIMARY_INDEX=0 over a file where A is disabled.
+    const quickRollback = rejection({ backends: [{ url: A, enabled: false }, { url: B, enabled: true }], mode: 'single', primaryIndex: 1 }, { RELAY_PRIMARY_INDEX: '0' });
+    expect(quickRollback.problems[0]).toMatchObject({ variable: 'RELAY_PRIMARY_INDEX', source: 'env', value: '0' });
+    const allDisabled = rejection({}, { RELAY_BACKENDS: `${A},${B}`, RELAY_TARGETS_ENABLED: '0,0', RELAY_BACKEND_MODE: 'parallel' });
+    expect(allDisabled.problems[0]).toMatchObject({ variable: 'RELAY_TARGETS_ENABLED', source: 'env', value: '0,0' });
+    expect(formatProblem(allDisabled.problems[0] as SettingsProblem)).toContain('every backend is disabled (2 configured)');
+  });
+
+  it('accepts them with RELAY_ALLOW_NO_DELIVERY (the force), and never counts no backends or the kill switch as sending nowhere', () => {
+    const forced = resolveSettings({ backends: [{ url: A, enabled: false }], allowNoDelivery: true });
+    expect(forced.settings.allowNoDelivery).toBe(true);
+    expect(deliveryProblem(forced.settings)?.cause).toBe('disabled');
+    expect(resolveSettings({ backends: [{ url: A, enabled: false }] }, { RELAY_ALLOW_NO_DELIVERY: '1' }).settings.backends[0]?.enabled).toBe(false);
+    expect(deliveryProblem(resolveSettings({}).settings)).toBeNull();
+    expect(deliveryProblem({ backends: [{ url: A, enabled: true }], mode: 'single', primaryIndex: 0 })).toBeNull();
+    expect(resolveSettings({ backends: [{ url: A, enabled: true }], killSwitch: true }).settings.killSwitch).toBe(true);
+  });
+});
+
+describe('relay set with several settings at once', () => {
+  const twoBackends = { backends: [{ url: A, enabled: true }, { url: B, enabled: true, token: 'tok-b' }], mode: 'single', primaryIndex: 1 };
+
+  it('applies a change that is valid only as a whole: the cutover\'s last step, B only with the primary moved to it', () => {
+    // One at a time, each is refused: B alone leaves primary 1 pointing past the list.
+    expect(() => applySettingText(twoBackends, 'RELAY_BACKENDS', B)).toThrow(/RELAY_PRIMARY_INDEX: got "1"/);
+    const next = applySettingTexts(twoBackends, [
+      ['RELAY_BACKENDS', B],
+      ['RELAY_PRIMARY_INDEX', '0'],
+    ]);
+    expect(next).toMatchObject({ backends: [{ url: B, enabled: true, token: 'tok-b' }], primaryIndex: 0, mode: 'single' });
+    expect(resolveSettings(next).settings.backends).toEqual([{ url: B, enabled: true, token: 'tok-b' }]);
+  });
+
+  it('refuses the whole change when one part is bad, or a setting is given twice, and says each problem', () => {
+    let error: unknown;
+    try {
+      applySettingTexts(twoBackends, [
+        ['mode', 'sideways'],
+        ['RELAY_PARITY_SAMPLE_RATE', '2'],
+        ['kilSwitch', '1'],
+      ]);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(SettingsError);
+    const text = (error as SettingsError).message;
+    expect(text).toContain("unknown setting 'kilSwitch'; did you mean 'killSwitch'?");
+    expect(() => applySettingTexts(twoBackends, [['mode', 'parallel'], ['RELAY_BACKEND_MODE', 'single']])).toThrow(/one value per setting in one change \(mode and RELAY_BACKEND_MODE both set it\)/);
+    expect(() => applySettingTexts(twoBackends, [['mode', 'sideways'], ['RELAY_PRIMARY_INDEX', '0']])).toThrow(/RELAY_BACKEND_MODE: got "sideways"/);
+  });
+
+  it('writes the force into the file only while the settings send nowhere, and drops it once they deliver again', () => {
+    expect(() => applySettingTexts(twoBackends, [['RELAY_TARGETS_ENABLED', '1,0']])).toThrow(/telemetry|receives frames/);
+    const forced = applySettingTexts(twoBackends, [['RELAY_TARGETS_ENABLED', '1,0']], { force: true });
+    expect(forced).toMatchObject({ allowNoDelivery: true, backends: [{ url: A, enabled: true }, { url: B, enabled: false }] });
+    const back = applySettingTexts(forced, [['RELAY_TARGETS_ENABLED', '1,1']]);
+    expect(back).not.toHaveProperty('allowNoDelivery');
+  });
+
+  it('reads friendly names per backend, from the file and RELAY_BACKEND_NAMES', () => {
+    const named = applySettingTexts(twoBackends, [['RELAY_BACKEND_NAMES', 'Gateway A,']]);
+    expect(named.backends).toEqual([{ url: A, enabled: true, name: 'Gateway A' }, { url: B, enabled: true, token: 'tok-b' }]);
+    expect(resolveSettings(named).settings.backends[0]?.name).toBe('Gateway A');
+    expect(rejection({ backends: [{ url: A, enabled: true, name: 'a,b' }] }).problems[0]).toMatchObject({ variable: 'RELAY_BACKEND_NAMES', fileKey: 'backends[0].name' });
+    expect(rejection({ backends: [{ url: A, enabled: true }] }, { RELAY_BACKEND_NAMES: 'one,two' }).problems[0]).toMatchObject({ variable: 'RELAY_BACKEND_NAMES', source: 'env' });
+  });
+});
+
+describe('relay set through a running relay: what its environment pins is refused', () => {
+  const file = { backends: [{ url: A, enabled: true }, { url: B, enabled: true }], mode: 'parallel' };
+
+  it('answers 409 naming the pinning variable, for the setting itself and for the backend list\'s family', () => {
+    const context = { envOverrides: ['RELAY_BACKEND_MODE', 'RELAY_BACKENDS'], env: { RELAY_BACKEND_MODE: 'parallel', RELAY_BACKENDS: `${A},${B}` } };
+    const mode = planAssignments(file, [{ name: 'RELAY_BACKEND_MODE', value: 'single' }], context);
+    expect(mode).toMatchObject({ ok: false, status: 409 });
+    expect(!mode.ok && mode.error).toMatch(/^RELAY_BACKEND_MODE is set in the environment of the running relay/);
+    const enabled = planAssignments(file, [{ name: 'RELAY_TARGETS_ENABLED', value: '1,0' }], context);
+    expect(!enabled.ok && enabled.error).toMatch(/^RELAY_BACKENDS is set in the environment/);
+    // Not pinned: applied, and said which variables changed.
+    const rate = planAssignments(file, [{ name: 'RELAY_PARITY_SAMPLE_RATE', value: '0.5' }], context);
+    expect(rate).toMatchObject({ ok: true, changed: ['RELAY_PARITY_SAMPLE_RATE'], file: { paritySampleRate: 0.5 } });
+    // The environment can hold the kill switch on, never off.
+    const killCtx = { envOverrides: ['RELAY_KILL_SWITCH'], env: { RELAY_KILL_SWITCH: '1' } };
+    expect(planAssignments(file, [{ name: 'killSwitch', value: 'off' }, { name: 'mode', value: 'single' }], killCtx)).toMatchObject({ ok: false, status: 409 });
+    expect(planAssignments(file, [{ name: 'killSwitch', value: 'on' }, { name: 'mode', value: 'single' }], killCtx)).toMatchObject({ ok: true });
   });
 });

@@ -8,7 +8,7 @@ import { startGateway, type Gateway } from '../src-gateway/gateway';
 import type { Frame } from '../src-shared/protocol';
 import { DEFAULT_SETTINGS, type Settings } from '../src-shared/settings';
 import { IbtFile } from '../src-main/ibt/ibt-file';
-import { Relay } from '../src-main/relay';
+import { Relay, RUNTIME_FILE_NAME } from '../src-main/relay';
 import { IbtReplaySource } from '../src-main/sources/ibt-replay';
 import { SessionRegistry } from '../src-main/telemetry/session-registry';
 import { VALID_IBT } from './helpers/fixtures';
@@ -164,6 +164,9 @@ describe('replaying valid_test_file.ibt', () => {
     await first.source.stop();
     await first.manager.close();
     await first.debug.close();
+    // A crashed relay's lock stays behind, naming a process that is gone: the next relay takes it over.
+    const lockFile = path.join(dir, RUNTIME_FILE_NAME);
+    fs.writeFileSync(lockFile, JSON.stringify({ ...JSON.parse(fs.readFileSync(lockFile, 'utf8')), pid: 999_999 }));
     await replayToEnd(dir);
     const p = g.parity(sessionId)!;
     expect(p).toMatchObject({ duplicates: 0, outOfOrder: 0, missing: 0 });

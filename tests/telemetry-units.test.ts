@@ -55,6 +55,27 @@ describe('FrameMapper', () => {
     expect(m.describe().controls).toEqual({ variables: ['Speed', 'Gear', 'Torque'], units: { Speed: 'm/s', Torque: 'N*m' }, absent: ['PlayerCarPosition'] });
   });
 
+  it('maps values laid out by position (a reader chunk) to the same data as by name', () => {
+    const m = new FrameMapper(vars, [
+      { name: 'controls', variables: ['Speed', 'Gear', 'Torque', 'PlayerCarPosition'] },
+      { name: 'baseline', variables: ['SessionTime', 'SessionState', 'SessionFlags'] },
+    ]);
+    const names = ['SessionFlags', 'Torque', 'Speed', 'SessionTime', 'Gear', 'SessionState'];
+    const samples = [
+      { Speed: Math.fround(12.3), Gear: 3, Torque: [Math.fround(0.1), 0, Math.fround(-2.5)], SessionTime: 1.5, SessionState: 4, SessionFlags: 4 },
+      { Speed: Math.fround(0.048), Gear: -1, Torque: [0, 0, 0], SessionTime: 2, SessionState: 5, SessionFlags: 0x10000004 },
+    ];
+    const flat = samples.flatMap((s) => names.map((n) => s[n as keyof typeof s]));
+    for (const stream of ['controls', 'baseline']) {
+      const layout = m.layout(stream)!;
+      const at = m.positions(layout, names);
+      samples.forEach((s, k) => expect(m.mapAt(layout, flat, k * names.length, at)).toEqual(m.map(layout, s)));
+    }
+    // A variable the values do not hold is left out, as map() leaves out an absent name.
+    const layout = m.layout('controls')!;
+    expect(m.mapAt(layout, [Math.fround(1.5)], 0, m.positions(layout, ['Speed']))).toEqual({ Speed: 1.5 });
+  });
+
   it('writes float32 values in the fewest digits that read back exactly', () => {
     for (const v of [0.048, 4058.952, 1e-7, 123456.78, -0.11, 3.4e38]) {
       const f = Math.fround(v);

@@ -468,6 +468,7 @@ export class DesktopApp {
       updateSettings: (update) => (this.relay ? this.relay.updateSettings(update) : this.notRunning()),
       exportReport: () => (this.relay ? this.relay.exportReport() : Promise.resolve(this.notRunning())),
       saveReport: () => this.saveReport(),
+      cutover: (request) => (this.relay ? this.relay.cutoverRequest(request) : this.notRunning()),
     };
   }
 

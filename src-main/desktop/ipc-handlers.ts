@@ -10,6 +10,7 @@ import {
   type BridgeChannel,
   type BridgeChannels,
 } from '../../src-shared/bridge';
+import { CutoverRequestSchema } from '../../src-shared/cutover';
 import type { IpcPort, IpcSender } from './ports';
 
 type Failure = Extract<ActionResult, { ok: false }>;
@@ -22,6 +23,7 @@ export interface BridgeBackend {
   updateSettings(request: BridgeChannels['relay:update-settings']['request']): ActionResult | Promise<ActionResult>;
   exportReport(): Promise<BridgeChannels['relay:export-report']['response']>;
   saveReport(): Promise<BridgeChannels['relay:save-report']['response']>;
+  cutover(request: BridgeChannels['relay:cutover']['request']): BridgeChannels['relay:cutover']['response'];
 }
 
 export class IpcRefusedError extends Error {
@@ -76,6 +78,10 @@ export function registerBridgeHandlers(ipc: IpcPort, backend: BridgeBackend, opt
     },
     'relay:export-report': (arg) => noArgument('relay:export-report', arg) ?? backend.exportReport(),
     'relay:save-report': (arg) => noArgument('relay:save-report', arg) ?? backend.saveReport(),
+    'relay:cutover': (arg) => {
+      const r = parsed(CutoverRequestSchema, arg);
+      return r.ok ? backend.cutover(r.value) : r.failure;
+    },
   };
 
   for (const channel of BRIDGE_CHANNELS) {

@@ -60,15 +60,68 @@ export function makeAccessor(v: IbtVariable): Accessor {
 export interface CompiledSelection {
   names: string[];
   accessors: Accessor[];
+  /**
+   * Per variable, the irsdk type code of a single number or bool read inline, or -1 to call
+   * its accessor (strings, arrays). Reading inline keeps the per-sample loop free of calls
+   * through a list of different closures, which V8 cannot inline.
+   */
+  inline: Int8Array;
+  offsets: Int32Array;
 }
 
+const CALL_ACCESSOR = -1;
+
 export function compileSelection(vars: readonly IbtVariable[]): CompiledSelection {
-  return { names: vars.map((v) => v.name), accessors: vars.map(makeAccessor) };
+  return {
+    names: vars.map((v) => v.name),
+    accessors: vars.map(makeAccessor),
+    inline: Int8Array.from(vars, (v) => (v.count === 1 && v.type !== 'char' ? v.typeCode : CALL_ACCESSOR)),
+    offsets: Int32Array.from(vars, (v) => v.offset),
+  };
+}
+
+/**
+ * One sample's values, in the selection's order, into `out` from `at` on. Positions rather
+ * than named properties: building an object per sample cost six times the reads themselves.
+ */
+export function decodeInto(sel: CompiledSelection, dv: DataView, base: number, out: IbtValue[], at: number): void {
+  const { accessors, inline, offsets } = sel;
+  const n = offsets.length;
+  for (let i = 0; i < n; i++) {
+    const p = base + (offsets[i] as number);
+    let value: IbtValue;
+    switch (inline[i]) {
+      case 1:
+        value = dv.getUint8(p) !== 0;
+        break;
+      case 2:
+        value = dv.getInt32(p, true);
+        break;
+      case 3:
+        value = dv.getUint32(p, true);
+        break;
+      case 4:
+        value = dv.getFloat32(p, true);
+        break;
+      case 5:
+        value = dv.getFloat64(p, true);
+        break;
+      default:
+        value = (accessors[i] as Accessor)(dv, base);
+    }
+    out[at + i] = value;
+  }
+}
+
+/** Values laid out by position (decodeInto) as an object by name. */
+export function valuesByName(names: readonly string[], values: readonly IbtValue[], at: number): Record<string, IbtValue> {
+  const out: Record<string, IbtValue> = {};
+  for (let i = 0; i < names.length; i++) out[names[i] as string] = values[at + i] as IbtValue;
+  return out;
 }
 
 export function decodeSample(sel: CompiledSelection, dv: DataView, base: number): Record<string, IbtValue> {
-  const values: Record<string, IbtValue> = {};
-  const { names, accessors } = sel;
-  for (let i = 0; i < names.length; i++) values[names[i] as string] = (accessors[i] as Accessor)(dv, base);
-  return values;
+  const values: IbtValue[] = new Array<IbtValue>(sel.names.length);
+  decodeInto(sel, dv, base, values, 0);
+  return valuesByName(sel.names, values, 0);
 }

@@ -1,6 +1,7 @@
 export { IbtFile } from './ibt-file';
 export { IbtError, type IbtErrorCode } from './errors';
 export type {
+  IbtChunk,
   IbtDiskHeader,
   IbtHeader,
   IbtOpenOptions,

@@ -45,6 +45,20 @@ export interface IbtSample {
   values: Record<string, IbtValue>;
 }
 
+/**
+ * Consecutive samples as the reader reads them (IbtFile.chunks): their values by position,
+ * one flat list for the whole chunk, so that going through many samples allocates next to
+ * nothing per sample. Value `i` of the chunk's sample `k` is `values[k * names.length + i]`.
+ */
+export interface IbtChunk {
+  /** Index in the file of the chunk's first sample. */
+  start: number;
+  count: number;
+  /** The variables asked for, in the order of each sample's values. */
+  names: readonly string[];
+  values: IbtValue[];
+}
+
 export interface IbtOpenOptions {
   /**
    * Read the complete samples of a file whose recordCount promises more than it holds

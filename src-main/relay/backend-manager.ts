@@ -1,8 +1,8 @@
 // The fan-out: one Target per backend, settings applied live, and the views the debug
 // server, the dashboard and the report read. It only enqueues; it never waits on a socket.
-import type { Settings } from '../../src-shared/settings';
+import { deliveryProblem, type Settings } from '../../src-shared/settings';
 import type { HealthResponse, ParityResponse, ParityVerdict, StreamCounts, TargetView, TargetsResponse } from '../../src-shared/debug-api';
-import { KILL_SWITCH_MESSAGE } from '../../src-shared/debug-api';
+import { KILL_SWITCH_MESSAGE, NO_DELIVERY_MESSAGE } from '../../src-shared/debug-api';
 import { SampleWindow, classifyHealth, computeDrift, round, worst, type HealthStatus, type HealthVerdict } from '../../src-shared/metrics';
 import type { LatencyHistory, LatencyPoint } from '../../src-shared/bridge';
 import { DEFAULT_TUNING, Target, type Activity, type FinishResult, type SessionHello, type TargetEvent, type TargetTuning } from './target';
@@ -65,6 +65,7 @@ interface RemovedTarget {
   target: Target;
   url: string;
   token: string | undefined;
+  name: string | undefined;
   /** The view once its delivery ended; until then it is read live. */
   final: TargetView | null;
 }
@@ -139,7 +140,8 @@ export class BackendManager {
     });
     for (const old of byUrl.values()) {
       if (kept.has(old)) continue;
-      this.retire(old, previous.backends.find((b) => b.url === old.url)?.token);
+      const was = previous.backends.find((b) => b.url === old.url);
+      this.retire(old, was?.token, was?.name);
     }
     if (previous.killSwitch !== next.killSwitch) {
       this.record({ ts: Date.now(), url: null, kind: next.killSwitch ? 'kill-switch-on' : 'kill-switch-off', detail: next.killSwitch ? KILL_SWITCH_MESSAGE : 'backends re-enabled' });
@@ -316,8 +318,10 @@ export class BackendManager {
         status = worst(status, 'warning');
         reasons.push('no backends configured: telemetry is not sent anywhere');
       } else if (active.length === 0) {
-        status = worst(status, 'warning');
-        reasons.push('no backend is active (all disabled, or the primary is disabled in single mode)');
+        // Settings that send to no one look like a calm relay: they are the worst state short of the kill switch.
+        const problem = deliveryProblem(this.current);
+        status = 'critical';
+        reasons.push(`${NO_DELIVERY_MESSAGE}: ${problem ? `${problem.text}. ${problem.remedy}` : 'no backend is active'}`);
       }
     }
     return {
@@ -346,6 +350,7 @@ export class BackendManager {
     const health: HealthVerdict = active ? this.targetHealth(t, { dropRatePct: this.dropRatePct(t), ackP95Ms: latency.p95, driftPct, queueSize }, oldestUnconfirmedMs) : { status: 'healthy', reasons: [] };
     return {
       url: t.displayUrl,
+      name: (index >= 0 ? this.current.backends[index]?.name : this.removedTargets.find((r) => r.target === t)?.name) ?? null,
       enabled: index >= 0 && (this.current.backends[index]?.enabled ?? false),
       state: t.state,
       primary: index >= 0 && index === this.current.primaryIndex,
@@ -396,10 +401,10 @@ export class BackendManager {
   }
 
   /** A removed backend finishes its delivery (bounded), then keeps its final view for the report. */
-  private retire(target: Target, token: string | undefined): void {
+  private retire(target: Target, token: string | undefined, name: string | undefined): void {
     this.history.delete(target);
     this.latency.delete(target);
-    const entry: RemovedTarget = { target, url: target.url, token, final: null };
+    const entry: RemovedTarget = { target, url: target.url, token, name, final: null };
     this.removedTargets.push(entry);
     this.record({ ts: Date.now(), url: target.displayUrl, kind: 'removed', detail: 'backend removed: delivering what it was given, then closing' });
     void target.finish(this.endTimeoutMs, { removed: true }).then((result) => {

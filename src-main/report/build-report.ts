@@ -26,6 +26,7 @@ import {
   type TargetProof,
 } from '../../src-shared/report';
 import { renderReportHtml } from '../../src-shared/report-html';
+import type { CutoverView } from '../../src-shared/cutover';
 import { redactSettings, type Settings } from '../../src-shared/settings';
 import { environmentOf } from './environment';
 
@@ -70,6 +71,8 @@ export interface ReportInputs {
   relayUptimeMs: number;
   env: Record<string, string | undefined>;
   notes?: string[];
+  /** The guided cutovers of this run, with their records. */
+  cutovers?: CutoverView[];
   gatewayTimeoutMs?: number;
   /** How a gateway is asked for its parity; fetchGatewayParity unless a test gives its own. */
   askGateway?: AskGateway;
@@ -150,6 +153,7 @@ async function build(inputs: ReportInputs): Promise<{ report: ParityReport; secr
     targets,
     timeline: timeline.map((e) => ({ ...e, at: new Date(e.ts).toISOString() })),
     notes: [...(inputs.notes ?? [])],
+    cutovers: inputs.cutovers ?? [],
     logTail: await inputs.logTail(),
   };
   const secrets = secretsOf(settings, inputs.secrets, sources);
@@ -278,6 +282,7 @@ function judgeTarget(x: {
 
   const target: ReportTarget = {
     url,
+    name: v.name,
     enabled: v.enabled,
     state: v.state,
     primary: v.primary,

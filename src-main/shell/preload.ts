@@ -26,6 +26,7 @@ const bridge: RelayBridge = {
   updateSettings: (update) => invoke('relay:update-settings', update),
   exportReport: () => invoke('relay:export-report'),
   saveReport: () => invoke('relay:save-report'),
+  cutover: (request) => invoke('relay:cutover', request),
 };
 
 contextBridge.exposeInMainWorld('relayBridge', bridge);

@@ -2,7 +2,6 @@
 // sample, `baseline` frames at their lower rate, on the recording's own clock (SessionTime),
 // faster with a speed factor, or as fast as the relay takes it.
 import { IbtFile } from '../ibt/ibt-file';
-import type { IbtValue } from '../ibt/types';
 import { FrameMapper, type StreamLayout } from '../telemetry/frame-mapper';
 import { identifySession, offlineFingerprint } from '../telemetry/session-identity';
 import { SourceStateTracker, type SourceSession, type SourceSink, type SourceState, type TelemetrySource } from './source';
@@ -124,41 +123,57 @@ export class IbtReplaySource implements TelemetrySource {
     const controls = mapper.layout('controls') as StreamLayout;
     const baseline = mapper.layout('baseline') as StreamLayout;
     const wanted = [...new Set([...mapper.needed, 'SessionTime', 'SessionTick'])].filter((n) => file.variable(n));
+    const controlsAt = mapper.positions(controls, wanted);
+    const baselineAt = mapper.positions(baseline, wanted);
+    const timeAt = wanted.indexOf('SessionTime');
+    const tickAt = wanted.indexOf('SessionTick');
+    const width = wanted.length;
+    const max = this.options.speed === 'max';
     do {
       let clockStart: number | null = null;
       let wallStart = 0;
       let lastTime: number | null = null;
       let lastBaselineTick: number | null = null;
-      for await (const sample of file.samples({ variables: wanted })) {
+      // Chunk by chunk (up to 64 samples): at full speed a chunk's frames are published in
+      // one go, so each target writes them as one batch, not one write per frame.
+      for await (const chunk of file.chunks({ variables: wanted })) {
         if (this.stopped) return;
-        const values: Record<string, IbtValue> = sample.values;
-        const time = typeof values.SessionTime === 'number' ? values.SessionTime : sample.index / file.header.tickRate;
-        const tick = typeof values.SessionTick === 'number' ? values.SessionTick : sample.index;
-        if (this.options.speed === 'max') {
-          // Paced by the relay: never outrun the queues, and let sockets flush now and then.
-          while ((sink.backlog?.() ?? 0) > MAX_SPEED_BACKLOG && !this.stopped) await sleep(1);
-          if (sample.index % 64 === 0) await new Promise((r) => setImmediate(r));
-        } else {
-          if (clockStart === null || lastTime === null || time < lastTime) {
-            // First sample, or the clock went back (a loop or a session reset): re-anchor.
-            clockStart = time;
-            wallStart = performance.now();
-          } else if (time - lastTime > PAUSE_GAP_S) {
-            this.tracker.paused();
+        const { values } = chunk;
+        for (let k = 0; k < chunk.count; k++) {
+          const base = k * width;
+          const index = chunk.start + k;
+          const timeValue = timeAt >= 0 ? values[base + timeAt] : undefined;
+          const tickValue = tickAt >= 0 ? values[base + tickAt] : undefined;
+          const time = typeof timeValue === 'number' ? timeValue : index / file.header.tickRate;
+          const tick = typeof tickValue === 'number' ? tickValue : index;
+          if (!max) {
+            if (clockStart === null || lastTime === null || time < lastTime) {
+              // First sample, or the clock went back (a loop or a session reset): re-anchor.
+              clockStart = time;
+              wallStart = performance.now();
+            } else if (time - lastTime > PAUSE_GAP_S) {
+              this.tracker.paused();
+            }
+            const due = wallStart + ((time - clockStart) * 1000) / (this.options.speed as number);
+            const wait = due - performance.now();
+            if (wait > 1) await sleep(wait);
+            if (this.stopped) return;
           }
-          const due = wallStart + ((time - clockStart) * 1000) / this.options.speed;
-          const wait = due - performance.now();
-          if (wait > 1) await sleep(wait);
-          if (this.stopped) return;
+          lastTime = time;
+          this.tracker.data(tick, performance.now());
+          this.emit(sink, 'controls', mapper.mapAt(controls, values, base, controlsAt), tick);
+          if (lastBaselineTick === null || tick - lastBaselineTick >= this.baselineStride || tick < lastBaselineTick) {
+            lastBaselineTick = tick;
+            this.emit(sink, 'baseline', mapper.mapAt(baseline, values, base, baselineAt), tick);
+          }
+          this.samplesReplayed++;
         }
-        lastTime = time;
-        this.tracker.data(tick, performance.now());
-        this.emit(sink, 'controls', mapper.map(controls, values), tick);
-        if (lastBaselineTick === null || tick - lastBaselineTick >= this.baselineStride || tick < lastBaselineTick) {
-          lastBaselineTick = tick;
-          this.emit(sink, 'baseline', mapper.map(baseline, values), tick);
+        if (max) {
+          // Paced by the relay: let the sockets write and read their receipts, and never
+          // outrun the queues (a frame dropped for a full queue would be a replay's own loss).
+          await new Promise((r) => setImmediate(r));
+          while ((sink.backlog?.() ?? 0) > MAX_SPEED_BACKLOG && !this.stopped) await sleep(1);
         }
-        this.samplesReplayed++;
       }
       this.loops++;
     } while (this.options.loop && !this.stopped);

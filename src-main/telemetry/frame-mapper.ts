@@ -91,6 +91,29 @@ export class FrameMapper {
     return data;
   }
 
+  /** Where each field of `stream` sits among values laid out by position in `names` order (-1: not among them). */
+  positions(stream: StreamLayout, names: readonly string[]): Int32Array {
+    return Int32Array.from(stream.fields, (f) => names.indexOf(f.name));
+  }
+
+  /**
+   * map() for values by position (a reader's chunk, IbtFile.chunks): the same data, read at
+   * `base` plus each field's position from positions().
+   */
+  mapAt(stream: StreamLayout, values: readonly IbtValue[], base: number, at: Int32Array): Record<string, unknown> {
+    const data: Record<string, unknown> = {};
+    const { fields } = stream;
+    for (let i = 0; i < fields.length; i++) {
+      const p = at[i] as number;
+      if (p < 0) continue;
+      const v = values[base + p];
+      if (v === undefined) continue;
+      const f = fields[i] as Field;
+      data[f.name] = f.convert(v);
+    }
+    return data;
+  }
+
   /** For the hello: what each stream carries, in which units, and what this source lacks. */
   describe(): Record<string, { variables: string[]; units: Record<string, string>; absent: string[] }> {
     return Object.fromEntries(this.layouts.map((l) => [l.name, { variables: l.fields.map((f) => f.name), units: l.units, absent: l.absent }]));

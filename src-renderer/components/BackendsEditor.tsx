@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { BACKENDS_VARIABLE, ENABLED_VARIABLE, TOKENS_VARIABLE } from '../../src-shared/settings';
-import { attribute, fromSettings, moveRow, newRow, problemsOf, removeRow, toEdit, type Draft, type Row, type TokenDraft } from '../backends-draft';
+import { attribute, fromSettings, moveRow, newRow, nowhereOf, problemsOf, removeRow, toEdit, type Draft, type Row, type TokenDraft } from '../backends-draft';
 import { useDashboard } from '../context';
 
 export function BackendsEditor() {
@@ -11,6 +11,8 @@ export function BackendsEditor() {
   const [dirty, setDirty] = useState(false);
   const [serverProblems, setServerProblems] = useState<{ row: number; text: string }[]>([]);
   const [savedNote, setSavedNote] = useState<string | null>(null);
+  /** The person ticked "send nowhere anyway" for this draft. */
+  const [forceNowhere, setForceNowhere] = useState(false);
 
   // While nothing is edited the form follows the relay; once edited, it is the person's until saved or reset.
   const serverKey = settings ? JSON.stringify([settings.backends, settings.primaryIndex]) : '';
@@ -22,7 +24,8 @@ export function BackendsEditor() {
   }, [settings, dirty, serverKey]);
 
   const mode = settings?.mode ?? 'single';
-  const problems = useMemo(() => (draft ? problemsOf(draft, mode) : []), [draft, mode]);
+  const problems = useMemo(() => (draft ? problemsOf(draft) : []), [draft]);
+  const nowhere = useMemo(() => (draft ? nowhereOf(draft, mode) : null), [draft, mode]);
   if (!settings || !draft) return null;
 
   const edit = (change: (d: Draft) => Draft): void => {
@@ -30,6 +33,7 @@ export function BackendsEditor() {
     setDirty(true);
     setServerProblems([]);
     setSavedNote(null);
+    setForceNowhere(false);
   };
   const editRow = (i: number, change: Partial<Row>): void =>
     edit((d) => ({ ...d, rows: d.rows.map((r, k) => (k === i ? { ...r, ...change } : r)) }));
@@ -51,7 +55,7 @@ export function BackendsEditor() {
   };
 
   const save = async (): Promise<void> => {
-    const result = await update({ backends: draft.rows.map(toEdit), primaryIndex: draft.primaryIndex });
+    const result = await update({ backends: draft.rows.map(toEdit), primaryIndex: draft.primaryIndex, ...(nowhere && forceNowhere ? { force: true } : {}) });
     if (result.ok) {
       // Keep showing what was saved until the next snapshot replaces it, and drop any typed token now.
       lastKey.current = serverKey;
@@ -70,7 +74,7 @@ export function BackendsEditor() {
     }
   };
 
-  const invalid = problems.length > 0;
+  const invalid = problems.length > 0 || (nowhere !== null && !forceNowhere);
   const envLocked = [BACKENDS_VARIABLE, ENABLED_VARIABLE, TOKENS_VARIABLE].filter((v) => settings.envOverrides.includes(v));
   const rowProblems = (i: number) => [...problems, ...serverProblems].filter((p) => p.row === i);
   const listProblems = [...problems.filter((p) => p.row === -1 || p.row >= draft.rows.length), ...serverProblems.filter((p) => p.row === -1 || p.row >= draft.rows.length)];
@@ -102,12 +106,12 @@ export function BackendsEditor() {
           return (
             <li key={r.key} className={`backend-row ${own.length > 0 ? 'has-problem' : ''}`} data-testid="backend-row" data-index={i}>
               <span className="backend-index" aria-hidden="true">
-                {i + 1}
+                #{i}
               </span>
               <div className="backend-fields">
                 <div className="backend-line">
                   <label className="visually-hidden" htmlFor={`backend-url-${r.key}`}>
-                    Backend {i + 1} URL
+                    Backend #{i} URL
                   </label>
                   <input
                     id={`backend-url-${r.key}`}
@@ -129,6 +133,20 @@ export function BackendsEditor() {
                   </label>
                   {i === draft.primaryIndex && <span className="badge">primary</span>}
                 </div>
+                <div className="name-line">
+                  <label htmlFor={`backend-name-${r.key}`}>Name</label>
+                  <input
+                    id={`backend-name-${r.key}`}
+                    data-testid="backend-name-input"
+                    className="backend-name-input"
+                    type="text"
+                    maxLength={40}
+                    autoComplete="off"
+                    placeholder="optional, e.g. Gateway B (eu-west)"
+                    value={r.name}
+                    onChange={(e) => editRow(i, { name: e.currentTarget.value })}
+                  />
+                </div>
                 {!r.touched && r.originalUrl !== null && r.url !== r.originalUrl && (
                   <p className="fine">Credentials in this URL are hidden (***); they are kept unless you edit the URL.</p>
                 )}
@@ -142,13 +160,13 @@ export function BackendsEditor() {
                 )}
               </div>
               <div className="backend-actions">
-                <button type="button" onClick={() => move(i, -1)} disabled={i === 0} aria-label={`Move backend ${i + 1} up`}>
+                <button type="button" onClick={() => move(i, -1)} disabled={i === 0} aria-label={`Move backend #${i} up`}>
                   ↑
                 </button>
-                <button type="button" onClick={() => move(i, 1)} disabled={i === draft.rows.length - 1} aria-label={`Move backend ${i + 1} down`}>
+                <button type="button" onClick={() => move(i, 1)} disabled={i === draft.rows.length - 1} aria-label={`Move backend #${i} down`}>
                   ↓
                 </button>
-                <button type="button" className="danger-quiet" onClick={() => remove(i)} aria-label={`Remove backend ${i + 1}`}>
+                <button type="button" className="danger-quiet" onClick={() => remove(i)} aria-label={`Remove backend #${i}`}>
                   Remove
                 </button>
               </div>
@@ -162,6 +180,15 @@ export function BackendsEditor() {
             <li key={p.text}>{p.text}</li>
           ))}
         </ul>
+      )}
+      {nowhere && (
+        <div className="banner banner-error" data-testid="backends-nowhere" role="alert">
+          <p>{nowhere} The relay refuses this unless you accept it.</p>
+          <label className="check">
+            <input type="checkbox" data-testid="backends-force" checked={forceNowhere} onChange={(e) => setForceNowhere(e.currentTarget.checked)} />
+            Save anyway: I accept that no telemetry is sent (the relay shows Critical)
+          </label>
+        </div>
       )}
       <div className="editor-actions">
         <button type="button" data-testid="add-backend" onClick={add} disabled={draft.rows.length >= 32}>
@@ -224,11 +251,11 @@ function TokenField({ row, index, onChange }: { row: Row; index: number; onChang
       <span className="token-state" data-testid="backend-token-state">
         {row.hasToken ? 'Token set' : 'No token'}
       </span>
-      <button type="button" data-testid="backend-token-set" onClick={() => onChange({ kind: 'set', value: '' })} aria-label={`${row.hasToken ? 'Replace' : 'Set'} the token of backend ${index + 1}`}>
+      <button type="button" data-testid="backend-token-set" onClick={() => onChange({ kind: 'set', value: '' })} aria-label={`${row.hasToken ? 'Replace' : 'Set'} the token of backend #${index}`}>
         {row.hasToken ? 'Replace token' : 'Set token'}
       </button>
       {row.hasToken && (
-        <button type="button" className="danger-quiet" data-testid="backend-token-clear" onClick={() => onChange({ kind: 'clear' })} aria-label={`Clear the token of backend ${index + 1}`}>
+        <button type="button" className="danger-quiet" data-testid="backend-token-clear" onClick={() => onChange({ kind: 'clear' })} aria-label={`Clear the token of backend #${index}`}>
           Clear token
         </button>
       )}

@@ -12,6 +12,9 @@ export function KillSwitch() {
   const on = useDashboard(selectKillSwitch);
   const pending = useDashboard((s) => s.pendingKillSwitch !== null);
   const envLocked = useDashboard((s) => s.state?.settings.envOverrides.includes('RELAY_KILL_SWITCH') ?? false);
+  // Said only while a gateway is confirming deliveries: a switch that is off does not mean telemetry flows.
+  const delivering = useDashboard((s) => s.status === 'open' && (s.state?.parity.perTarget.some((p) => p.confirming) ?? false));
+  const notDelivering = useDashboard((s) => s.state?.health.reasons[0] ?? 'no gateway is confirming deliveries');
   const toggle = useDashboard((s) => s.setKillSwitch);
 
   return (
@@ -24,6 +27,7 @@ export function KillSwitch() {
         aria-busy={pending}
         data-state={on ? 'on' : 'off'}
         data-pending={pending ? 'true' : 'false'}
+        data-delivering={delivering ? 'true' : 'false'}
         onClick={() => void toggle(!on)}
       >
         <span className="kill-switch-icon" aria-hidden="true">
@@ -36,7 +40,9 @@ export function KillSwitch() {
               ? 'Confirming with the relay…'
               : on
                 ? 'Press to turn it off: the backends reconnect by themselves.'
-                : 'Telemetry is being sent. Press to stop all of it at once.'}
+                : delivering
+                  ? 'Telemetry is being sent. Press to stop all of it at once.'
+                  : `Telemetry is NOT being delivered (${notDelivering}). Press to cut every backend off.`}
           </span>
         </span>
       </button>

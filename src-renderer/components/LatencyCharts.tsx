@@ -6,10 +6,12 @@ import { maskUrl } from '../../src-shared/settings';
 import { useDashboard } from '../context';
 import { formatAgoTick, formatClock, formatMs } from '../format';
 import { CHART_WINDOW_MS } from '../store';
+import { LINE_STYLES } from '../chart-style';
+import { LatencyLegend } from './LatencyLegend';
 
 const WARN_MS = HEALTH_THRESHOLDS.ackP95Ms.warning;
 const CRIT_MS = HEALTH_THRESHOLDS.ackP95Ms.critical;
-const COLORS = { p50: '#7cc4ff', p95: '#f5b94a', warn: '#e0a800', crit: '#ff5c5c', grid: '#2a3342', axis: '#9aa7b8' };
+const COLORS = { grid: '#2a3342', axis: '#9aa7b8' };
 const MINUTE_TICKS = [5, 4, 3, 2, 1, 0].map((m) => m * 60_000);
 
 export function LatencyCharts() {
@@ -20,12 +22,7 @@ export function LatencyCharts() {
   return (
     <section className="panel" aria-labelledby="latency-title">
       <h2 id="latency-title">Ack latency, last 5 minutes</h2>
-      <p className="legend">
-        <span className="legend-p50">p50</span>
-        <span className="legend-p95">p95</span>
-        <span className="legend-warn">{WARN_MS} ms: warning</span>
-        <span className="legend-crit">{CRIT_MS} ms: critical</span>
-      </p>
+      <LatencyLegend />
       {list.length === 0 ? (
         <p className="empty">No targets.</p>
       ) : (
@@ -41,7 +38,8 @@ export function LatencyCharts() {
 
 function TargetChart({ url, nowSec }: { url: string; nowSec: number }) {
   const points = useDashboard((s) => s.history[url]);
-  return <LatencyChart url={url} points={points ?? EMPTY} now={nowSec * 1000} />;
+  const name = useDashboard((s) => s.state?.targets.targets.find((t) => t.url === url)?.name ?? null);
+  return <LatencyChart url={url} name={name} points={points ?? EMPTY} now={nowSec * 1000} />;
 }
 
 const EMPTY: readonly LatencyPoint[] = [];
@@ -51,7 +49,7 @@ const EMPTY: readonly LatencyPoint[] = [];
  * acks take well under a millisecond and WAN ones tens, and both must stay readable on the
  * same axis as 500 ms (symlog, unlike log, has a place for 0).
  */
-export const LatencyChart = memo(function LatencyChart({ url, points, now }: { url: string; points: readonly LatencyPoint[]; now: number }) {
+export const LatencyChart = memo(function LatencyChart({ url, name = null, points, now }: { url: string; name?: string | null; points: readonly LatencyPoint[]; now: number }) {
   const from = now - CHART_WINDOW_MS;
   const { data, shown, top } = useMemo(() => {
     const inWindow = points.filter((p) => p.t >= from && p.t <= now + 1000);
@@ -66,10 +64,10 @@ export const LatencyChart = memo(function LatencyChart({ url, points, now }: { u
     return { data: inWindow, shown: withValues, top };
   }, [points, from, now]);
   const yTicks = [1, 10, WARN_MS, CRIT_MS, ...(top > 2000 ? [1000] : []), ...(top > 1000 ? [top] : [])];
-  const label = maskUrl(url);
+  const label = name ? `${name} (${maskUrl(url)})` : maskUrl(url);
 
   return (
-    <figure className="chart" data-testid="latency-chart" data-url={label} data-points={shown}>
+    <figure className="chart" data-testid="latency-chart" data-url={maskUrl(url)} data-points={shown}>
       <figcaption title={label}>{label}</figcaption>
       {shown === 0 && <p className="chart-empty">No acks yet: points appear once the gateway acknowledges sampled frames.</p>}
       <div className="chart-box">
@@ -98,22 +96,22 @@ export const LatencyChart = memo(function LatencyChart({ url, points, now }: { u
               stroke={COLORS.axis}
               tick={{ fill: COLORS.axis, fontSize: 12 }}
             />
-            <ReferenceLine y={WARN_MS} stroke={COLORS.warn} strokeDasharray="6 4" ifOverflow="extendDomain" />
-            <ReferenceLine y={CRIT_MS} stroke={COLORS.crit} strokeDasharray="6 4" ifOverflow="extendDomain" />
+            <ReferenceLine y={WARN_MS} stroke={LINE_STYLES.warn.color} strokeWidth={LINE_STYLES.warn.width} strokeDasharray={LINE_STYLES.warn.dash} ifOverflow="extendDomain" />
+            <ReferenceLine y={CRIT_MS} stroke={LINE_STYLES.crit.color} strokeWidth={LINE_STYLES.crit.width} strokeDasharray={LINE_STYLES.crit.dash} ifOverflow="extendDomain" />
             <Tooltip
               isAnimationActive={false}
               contentStyle={{ background: '#111722', border: '1px solid #3a4556', color: '#e8eef6' }}
               labelFormatter={(t) => formatClock(Number(t))}
               formatter={(v, name) => [formatMs(typeof v === 'number' ? v : null), String(name)]}
             />
-            <Line type="linear" dataKey="p50" name="p50" stroke={COLORS.p50} strokeWidth={2} dot={false} isAnimationActive={false} />
+            <Line type="linear" dataKey="p50" name="p50" stroke={LINE_STYLES.p50.color} strokeWidth={LINE_STYLES.p50.width} dot={false} isAnimationActive={false} />
             <Line
               type="linear"
               dataKey="p95"
               name="p95"
-              stroke={COLORS.p95}
-              strokeWidth={2}
-              strokeDasharray="5 3"
+              stroke={LINE_STYLES.p95.color}
+              strokeWidth={LINE_STYLES.p95.width}
+              strokeDasharray={LINE_STYLES.p95.dash}
               dot={false}
               isAnimationActive={false}
             />

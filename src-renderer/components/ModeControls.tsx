@@ -1,14 +1,18 @@
-import { BACKEND_MODES, maskUrl } from '../../src-shared/settings';
-import { validateBackendEdits, type SettingsUpdate } from '../../src-shared/bridge';
+import { BACKEND_MODES, backendLabel } from '../../src-shared/settings';
+import { noDeliveryProblem, validateBackendEdits, type SettingsUpdate } from '../../src-shared/bridge';
 import { useEffect, useState } from 'react';
 import { useDashboard } from '../context';
+import { NowhereConfirm } from './NowhereConfirm';
 
 const MODE_WORDS: Record<(typeof BACKEND_MODES)[number], string> = {
   single: 'Single: the primary only',
   parallel: 'Parallel: every enabled backend',
 };
 
-/** Mode and primary, changed live: each change is one POST, checked first with the relay's own rules. */
+/**
+ * Mode and primary, changed live: each change is one POST, checked first with the relay's own
+ * rules. Backends are numbered as RELAY_PRIMARY_INDEX counts them, from #0, everywhere.
+ */
 export function ModeControls() {
   const settings = useDashboard((s) => s.state?.settings);
   const pending = useDashboard((s) => s.pendingSettings);
@@ -17,21 +21,31 @@ export function ModeControls() {
   // The value asked for, shown until the relay answers and the next snapshot tells the truth,
   // so the select does not snap back for half a second after each change.
   const [asked, setAsked] = useState<{ change: SettingsUpdate; answered: boolean } | null>(null);
+  const [confirm, setConfirm] = useState<{ change: SettingsUpdate; text: string } | null>(null);
   useEffect(() => {
     setAsked((a) => (a?.answered ? null : a));
   }, [settings]);
   if (!settings) return null;
 
+  const send = (change: SettingsUpdate): void => {
+    setConfirm(null);
+    setAsked({ change, answered: false });
+    void update(change).then((result) => setAsked(result.ok ? { change, answered: true } : null));
+  };
   const apply = (change: SettingsUpdate, what: string): void => {
     const mode = change.mode ?? settings.mode;
     const primary = change.primaryIndex ?? settings.primaryIndex;
-    const problems = validateBackendEdits(settings.backends, primary, mode);
+    const problems = validateBackendEdits(settings.backends.map((b) => ({ url: b.url, enabled: b.enabled })), primary);
     if (problems.length > 0) {
       reportLocalError('settings', `${what} was not changed`, problems);
       return;
     }
-    setAsked({ change, answered: false });
-    void update(change).then((result) => setAsked(result.ok ? { change, answered: true } : null));
+    const nowhere = noDeliveryProblem(settings.backends.map((b) => ({ url: b.url, enabled: b.enabled, name: b.name ?? '' })), primary, mode);
+    if (nowhere) {
+      setConfirm({ change, text: nowhere });
+      return;
+    }
+    send(change);
   };
   const shownMode = asked?.change.mode ?? settings.mode;
   const shownPrimary = asked?.change.primaryIndex ?? settings.primaryIndex;
@@ -57,7 +71,7 @@ export function ModeControls() {
         {overridden('RELAY_BACKEND_MODE') && <p className="note">Set by RELAY_BACKEND_MODE for this run: a change here does not take effect.</p>}
       </div>
       <div className="field">
-        <label htmlFor="primary-select">Primary</label>
+        <label htmlFor="primary-select">Primary (RELAY_PRIMARY_INDEX)</label>
         <select
           id="primary-select"
           data-testid="primary-select"
@@ -68,7 +82,7 @@ export function ModeControls() {
           {settings.backends.length === 0 && <option value={String(settings.primaryIndex)}>no backends</option>}
           {settings.backends.map((b, i) => (
             <option key={`${i}:${b.url}`} value={String(i)}>
-              {i + 1}. {maskUrl(b.url)}
+              #{i} {backendLabel(b)}
               {b.enabled ? '' : ' (disabled)'}
             </option>
           ))}
@@ -80,6 +94,7 @@ export function ModeControls() {
           ? 'Single mode sends to the primary only; the others stand by.'
           : 'Parallel mode sends every frame to every enabled backend: compare them in the parity panel.'}
       </p>
+      {confirm && <NowhereConfirm text={confirm.text} pending={pending} onConfirm={() => send({ ...confirm.change, force: true })} onCancel={() => setConfirm(null)} />}
     </section>
   );
 }

@@ -18,6 +18,8 @@ export function ParityPanel() {
   const check = describeParityCheck(parity, state.at, status === 'open');
   const passed = check.state === 'passed';
   const activeByUrl = new Map(state.targets.targets.map((t) => [t.url, !isInactive(t.state)]));
+  const nameByUrl = new Map(state.targets.targets.map((t) => [t.url, t.name]));
+  const numberByUrl = new Map(state.targets.targets.map((t, i) => [t.url, i]));
 
   const headline =
     verdict === 'no-data'
@@ -47,7 +49,7 @@ export function ParityPanel() {
       >
         {check.text}
       </p>
-      <table className="parity-table">
+      <table className="parity-table stack-table">
         <thead>
           <tr>
             <th scope="col">Target</th>
@@ -75,21 +77,27 @@ export function ParityPanel() {
             return (
               <tr key={`${i}:${p.url}`} data-testid="parity-row" data-url={maskUrl(p.url)} data-confirming={p.confirming ? 'true' : 'false'}>
                 <th scope="row" className="parity-url">
+                  {numberByUrl.has(p.url) && <span className="backend-number">#{numberByUrl.get(p.url)} </span>}
+                  {nameByUrl.get(p.url) && <span className="backend-name">{nameByUrl.get(p.url)} </span>}
                   {maskUrl(p.url)}
                   {!active && <span className="badge badge-quiet">not sending</span>}
                   {active && !p.confirming && <span className="badge badge-quiet">no confirmations</span>}
                 </th>
-                <td>{formatCount(p.produced)}</td>
-                <td data-testid="parity-delivered">{formatCount(p.delivered)}</td>
-                <td>{formatCount(p.inFlight)}</td>
-                <td>{formatCount(p.queued)}</td>
-                <td>{formatCount(p.dropped)}</td>
-                <td data-testid="parity-lost" className={p.lost > 0 ? 'tone-text-warning' : undefined}>
+                <td data-label="Frames given">{formatCount(p.produced)}</td>
+                <td data-label="Delivered (confirmed)" data-testid="parity-delivered">
+                  {formatCount(p.delivered)}
+                </td>
+                <td data-label="In flight">{formatCount(p.inFlight)}</td>
+                <td data-label="Queued">{formatCount(p.queued)}</td>
+                <td data-label="Dropped">{formatCount(p.dropped)}</td>
+                <td data-label="Lost" data-testid="parity-lost" className={p.lost > 0 ? 'tone-text-warning' : undefined}>
                   {formatCount(p.lost)}
                 </td>
-                <td data-testid="parity-sent">{formatCount(p.sent)}</td>
-                <td>{formatCount(p.acked)}</td>
-                <td data-testid="parity-drift" className={`tone-text-${rowTone}`}>
+                <td data-label="Sent" data-testid="parity-sent">
+                  {formatCount(p.sent)}
+                </td>
+                <td data-label="Acked">{formatCount(p.acked)}</td>
+                <td data-label="Drift" data-testid="parity-drift" className={`tone-text-${rowTone}`}>
                   {formatPct(p.driftPct)}
                 </td>
               </tr>
@@ -99,15 +107,17 @@ export function ParityPanel() {
         <tfoot>
           <tr>
             <th scope="row">All targets</th>
-            <td />
-            <td>{formatCount(parity.totalDelivered)}</td>
-            <td>{formatCount(parity.totalInFlight)}</td>
-            <td />
-            <td>{formatCount(parity.totalDropped)}</td>
-            <td>{formatCount(parity.totalLost)}</td>
-            <td>{formatCount(parity.totalSent)}</td>
-            <td>{formatCount(parity.totalAcked)}</td>
-            <td className={`tone-text-${tone}`}>{formatPct(parity.driftPct)}</td>
+            <td className="empty-cell" />
+            <td data-label="Delivered (confirmed)">{formatCount(parity.totalDelivered)}</td>
+            <td data-label="In flight">{formatCount(parity.totalInFlight)}</td>
+            <td className="empty-cell" />
+            <td data-label="Dropped">{formatCount(parity.totalDropped)}</td>
+            <td data-label="Lost">{formatCount(parity.totalLost)}</td>
+            <td data-label="Sent">{formatCount(parity.totalSent)}</td>
+            <td data-label="Acked">{formatCount(parity.totalAcked)}</td>
+            <td data-label="Largest drift" className={`tone-text-${tone}`}>
+              {formatPct(parity.driftPct)}
+            </td>
           </tr>
         </tfoot>
       </table>

@@ -4,6 +4,7 @@ import { downloadText } from '../download';
 import { safeFileBase } from '../../src-shared/report';
 import { formatClock, formatCount, formatDuration } from '../format';
 import { READ_ONLY_MESSAGE } from '../store';
+import { NO_DELIVERY_MESSAGE as NO_DELIVERY_WORDS } from '../../src-shared/debug-api';
 
 const STATUS_WORDS = { connecting: 'Connecting…', open: 'Live', reconnecting: 'Reconnecting…' } as const;
 
@@ -76,6 +77,8 @@ export function Banners() {
   const at = useDashboard((s) => s.state?.at ?? null);
   const loadError = useDashboard((s) => s.loadError);
   const reasons = useDashboard((s) => s.state?.health.reasons);
+  const healthStatus = useDashboard((s) => s.state?.health.status);
+  const nowhere = reasons?.find((r) => r.startsWith(NO_DELIVERY_WORDS));
   return (
     <>
       {readOnly && (
@@ -96,8 +99,15 @@ export function Banners() {
         </div>
       )}
       <ActionError />
+      {nowhere && (
+        <section className="banner banner-critical" data-testid="nowhere-banner" role="alert">
+          <h2>Telemetry is going nowhere</h2>
+          <p>{nowhere.slice(NO_DELIVERY_WORDS.length).replace(/^:\s*/, '')}</p>
+        </section>
+      )}
       {reasons && reasons.length > 0 && (
-        <details className="banner banner-reasons" data-testid="health-reasons">
+        // Remarks at warning or worse are shown open: they are the reason the page is not green.
+        <details className={`banner banner-reasons tone-${healthStatus === 'critical' ? 'critical' : 'warning'}`} data-testid="health-reasons" open={healthStatus === 'warning' || healthStatus === 'critical'}>
           <summary>
             {reasons.length} health {reasons.length === 1 ? 'remark' : 'remarks'}
           </summary>
@@ -112,7 +122,12 @@ export function Banners() {
   );
 }
 
-const ACTION_WORDS = { 'kill-switch': 'The kill switch was not changed', settings: 'The settings were not changed', report: 'No report was exported' } as const;
+const ACTION_WORDS = {
+  'kill-switch': 'The kill switch was not changed',
+  settings: 'The settings were not changed',
+  report: 'No report was exported',
+  cutover: 'The cutover did not do that',
+} as const;
 
 function ActionError() {
   const error = useDashboard((s) => s.lastError);

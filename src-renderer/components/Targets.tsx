@@ -1,13 +1,14 @@
-import { memo } from 'react';
+import { memo, useState } from 'react';
 import type { TargetView } from '../../src-shared/debug-api';
 import type { DashboardSettings } from '../../src-shared/bridge';
-import { validateBackendEdits } from '../../src-shared/bridge';
+import { noDeliveryProblem, validateBackendEdits, type BackendEdit } from '../../src-shared/bridge';
 import { HEALTH_THRESHOLDS } from '../../src-shared/metrics';
 import { describeReasons } from '../../src-shared/report';
 import { maskUrl } from '../../src-shared/settings';
 import { useDashboard } from '../context';
 import { describeTargetState, formatBytes, formatCount, formatMs, formatPct, formatRelative, formatWait } from '../format';
 import { TONE_WORDS, driftTone, latencyTone, queueTone, targetTone } from '../health';
+import { NowhereConfirm } from './NowhereConfirm';
 
 export function Targets() {
   const targets = useDashboard((s) => s.state?.targets.targets);
@@ -34,7 +35,7 @@ export function Targets() {
 /** Backends removed during this run, as they stood when removed: muted, their proof is in the report. */
 function RemovedTargets({ removed }: { removed: readonly TargetView[] }) {
   return (
-    <table className="removed-targets" data-testid="removed-targets">
+    <table className="removed-targets stack-table" data-testid="removed-targets">
       <caption>Removed during this run (as they stood when removed; the report keeps their proof)</caption>
       <thead>
         <tr>
@@ -49,12 +50,17 @@ function RemovedTargets({ removed }: { removed: readonly TargetView[] }) {
       <tbody>
         {removed.map((t, i) => (
           <tr key={`${i}:${t.url}`} data-testid="removed-row" data-url={maskUrl(t.url)}>
-            <th scope="row">{maskUrl(t.url)}</th>
-            <td data-testid="removed-delivered">{formatCount(t.counters.delivered)}</td>
-            <td>{formatCount(t.counters.inFlight)}</td>
-            <td>{formatCount(t.counters.queued)}</td>
-            <td title={`dropped: ${describeReasons(t.droppedBy)}`}>{formatCount(t.counters.dropped)}</td>
-            <td data-testid="removed-lost" title={`lost: ${describeReasons(t.lostBy)}`}>
+            <th scope="row">
+              {t.name && <span className="backend-name">{t.name} </span>}
+              {maskUrl(t.url)}
+            </th>
+            <td data-label="Delivered (confirmed)" data-testid="removed-delivered">{formatCount(t.counters.delivered)}</td>
+            <td data-label="In flight">{formatCount(t.counters.inFlight)}</td>
+            <td data-label="Queued">{formatCount(t.counters.queued)}</td>
+            <td data-label="Dropped" title={`dropped: ${describeReasons(t.droppedBy)}`}>
+              {formatCount(t.counters.dropped)}
+            </td>
+            <td data-label="Lost" data-testid="removed-lost" title={`lost: ${describeReasons(t.lostBy)}`}>
               {formatCount(t.counters.lost)}
             </td>
           </tr>
@@ -75,11 +81,19 @@ const TargetRow = memo(function TargetRow({ target: t, index, now }: { target: T
           {describeTargetState(t.state, t.nextRetryMs)}
           <span className="visually-hidden">, {TONE_WORDS[tone].toLowerCase()}</span>
         </span>
+        <span className="backend-number" data-testid="target-number">
+          #{index}
+        </span>
         {t.primary && <span className="badge">primary</span>}
         {t.gateway && <span className="badge badge-quiet">gateway {t.gateway}</span>}
         <span className="spacer" />
         <EnabledToggle index={index} enabled={t.enabled} url={url} />
       </header>
+      {t.name && (
+        <p className="target-name" data-testid="target-name">
+          {t.name}
+        </p>
+      )}
       <p className="target-url" data-testid="target-url" title={url}>
         {url}
       </p>
@@ -206,19 +220,45 @@ function EnabledToggle({ index, enabled, url }: { index: number; enabled: boolea
   const pending = useDashboard((s) => s.pendingSettings);
   const update = useDashboard((s) => s.updateSettings);
   const reportLocalError = useDashboard((s) => s.reportLocalError);
+  const [confirm, setConfirm] = useState<{ backends: BackendEdit[]; text: string } | null>(null);
 
   const onChange = (next: boolean): void => {
     if (!settings) return;
     const backends = withEnabled(settings, index, next);
-    // The same rules the relay applies, before anything is sent: e.g. disabling the primary in single mode.
-    const problems = validateBackendEdits(backends, settings.primaryIndex, settings.mode);
+    // The same rules the relay applies, before anything is sent.
+    const problems = validateBackendEdits(backends, settings.primaryIndex);
     if (problems.length > 0) {
-      reportLocalError('settings', `Backend ${index + 1} was not ${next ? 'enabled' : 'disabled'}`, problems);
+      reportLocalError('settings', `Backend #${index} was not ${next ? 'enabled' : 'disabled'}`, problems);
+      return;
+    }
+    // Disabling the primary in single mode, or the last enabled backend, sends nowhere: asked first.
+    const nowhere = noDeliveryProblem(backends, settings.primaryIndex, settings.mode);
+    if (nowhere) {
+      setConfirm({ backends, text: nowhere });
       return;
     }
     void update({ backends });
   };
 
+  return (
+    <>
+      {confirm && (
+        <NowhereConfirm
+          text={confirm.text}
+          pending={pending}
+          onConfirm={() => {
+            setConfirm(null);
+            void update({ backends: confirm.backends, force: true });
+          }}
+          onCancel={() => setConfirm(null)}
+        />
+      )}
+      <Toggle enabled={enabled} disabled={pending || !settings} url={url} onChange={onChange} />
+    </>
+  );
+}
+
+function Toggle({ enabled, disabled, url, onChange }: { enabled: boolean; disabled: boolean; url: string; onChange: (next: boolean) => void }) {
   return (
     <label className="toggle">
       <input
@@ -226,7 +266,7 @@ function EnabledToggle({ index, enabled, url }: { index: number; enabled: boolea
         role="switch"
         data-testid="target-enabled"
         checked={enabled}
-        disabled={pending || !settings}
+        disabled={disabled}
         aria-label={`Enabled: ${url}`}
         onChange={(e) => onChange(e.currentTarget.checked)}
       />
@@ -247,5 +287,5 @@ function formatPair(p50: number | null, p95: number | null): string {
 
 function withEnabled(settings: DashboardSettings, index: number, enabled: boolean) {
   // No token field: the relay keeps each backend's token as it is.
-  return settings.backends.map((b, i) => ({ url: b.url, enabled: i === index ? enabled : b.enabled }));
+  return settings.backends.map((b, i) => ({ url: b.url, enabled: i === index ? enabled : b.enabled, ...(b.name ? { name: b.name } : {}) }));
 }
