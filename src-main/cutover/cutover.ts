@@ -198,7 +198,7 @@ export class CutoverController {
     };
     if (this.run) this.finished.push(this.viewOf(this.run));
     this.run = run;
-    this.record(run, null, 'started', `cutover from ${labelOf(fromLabel)} to ${labelOf(toLabel)}, parity window ${Math.round(run.windowMs / 1000)} s${run.removeOld ? ', removing the old backend at the end' : ''}`);
+    this.record(run, null, 'started', `cutover from ${labelOf(fromLabel)} to ${labelOf(toLabel)}, parity window ${seconds(run.windowMs)}${run.removeOld ? ', removing the old backend at the end' : ''}`);
     this.host.log.warn(`cutover started: from ${labelOf(fromLabel)} to ${labelOf(toLabel)}`);
     this.ensureTimer();
     return { ok: true };
@@ -427,7 +427,7 @@ export class CutoverController {
         step.startedAt = this.now();
         step.detail = 'waiting for the relay\'s parity verdict to be healthy for the whole window';
         step.before = null;
-        this.record(run, step.name, 'applied', `holding: parity must stay healthy for ${Math.round(run.windowMs / 1000)} s on the relay's clock`);
+        this.record(run, step.name, 'applied', `holding: parity must stay healthy for ${seconds(run.windowMs)} on the relay's clock`);
         return;
       case 'primary':
         if (toIndex < 0) return this.fail(run, step, `${labelOf(run.to)} is no longer configured (someone changed the backends)`);
@@ -492,12 +492,12 @@ export class CutoverController {
         const parity = this.host.parity();
         const healthyFor = parity.verdict.status === 'healthy' && parity.healthySinceMs !== null ? this.now() - parity.healthySinceMs : null;
         if (healthyFor !== null && healthyFor >= run.windowMs) {
-          done = `the relay's parity verdict has been healthy for ${Math.round(healthyFor / 1000)} s (window ${Math.round(run.windowMs / 1000)} s), drift ${parity.driftPct}%`;
+          done = `the relay's parity verdict has been healthy for ${seconds(healthyFor)} (window ${seconds(run.windowMs)}), drift ${parity.driftPct}%`;
         } else {
           step.detail =
             healthyFor === null
               ? `waiting: the relay's parity verdict is ${parity.verdict.status}${parity.verdict.reasons.length ? ` (${parity.verdict.reasons.join('; ')})` : ''}, so the window has not started`
-              : `healthy for ${Math.round(healthyFor / 1000)} s of ${Math.round(run.windowMs / 1000)} s`;
+              : `healthy for ${seconds(healthyFor)} of ${seconds(run.windowMs)}`;
           if (this.now() - run.lastHoldNote >= HOLD_NOTE_EVERY_MS) {
             run.lastHoldNote = this.now();
             this.record(run, 'hold', 'waiting', step.detail);
@@ -533,7 +533,7 @@ export class CutoverController {
       return;
     }
     step.detail = waiting;
-    if (this.now() - since > this.stepTimeoutMs) this.fail(run, step, `not confirmed within ${Math.round(this.stepTimeoutMs / 1000)} s: ${waiting}`);
+    if (this.now() - since > this.stepTimeoutMs) this.fail(run, step, `not confirmed within ${seconds(this.stepTimeoutMs)}: ${waiting}`);
   }
 
   private checkUndo(run: Run): void {
@@ -553,7 +553,7 @@ export class CutoverController {
     }
     if (this.now() - undoing.since > this.stepTimeoutMs) {
       run.phase = 'failed';
-      run.problem = `the rollback of "${CUTOVER_STEP_TITLES[undoing.step.name]}" is applied, but no delivery was confirmed within ${Math.round(this.stepTimeoutMs / 1000)} s`;
+      run.problem = `the rollback of "${CUTOVER_STEP_TITLES[undoing.step.name]}" is applied, but no delivery was confirmed within ${seconds(this.stepTimeoutMs)}`;
       run.undoing = null;
       this.record(run, undoing.step.name, 'failed', run.problem);
     }
@@ -641,4 +641,10 @@ function labelOf(b: CutoverBackend): string {
 function describeTarget(t: TargetView | undefined): string {
   if (!t) return 'not configured';
   return `${t.state}${t.lastError ? `: ${t.lastError}` : ''}`;
+}
+
+/** "1.5 s", "2 s", "120 s": a duration as said in the record. */
+function seconds(ms: number): string {
+  const s = ms / 1000;
+  return `${s < 10 && !Number.isInteger(s) ? s.toFixed(1) : Math.round(s)} s`;
 }
