@@ -70,7 +70,8 @@ async function open(url: string, width = 1400, height = 1000): Promise<Page> {
 }
 
 const fileOf = (relay: Relay) => JSON.parse(fs.readFileSync(relay.store.path, 'utf8')) as Record<string, unknown>;
-const sideways = (page: Page) => page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: window.innerWidth }));
+// Evaluated in the page (a string: this file is type-checked without the DOM's types).
+const sideways = (page: Page) => page.evaluate<{ scroll: number; inner: number }>('({ scroll: document.documentElement.scrollWidth, inner: window.innerWidth })');
 
 describe('the Cutover panel', () => {
   it('runs the cutover from A to B through every step against two real gateways, with pause and resume during the hold', async () => {
