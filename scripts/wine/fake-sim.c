@@ -315,6 +315,15 @@ static void cmdSession(const char *path) {
   reply("ok session update=%d", sim.h->sessionInfoUpdate);
 }
 
+static LARGE_INTEGER freq;
+static double lastPublishAt = -1e18;
+
+static double nowMs(void) {
+  LARGE_INTEGER t;
+  QueryPerformanceCounter(&t);
+  return (double)t.QuadPart * 1000.0 / (double)freq.QuadPart;
+}
+
 /* One buffer: into the oldest slot, then its tick count, then the event (the sim's order). */
 static void publish(void) {
   Header *h = sim.h;
@@ -325,18 +334,18 @@ static void publish(void) {
   MemoryBarrier();
   h->varBuf[slot].tickCount = ++sim.tickCount;
   PulseEvent(sim.event);
+  lastPublishAt = nowMs();
 }
 
-static LARGE_INTEGER freq;
-
-static double nowMs(void) {
-  LARGE_INTEGER t;
-  QueryPerformanceCounter(&t);
-  return (double)t.QuadPart * 1000.0 / (double)freq.QuadPart;
-}
-
-/* Sleeps until `at` (ms on nowMs's clock); never drifts, since every deadline is absolute. */
-static void sleepUntil(double at) {
+/*
+ * Waits for the next tick's deadline `at` (ms on nowMs's clock; absolute, so the clock never
+ * drifts), but never less than most of a period after the last buffer: a sim that fell behind
+ * (this process starved of CPU) goes on at its pace rather than publishing the ticks it owes
+ * back to back, which no reader of the latest buffer could follow, and which the sim does not do.
+ */
+static void waitForTick(double at, double period) {
+  double earliest = lastPublishAt + 0.75 * period;
+  if (at < earliest) at = earliest;
   double left = at - nowMs();
   if (left > 1.5) Sleep((DWORD)(left - 1));
   while (nowMs() < at) Sleep(0);
@@ -361,7 +370,7 @@ static void cmdPlay(int from, int to, double hz) {
     } else if (!loadSample(i)) {
       return reply("error play: cannot read sample %d", i);
     }
-    sleepUntil(start + (i - from) * period);
+    waitForTick(start + (i - from) * period, period);
     publish();
     if (first < 0) first = sessionTick();
     last = sessionTick();
@@ -375,7 +384,7 @@ static void cmdHold(int ms, double hz) {
   double period = 1000.0 / hz, start = nowMs();
   int n = 0;
   for (; n * period < ms; n++) {
-    sleepUntil(start + n * period);
+    waitForTick(start + n * period, period);
     publish();
   }
   reply("ok hold buffers=%d tick=%d tickCount=%d", n, sessionTick(), sim.tickCount);

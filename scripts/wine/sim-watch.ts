@@ -14,8 +14,16 @@ if (!out) {
   process.exit(2);
 }
 const write = (entry: Record<string, unknown>) => fs.appendFileSync(out, `${JSON.stringify({ at: Date.now(), ...entry })}\n`);
+const sdkProbe = new SdkSimProbe();
+const verbose = process.env.SIM_WATCH_VERBOSE === '1';
 const watcher = new SimWatcher({
-  probe: new SdkSimProbe(),
+  probe: {
+    isRunning: async () => {
+      const running = await sdkProbe.isRunning();
+      if (verbose) write({ probed: running });
+      return running;
+    },
+  },
   intervalMs: Number(intervalText ?? 250),
   onChange: (running) => write({ running }),
   log: (message) => write({ log: message }),

@@ -5,7 +5,7 @@
 import type { Worker } from 'node:worker_threads';
 import type { StreamSettings } from '../ibt-replay';
 import { SourceUnavailableError, type SourceSession, type SourceSink, type SourceState, type TelemetrySource } from '../source';
-import { LiveReader, type LiveEvent, type LiveReaderOptions, type LiveReaderStats } from './live-reader';
+import { DEFAULT_WAIT_TIMEOUT_MS, LiveReader, type LiveEvent, type LiveReaderOptions, type LiveReaderStats } from './live-reader';
 import { LiveSessionNamer, type OfflineKeys } from './live-session';
 import { spawnReaderThread, type FromReaderThread } from './reader-thread';
 import { LIVE_PLATFORM, windowsOnlyMessage, type SimBackend } from './sim-backend';
@@ -22,7 +22,7 @@ export interface IRacingSourceOptions extends StreamSettings {
   registry?: OfflineKeys;
   /** Attach attempts while iRacing is not running, at most this often (default 1000 ms). */
   reconnectMs?: number;
-  /** How long one poll blocks waiting for a telemetry buffer (default 20 ms). */
+  /** How long one poll blocks waiting for a telemetry buffer (default 16 ms: see LiveReaderOptions). */
   waitTimeoutMs?: number;
   /** A tick standing still this long is a pause (default 250 ms). */
   pauseAfterMs?: number;
@@ -68,7 +68,7 @@ export class IRacingSource implements TelemetrySource {
       baselineHz: options.baselineHz,
       sourceStaleMs: options.sourceStaleMs,
       reconnectMs: options.reconnectMs ?? 1000,
-      waitTimeoutMs: options.waitTimeoutMs ?? 20,
+      waitTimeoutMs: options.waitTimeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS,
       pauseAfterMs: options.pauseAfterMs ?? 250,
     };
   }

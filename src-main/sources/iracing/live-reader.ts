@@ -15,7 +15,13 @@ import type { SimBackend } from './sim-backend';
 export type LiveReaderOptions = Pick<StreamSettings, 'controlsVars' | 'baselineVars' | 'baselineHz' | 'sourceStaleMs'> & {
   /** Attach attempts, and re-attaching after the sim went, at most this often (default 1000 ms). */
   reconnectMs?: number;
-  /** How long one step blocks waiting for a telemetry buffer (default 20 ms: just over one 60 Hz tick). */
+  /**
+   * How long one step blocks waiting for a telemetry buffer (default 16 ms, irsdk-node's
+   * least). The sim pulses its event (iRacing's own irsdkMemServer calls PulseEvent), so a
+   * pulse that comes while the reader is between its check and its wait is lost and the wait
+   * runs out: shorter than one 60 Hz tick (16.7 ms), the reader then still finds that tick as
+   * the latest buffer; longer, the next tick may have replaced it.
+   */
   waitTimeoutMs?: number;
   /** A tick standing still this long is a pause (the state tracker's default when absent). */
   pauseAfterMs?: number;
@@ -97,6 +103,7 @@ const OWN_VARIABLES = ['SessionTick', 'SessionTime', 'SessionNum', 'SessionState
 /** irsdk_SessionState Invalid: the sim is loading a session, its telemetry means nothing yet. */
 const SESSION_STATE_INVALID = 0;
 const COST_WINDOW = 1024;
+export const DEFAULT_WAIT_TIMEOUT_MS = 16;
 const SHARE_WINDOW_MS = 1000;
 
 const num = (v: IbtValue | undefined): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
@@ -149,7 +156,7 @@ export class LiveReader {
     private readonly options: LiveReaderOptions,
   ) {
     this.reconnectMs = options.reconnectMs ?? 1000;
-    this.waitTimeoutMs = options.waitTimeoutMs ?? 20;
+    this.waitTimeoutMs = options.waitTimeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS;
     this.tracker = new SourceStateTracker((state) => this.out.push({ type: 'state', state }), options.sourceStaleMs, options.pauseAfterMs);
   }
 
