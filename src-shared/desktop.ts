@@ -7,6 +7,27 @@ import { z } from 'zod';
 export const DESKTOP_PREFS_KEY = 'desktop';
 
 export const UPDATE_MODES = ['auto', 'off'] as const;
+
+/**
+ * A global shortcut in Electron's accelerator syntax, with at least one modifier: a bare key
+ * would be taken from the sim (a racer types and steers with the same hands).
+ */
+const MODIFIER = '(?:CommandOrControl|CmdOrCtrl|Command|Cmd|Control|Ctrl|Alt|Option|AltGr|Shift|Super|Meta)';
+const KEY = '(?:[A-Z0-9]|F(?:[1-9]|1[0-9]|2[0-4])|Space|Tab|Backspace|Delete|Insert|Return|Enter|Up|Down|Left|Right|Home|End|PageUp|PageDown|Escape|Esc|Plus|Minus|Pause|num[0-9])';
+export const ACCELERATOR_PATTERN = new RegExp(`^(?:${MODIFIER}\\+){1,3}${KEY}$`);
+export const ACCELERATOR_EXPECTED = 'one to three modifiers and a key, such as CommandOrControl+Alt+K or Control+Shift+F12';
+
+/** The kill-switch hotkeys the tray offers; any other valid accelerator can be set in the settings file. */
+export const KILL_SWITCH_HOTKEY_PRESETS: readonly string[] = ['CommandOrControl+Alt+K', 'CommandOrControl+Shift+F12', 'Alt+Shift+End'];
+
+/** An accelerator as a person reads it on this platform: Ctrl on Windows and Linux, Cmd on macOS. */
+export function describeAccelerator(accelerator: string, platform: string): string {
+  const mac = platform === 'darwin';
+  return accelerator
+    .split('+')
+    .map((k) => (/^(CommandOrControl|CmdOrCtrl)$/.test(k) ? (mac ? 'Cmd' : 'Ctrl') : k === 'Control' ? 'Ctrl' : k === 'Command' ? 'Cmd' : k === 'Option' ? 'Alt' : k))
+    .join('+');
+}
 export type UpdateMode = (typeof UPDATE_MODES)[number];
 
 export const DesktopPrefsSchema = z
@@ -23,6 +44,8 @@ export const DesktopPrefsSchema = z
     updatesDeferredUntil: z.number().int().nonnegative().nullable(),
     /** The one-time "still running in the tray" notice has been shown. */
     closeToTrayNoticeShown: z.boolean(),
+    /** A global shortcut that toggles the kill switch even while the sim has focus; null: none (the default). */
+    killSwitchHotkey: z.string().regex(ACCELERATOR_PATTERN, ACCELERATOR_EXPECTED).nullable(),
   })
   .strict();
 
@@ -35,6 +58,7 @@ export const DEFAULT_DESKTOP_PREFS: DesktopPrefs = {
   updates: 'auto',
   updatesDeferredUntil: null,
   closeToTrayNoticeShown: false,
+  killSwitchHotkey: null,
 };
 
 /**

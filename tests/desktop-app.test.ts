@@ -16,7 +16,7 @@ import { SyntheticSource } from '../src-main/sources/synthetic';
 import { IRacingSource } from '../src-main/sources/iracing/iracing-source';
 import { DEFAULT_BASELINE_VARS, DEFAULT_CONTROLS_VARS } from '../src-shared/settings';
 import { startGateway, type Gateway } from '../src-gateway/gateway';
-import { FakeApp, FakeDialog, FakeIpc, FakeNotifications, FakeSimProbe, FakeTray, FakeUpdater, FakeWindow, Recorder } from './helpers/desktop-ports';
+import { FakeApp, FakeDialog, FakeHotkeys, FakeIpc, FakeNotifications, FakeSimProbe, FakeTray, FakeUpdater, FakeWindow, Recorder } from './helpers/desktop-ports';
 import { TestVault } from './helpers/test-vault';
 import { sleep, waitFor } from './helpers/relay-harness';
 import { loadRecording, RecordedBackend } from './helpers/recorded-sim';
@@ -56,6 +56,7 @@ interface Rig {
   vault: TestVault;
   desktop: DesktopApp;
   window: FakeWindow;
+  hotkeys: FakeHotkeys;
 }
 
 let dirs: string[] = [];
@@ -104,6 +105,7 @@ interface RigOptions {
   notificationsSupported?: boolean;
   openedAtLogin?: boolean;
   updater?: FakeUpdater;
+  hotkeys?: FakeHotkeys;
 }
 
 async function startRig(options: RigOptions = {}): Promise<Rig> {
@@ -117,6 +119,7 @@ async function startRig(options: RigOptions = {}): Promise<Rig> {
   const dialog = new FakeDialog();
   const notifications = new FakeNotifications(options.notificationsSupported ?? true);
   const simProbe = new FakeSimProbe();
+  const hotkeys = options.hotkeys ?? new FakeHotkeys();
   const vault = options.vault ?? new TestVault();
   const ports: DesktopPorts = {
     app,
@@ -136,6 +139,7 @@ async function startRig(options: RigOptions = {}): Promise<Rig> {
     updater: options.updater ?? null,
     vault,
     simProbe,
+    hotkeys,
   };
   const desktop = await DesktopApp.start(ports, {
     configDir: dir,
@@ -160,12 +164,69 @@ async function startRig(options: RigOptions = {}): Promise<Rig> {
   const tray = trays[0];
   const window = windows[0];
   if (!tray || !window) throw new Error('the app made no tray or no window');
-  return { dir, recorder, app, tray, windows, ipc, dialog, notifications, simProbe, vault, desktop, window };
+  return { dir, recorder, app, tray, windows, ipc, dialog, notifications, simProbe, vault, desktop, window, hotkeys };
 }
 
 function connectedTo(g: Gateway): number {
   return g.connections();
 }
+
+describe('desktop app: the kill switch hotkey', () => {
+  const HOTKEY = 'CommandOrControl+Alt+K';
+
+  it('is off until chosen; chosen in the tray, it toggles the kill switch while the sim has focus, confirmed by the tray and a sounding notice, never taking the focus', async () => {
+    const g = await gateway();
+    const dir = tempDir();
+    writeSettings(dir, { backends: [{ url: g.url, enabled: true }], mode: 'parallel' });
+    const rig = await startRig({ dir, argv: ['--hidden'] });
+    expect(rig.tray.submenu(MENU_IDS.hotkey)?.label).toBe('Kill switch hotkey: off');
+    expect(rig.tray.item(`${MENU_IDS.hotkey}:off`)?.checked).toBe(true);
+    expect(rig.hotkeys.handlers.size).toBe(0);
+    await waitFor('the gateway connected', () => connectedTo(g) === 1);
+
+    rig.tray.click(`${MENU_IDS.hotkey}:${HOTKEY}`);
+    expect([...rig.hotkeys.handlers.keys()]).toEqual([HOTKEY]);
+    expect((readFile(dir).desktop as Record<string, unknown>).killSwitchHotkey).toBe(HOTKEY);
+    expect(rig.tray.submenu(MENU_IDS.hotkey)?.label).toBe('Kill switch hotkey: Ctrl+Alt+K');
+    expect(rig.tray.item(`${MENU_IDS.hotkey}:${HOTKEY}`)?.checked).toBe(true);
+
+    // The sim has focus, a session is live (notices would wait for its end): the hotkey still answers at once.
+    await waitFor('the source live', () => rig.desktop.currentRelay?.source.state === 'live');
+    const focusedBefore = rig.window.focused;
+    rig.hotkeys.press(HOTKEY);
+    expect(readFile(dir).killSwitch).toBe(true);
+    expect(rig.tray.icon).toBe('killed');
+    expect(rig.tray.item(MENU_IDS.killSwitch)?.checked).toBe(true);
+    expect(rig.notifications.shown.at(-1)).toEqual({ title: 'Kill switch ON', body: 'Every backend is cut off: no telemetry leaves this machine.', sound: true });
+    await waitFor('every backend cut off', () => connectedTo(g) === 0);
+    expect(rig.window.visible).toBe(false);
+    expect(rig.window.focused).toBe(focusedBefore);
+
+    rig.hotkeys.press(HOTKEY);
+    expect(readFile(dir).killSwitch).toBe(false);
+    expect(rig.notifications.shown.at(-1)).toMatchObject({ title: 'Kill switch off', sound: true });
+    await waitFor('the gateway reconnected', () => connectedTo(g) === 1);
+    expect(rig.window.focused).toBe(focusedBefore);
+
+    await rig.desktop.quit();
+    expect(rig.hotkeys.handlers.size).toBe(0);
+  });
+
+  it('says so in the tray when another program holds the accelerator, and registers a saved choice at start', async () => {
+    const dir = tempDir();
+    writeSettings(dir, { desktop: { killSwitchHotkey: 'CommandOrControl+Shift+F12' } });
+    const hotkeys = new FakeHotkeys();
+    hotkeys.taken.add('Alt+Shift+End');
+    const rig = await startRig({ dir, hotkeys });
+    expect([...hotkeys.handlers.keys()]).toEqual(['CommandOrControl+Shift+F12']);
+    rig.tray.click(`${MENU_IDS.hotkey}:Alt+Shift+End`);
+    expect(rig.tray.submenu(MENU_IDS.hotkey)?.label).toBe('Kill switch hotkey: Alt+Shift+End (taken by another program: not active)');
+    expect(hotkeys.handlers.size).toBe(0);
+    rig.tray.click(`${MENU_IDS.hotkey}:off`);
+    expect((readFile(dir).desktop as Record<string, unknown>).killSwitchHotkey).toBeNull();
+    expect(rig.tray.submenu(MENU_IDS.hotkey)?.label).toBe('Kill switch hotkey: off');
+  });
+});
 
 describe('desktop app: kill switch', () => {
   it('restores a saved kill switch before any backend connects, and the tray checkbox toggles it both ways', async () => {

@@ -17,9 +17,10 @@ import { readDesktopPrefs, writeDesktopPrefs } from './desktop-prefs';
 import { registerBridgeHandlers, type BridgeBackend } from './ipc-handlers';
 import { loginItemPlan, parseLaunchArgs, shouldStartHidden, type LaunchArgs } from './launch';
 import { NoticeQueue } from './notice-queue';
-import type { AppPort, CloseEvent, DialogPort, IpcPort, NotificationPort, SimProbe, TokenVault, TrayPort, UpdaterPort, WindowFactory, WindowPort } from './ports';
+import { KillSwitchHotkey } from './kill-hotkey';
+import type { AppPort, CloseEvent, HotkeyPort, DialogPort, IpcPort, NotificationPort, SimProbe, TokenVault, TrayPort, UpdaterPort, WindowFactory, WindowPort } from './ports';
 import { SimWatcher } from './sim-watcher';
-import { buildTrayMenu, DEFER_UPDATES_HOURS, MENU_IDS, statusLine, trayIconState, trayToolTip, type RelayPhase } from './tray-model';
+import { buildTrayMenu, DEFER_UPDATES_HOURS, HOTKEY_ITEM_PREFIX, MENU_IDS, statusLine, trayIconState, trayToolTip, type RelayPhase } from './tray-model';
 import { systemClock, UpdateGate, type UpdateGateOptions } from './update-gate';
 import { isTrustedSender } from './window-policy';
 
@@ -37,6 +38,8 @@ export interface DesktopPorts {
   simProbe: SimProbe | null;
   /** How the settings file is opened: electron-store in the shell, plain conf in tests. */
   storeBacking?: SettingsStoreOptions['backing'];
+  /** Global shortcuts (the kill switch's hotkey); absent where they cannot exist. */
+  hotkeys?: HotkeyPort;
 }
 
 export interface DesktopOptions {
@@ -78,6 +81,8 @@ export class DesktopApp {
   private prefs: DesktopPrefs;
   private readonly log: Logger;
   readonly notices: NoticeQueue;
+  /** The kill switch's global hotkey; null where the shell offers no global shortcuts. */
+  readonly hotkey: KillSwitchHotkey | null;
   readonly updates: UpdateGate | null;
 
   private constructor(
@@ -92,6 +97,7 @@ export class DesktopApp {
     const { prefs, problems } = readDesktopPrefs(store);
     for (const p of problems) this.log.warn(`desktop preferences: ${p}`);
     this.prefs = prefs;
+    this.hotkey = ports.hotkeys ? new KillSwitchHotkey(ports.hotkeys, () => this.hotkeyPressed(), (m) => this.log.info(m)) : null;
     this.notices = new NoticeQueue(ports.notifications, () => this.sourceState() !== 'live', (m) => this.log.info(m));
     this.updates =
       ports.updater && options.isPackaged
@@ -125,6 +131,7 @@ export class DesktopApp {
     const app = new DesktopApp(ports, options, store, launch);
     app.tray = ports.createTray();
     app.tray.onActivate(() => app.openDashboard());
+    app.hotkey?.apply(app.prefs.killSwitchHotkey);
     app.refreshTray();
     app.unregisterIpc = registerBridgeHandlers(ports.ipc, app.bridgeBackend(), {
       isTrusted: (sender) => isTrustedSender(sender, app.currentWindow?.webContentsId ?? null),
@@ -283,6 +290,7 @@ export class DesktopApp {
       updatesSupported: this.updates !== null,
       updatesDeferred: this.updates?.status().phase === 'deferred',
       updateReady: this.updates?.readyUpdate() ?? null,
+      ...(this.hotkey ? { hotkey: this.hotkey.state() } : {}),
     });
     const key = JSON.stringify(menu);
     if (key !== this.lastMenuKey) {
@@ -294,6 +302,15 @@ export class DesktopApp {
 
   /** What a click on a tray menu item does (the shell passes the item's id). */
   async menuClick(id: string): Promise<void> {
+    if (id.startsWith(HOTKEY_ITEM_PREFIX) && this.hotkey) {
+      const choice = id.slice(HOTKEY_ITEM_PREFIX.length);
+      const accelerator = choice === 'off' ? null : choice;
+      this.savePrefs({ killSwitchHotkey: accelerator });
+      const state = this.hotkey.apply(accelerator);
+      if (accelerator !== null && !state.registered) this.notices.notify({ key: 'hotkey', title: 'Kill switch hotkey not active', body: `${accelerator} is held by the system or another program: choose another in the tray menu.` });
+      this.refreshTray();
+      return;
+    }
     switch (id) {
       case MENU_IDS.open:
         this.openDashboard();
@@ -409,7 +426,7 @@ export class DesktopApp {
   // ---- actions --------------------------------------------------------------------------
 
   /** The kill switch from the tray or the window: saved, and in force before this returns. */
-  setKillSwitch(on: boolean, from: 'tray' | 'window'): ActionResult {
+  setKillSwitch(on: boolean, from: 'tray' | 'window' | 'hotkey'): ActionResult {
     let result: ActionResult;
     if (this.relay) {
       result = this.relay.setKillSwitch({ on });
@@ -426,6 +443,20 @@ export class DesktopApp {
       this.refreshTray();
     }
     return result;
+  }
+
+  /**
+   * The hotkey, pressed while the sim has focus: the kill switch toggles, and the tray icon and
+   * a notice with a sound confirm it. The notice goes out at once, in a session too (the notice
+   * queue waits for the end of a session; this cannot), and nothing takes the focus from the sim.
+   */
+  private hotkeyPressed(): void {
+    const on = !this.savedKillSwitch();
+    const result = this.setKillSwitch(on, 'hotkey');
+    if (!this.ports.notifications.isSupported()) return;
+    if (!result.ok) this.ports.notifications.show('Kill switch NOT changed', result.error, undefined, { sound: true });
+    else if (on) this.ports.notifications.show('Kill switch ON', 'Every backend is cut off: no telemetry leaves this machine.', undefined, { sound: true });
+    else this.ports.notifications.show('Kill switch off', 'The backends reconnect by themselves.', undefined, { sound: true });
   }
 
   private notRunning(): Extract<ActionResult, { ok: false }> {
@@ -477,6 +508,7 @@ export class DesktopApp {
     if (this.quitting) return;
     this.quitting = true;
     clearInterval(this.ticker);
+    this.hotkey?.dispose();
     this.simWatcher?.stop();
     this.stopRetryWatch();
     this.updates?.dispose();

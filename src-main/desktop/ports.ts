@@ -5,6 +5,7 @@ import type { TrayIconState } from '../../src-shared/desktop';
 
 export type MenuItemModel =
   | { type: 'separator' }
+  | { type: 'submenu'; id: string; label: string; items: MenuItemModel[] }
   | {
       type: 'normal' | 'checkbox';
       /** Stable id the click comes back with. */
@@ -82,7 +83,15 @@ export interface DialogPort {
 
 export interface NotificationPort {
   isSupported(): boolean;
-  show(title: string, body: string, onClick?: () => void): void;
+  /** A notice never takes the focus; with `sound`, the system plays its notification sound (silent otherwise). */
+  show(title: string, body: string, onClick?: () => void, options?: { sound?: boolean }): void;
+}
+
+/** Global shortcuts (Electron's globalShortcut): they fire while another program, the sim, has focus. */
+export interface HotkeyPort {
+  /** False when the system or another program holds the accelerator already. */
+  register(accelerator: string, handler: () => void): boolean;
+  unregister(accelerator: string): void;
 }
 
 export interface LoginItemState {

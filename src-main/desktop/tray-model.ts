@@ -2,7 +2,7 @@
 // built from the relay's snapshot and the desktop preferences. The shell turns it into
 // Electron's Tray and Menu; tests read it directly.
 import type { DashboardState } from '../../src-shared/bridge';
-import type { DesktopPrefs, TrayIconState } from '../../src-shared/desktop';
+import { KILL_SWITCH_HOTKEY_PRESETS, describeAccelerator, type DesktopPrefs, type TrayIconState } from '../../src-shared/desktop';
 import type { MenuItemModel } from './ports';
 
 /** Where the relay is in the app's life, beyond what a snapshot says. */
@@ -16,6 +16,7 @@ export const MENU_IDS = {
   status: 'status',
   open: 'open-dashboard',
   killSwitch: 'kill-switch',
+  hotkey: 'kill-switch-hotkey',
   exportReport: 'export-report',
   launchAtLogin: 'launch-at-login',
   launchWithIRacing: 'launch-with-iracing',
@@ -75,6 +76,15 @@ function firstLine(text: string): string {
   return line.length > 100 ? `${line.slice(0, 99)}…` : line;
 }
 
+/** A hotkey choice's menu id: `kill-switch-hotkey:off` or `kill-switch-hotkey:<accelerator>`. */
+export const HOTKEY_ITEM_PREFIX = `${MENU_IDS.hotkey}:`;
+
+/** The kill-switch hotkey as the app holds it: the one chosen, and whether the system granted it. */
+export interface HotkeyState {
+  accelerator: string | null;
+  registered: boolean;
+}
+
 export interface TrayMenuInput {
   phase: RelayPhase;
   /** The kill switch as saved: shown even while the relay is not running. */
@@ -87,6 +97,23 @@ export interface TrayMenuInput {
   updatesSupported: boolean;
   /** The user's "not now" is running. */
   updatesDeferred: boolean;
+  /** Absent where global shortcuts cannot exist. */
+  hotkey?: HotkeyState;
+}
+
+function hotkeyMenu(hotkey: HotkeyState, platform: NodeJS.Platform): MenuItemModel {
+  const shown = hotkey.accelerator ? describeAccelerator(hotkey.accelerator, platform) : null;
+  const label = shown === null ? 'Kill switch hotkey: off' : `Kill switch hotkey: ${shown}${hotkey.registered ? '' : ' (taken by another program: not active)'}`;
+  const choices = [...KILL_SWITCH_HOTKEY_PRESETS, ...(hotkey.accelerator && !KILL_SWITCH_HOTKEY_PRESETS.includes(hotkey.accelerator) ? [hotkey.accelerator] : [])];
+  return {
+    type: 'submenu',
+    id: MENU_IDS.hotkey,
+    label,
+    items: [
+      { type: 'checkbox', id: `${HOTKEY_ITEM_PREFIX}off`, label: 'Off', checked: hotkey.accelerator === null },
+      ...choices.map((a): MenuItemModel => ({ type: 'checkbox', id: `${HOTKEY_ITEM_PREFIX}${a}`, label: describeAccelerator(a, platform), checked: hotkey.accelerator === a })),
+    ],
+  };
 }
 
 export function buildTrayMenu(input: TrayMenuInput): MenuItemModel[] {
@@ -96,6 +123,7 @@ export function buildTrayMenu(input: TrayMenuInput): MenuItemModel[] {
     { type: 'separator' },
     { type: 'normal', id: MENU_IDS.open, label: 'Open dashboard' },
     { type: 'checkbox', id: MENU_IDS.killSwitch, label: 'Kill switch: cut every backend off', checked: input.killSwitch },
+    ...(input.hotkey ? [hotkeyMenu(input.hotkey, platform)] : []),
     { type: 'normal', id: MENU_IDS.exportReport, label: 'Export parity report…', enabled: phase.kind === 'running' },
     { type: 'separator' },
   ];

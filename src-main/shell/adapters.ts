@@ -6,6 +6,7 @@ import {
   app,
   BrowserWindow,
   dialog,
+  globalShortcut,
   ipcMain,
   Menu,
   nativeImage,
@@ -18,7 +19,7 @@ import {
 import electronUpdater from 'electron-updater';
 import { APP_INDEX_URL, type TrayIconState } from '../../src-shared/desktop';
 import { APP_ICON_FILES, trayIconFiles } from '../desktop/icons';
-import type { AppPort, DialogPort, IpcPort, MenuItemModel, NotificationPort, TokenVault, TrayPort, UpdaterPort, WindowFactory, WindowPort } from '../desktop/ports';
+import type { AppPort, DialogPort, HotkeyPort, IpcPort, MenuItemModel, NotificationPort, TokenVault, TrayPort, UpdaterPort, WindowFactory, WindowPort } from '../desktop/ports';
 
 /** The icons ship inside the app archive; Electron reads files from an asar transparently. */
 export function assetPath(name: string): string {
@@ -33,6 +34,7 @@ function trayImage(state: TrayIconState): NativeImage {
 
 function toMenuItem(item: MenuItemModel, onClick: (id: string) => void): MenuItemConstructorOptions {
   if (item.type === 'separator') return { type: 'separator' };
+  if (item.type === 'submenu') return { id: item.id, label: item.label, submenu: item.items.map((i) => toMenuItem(i, onClick)) };
   return {
     type: item.type,
     id: item.id,
@@ -139,11 +141,23 @@ export const dialogPort: DialogPort = {
 
 export const notificationPort: NotificationPort = {
   isSupported: () => Notification.isSupported(),
-  show(title, body, onClick) {
-    const n = new Notification({ title, body, silent: true });
+  show(title, body, onClick, options) {
+    const n = new Notification({ title, body, silent: options?.sound !== true });
     if (onClick) n.on('click', onClick);
     n.show();
   },
+};
+
+export const hotkeyPort: HotkeyPort = {
+  register: (accelerator, handler) => {
+    try {
+      return globalShortcut.register(accelerator, handler);
+    } catch {
+      // Electron throws on an accelerator it cannot parse: the same answer as one that is taken.
+      return false;
+    }
+  },
+  unregister: (accelerator) => globalShortcut.unregister(accelerator),
 };
 
 export const appPort: AppPort = {

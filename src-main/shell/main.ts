@@ -13,7 +13,7 @@ import { mayGrantPermission, mayNavigate, windowOpenDecision } from '../desktop/
 import { createLogger } from '../log';
 import { defaultConfigDir } from '../settings-store';
 import { parseSourceSpec } from '../sources/source-spec';
-import { appPort, createTray, createUpdater, dialogPort, ipcPort, notificationPort, safeStorageVault, updatesConfigured, windowFactory } from './adapters';
+import { appPort, createTray, createUpdater, dialogPort, hotkeyPort, ipcPort, notificationPort, safeStorageVault, updatesConfigured, windowFactory } from './adapters';
 
 const log = createLogger();
 const launch = parseLaunchArgs(process.argv.slice(1));
@@ -66,6 +66,7 @@ async function main(): Promise<void> {
       ipc: ipcPort,
       dialog: dialogPort,
       notifications: notificationPort,
+      hotkeys: hotkeyPort,
       updater: updatesConfigured() ? createUpdater() : null,
       vault: safeStorageVault,
       simProbe: sdkSimProbeFor(),

@@ -7,6 +7,7 @@ import type {
   AppPort,
   CloseEvent,
   DialogPort,
+  HotkeyPort,
   IpcHandler,
   IpcPort,
   IpcSender,
@@ -64,8 +65,22 @@ export class FakeTray implements TrayPort {
   get icon(): TrayIconState | undefined {
     return this.icons.at(-1);
   }
-  item(id: string): Extract<MenuItemModel, { id: string }> | undefined {
-    return this.menu.find((i): i is Extract<MenuItemModel, { id: string }> => i.type !== 'separator' && i.id === id);
+  /** A clickable item, inside a submenu too. */
+  item(id: string): Extract<MenuItemModel, { type: 'normal' | 'checkbox' }> | undefined {
+    const find = (items: MenuItemModel[]): Extract<MenuItemModel, { type: 'normal' | 'checkbox' }> | undefined => {
+      for (const i of items) {
+        if (i.type === 'submenu') {
+          const inner = find(i.items);
+          if (inner) return inner;
+        } else if (i.type !== 'separator' && i.id === id) return i;
+      }
+      return undefined;
+    };
+    return find(this.menu);
+  }
+
+  submenu(id: string): Extract<MenuItemModel, { type: 'submenu' }> | undefined {
+    return this.menu.find((i): i is Extract<MenuItemModel, { type: 'submenu' }> => i.type === 'submenu' && i.id === id);
   }
   /** Clicks a menu item the way Electron's Menu would (the handler runs; a promise it starts is returned). */
   click(id: string): void {
@@ -172,13 +187,33 @@ export class FakeDialog implements DialogPort {
 }
 
 export class FakeNotifications implements NotificationPort {
-  shown: { title: string; body: string }[] = [];
+  shown: { title: string; body: string; sound?: boolean }[] = [];
   constructor(private readonly supported = true) {}
   isSupported(): boolean {
     return this.supported;
   }
-  show(title: string, body: string): void {
-    this.shown.push({ title, body });
+  show(title: string, body: string, _onClick?: () => void, options?: { sound?: boolean }): void {
+    this.shown.push({ title, body, ...(options?.sound ? { sound: true } : {}) });
+  }
+}
+
+/** Global shortcuts as the system would hold them: one owner per accelerator; `taken` ones belong to other programs. */
+export class FakeHotkeys implements HotkeyPort {
+  readonly handlers = new Map<string, () => void>();
+  readonly taken = new Set<string>();
+  register(accelerator: string, handler: () => void): boolean {
+    if (this.taken.has(accelerator) || this.handlers.has(accelerator)) return false;
+    this.handlers.set(accelerator, handler);
+    return true;
+  }
+  unregister(accelerator: string): void {
+    this.handlers.delete(accelerator);
+  }
+  /** The person presses the keys, wherever the focus is. */
+  press(accelerator: string): void {
+    const handler = this.handlers.get(accelerator);
+    if (!handler) throw new Error(`no handler registered for ${accelerator}; registered: ${[...this.handlers.keys()].join(', ') || 'none'}`);
+    handler();
   }
 }
 
