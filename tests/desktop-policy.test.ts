@@ -131,6 +131,13 @@ describe('tray model', () => {
     expect(statusLine(running({ status: 'warning', reasons: ['drift 1.2% above 1%'] }))).toMatch(/warning: drift/);
     expect(statusLine(running({ killSwitch: true }))).toMatch(/KILL SWITCH ON/);
     expect(statusLine({ kind: 'failed', error: `bad settings\n${'x'.repeat(300)}` })).toBe('Relay not running: bad settings');
+    // Single mode names its primary as people know it; settings that send nowhere say so, Critical.
+    const single = state();
+    single.settings = { ...single.settings, mode: 'single', primaryIndex: 1, backends: [{ url: 'ws://a/relay', enabled: true, hasToken: false, name: null }, { url: 'ws://b/relay', enabled: true, hasToken: false, name: 'Gateway B' }] };
+    expect(statusLine({ kind: 'running', state: single })).toMatch(/^single to Gateway B, /);
+    const nowhere = running({ status: 'critical', reasons: ['telemetry is going nowhere: every backend is disabled (2 configured). Enable at least one'] });
+    expect(trayIconState(nowhere, false)).toBe('critical');
+    expect(statusLine(nowhere)).toMatch(/critical: telemetry is going nowhere: every backend is disabled/);
     const long = trayToolTip(running({ status: 'warning', reasons: ['x'.repeat(400)] }));
     expect(long.length).toBe(127);
     expect(long.endsWith('…')).toBe(true);

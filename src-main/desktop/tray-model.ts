@@ -58,7 +58,10 @@ export function statusLine(phase: RelayPhase): string {
       const connected = active.filter((t) => t.state === 'connected').length;
       const source = health.source ? `${health.source.kind} ${health.source.state}` : 'no source';
       const verdict = health.status === 'healthy' ? 'healthy' : `${health.status}${health.reasons[0] ? `: ${health.reasons[0]}` : ''}`;
-      return `${settings.mode}, ${connected} of ${active.length} connected, ${source}, ${verdict}`;
+      // In single mode the one backend that matters is named, as people know it.
+      const primary = settings.mode === 'single' ? settings.backends[settings.primaryIndex] : undefined;
+      const mode = primary ? `single to ${primary.name ?? primary.url}` : settings.mode;
+      return `${mode}, ${connected} of ${active.length} connected, ${source}, ${verdict}`;
     }
   }
 }
