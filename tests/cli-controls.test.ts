@@ -176,6 +176,36 @@ describe('relay set through the running relay', () => {
   });
 });
 
+describe('relay cutover and relay rollback', () => {
+  it('run the guided cutover in the relay and print each step as it is confirmed; rollback undoes the last step', async () => {
+    const [a, b] = [await gateway('A'), await gateway('B')];
+    const dir = cli.tempDir();
+    const { port } = await startRelay(dir, { backends: [{ url: a.url, enabled: true }], mode: 'single', paritySampleRate: 0.2 });
+    await pollUntil('A connected', () => a.connections() === 1, 5000);
+    const run = await cli.run(['cutover', '--to', b.url, '--name', 'Gateway B', '--window', '1s', '--remove', '--config-dir', dir], {}, 40_000);
+    expect(run.code, run.stderr + run.stdout).toBe(0);
+    for (const step of ['add: confirmed', 'parallel: confirmed', 'hold: confirmed', 'primary: confirmed', 'single: confirmed', 'disable: confirmed', 'remove: confirmed']) expect(run.stdout).toContain(step);
+    expect(run.stdout).toMatch(/cutover completed: telemetry goes to Gateway B/);
+    expect(run.stdout).toContain('COMPLETED');
+    const targets = await getJson<TargetsResponse>(port, '/debug/targets');
+    expect(targets.targets.map((t) => [t.url, t.name, t.primary])).toEqual([[b.url, 'Gateway B', true]]);
+
+    const status = await cli.run(['cutover', 'status', '--config-dir', dir]);
+    expect(status.stdout).toMatch(/^cutover from .* to Gateway B: COMPLETED/);
+    const back = await cli.run(['rollback', '--config-dir', dir], {}, 40_000);
+    expect(back.code, back.stderr + back.stdout).toBe(0);
+    expect(back.stdout).toContain('remove: undone: settings restored as they were before "Remove the old backend"');
+    expect(back.stdout).toContain('paused: relay cutover resume goes on');
+    expect((await getJson<TargetsResponse>(port, '/debug/targets')).targets.map((t) => [t.url, t.enabled])).toEqual([
+      [a.url, false],
+      [b.url, true],
+    ]);
+    const bad = await cli.run(['cutover', '--to', 'http://nope', '--window', '3 fortnights', '--config-dir', dir]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--window: got "3 fortnights"; expected a duration from 1 s to 24 h, such as 2m, 90s or 1m30s');
+  });
+});
+
 describe('help and errors in words', () => {
   it('gives each command its own help, suggests the command or option meant, and says which command an option belongs to', async () => {
     const [set, kill, cutover, slip, option, misplaced, help] = await Promise.all([
