@@ -124,6 +124,16 @@ export function createDashboardStore(bridge: DashboardBridge, options: StoreOpti
       if (get().lastError?.action === action) set({ lastError: null });
     };
 
+    /** An action shown as pending while it runs, its refusal shown like any other. */
+    const tracked = async <R extends { ok: boolean }>(flag: 'pendingSettings' | 'pendingCutover', action: ActionName, call: () => Promise<R>): Promise<R | Extract<ActionResult, { ok: false }>> => {
+      set({ [flag]: true } as Pick<DashboardData, typeof flag>);
+      const result = await settle(call);
+      set({ [flag]: false } as Pick<DashboardData, typeof flag>);
+      if (result.ok) succeed(action);
+      else fail(action, result as Extract<ActionResult, { ok: false }>);
+      return result;
+    };
+
     /** Export and save alike: one report at a time shown as pending, its failure shown like any refused action. */
     const reportAction = async <T extends { ok: true }>(call: () => Promise<T | Extract<ActionResult, { ok: false }>>): Promise<T | null> => {
       set({ pendingReport: true });
@@ -212,23 +222,9 @@ export function createDashboardStore(bridge: DashboardBridge, options: StoreOpti
         return result;
       },
 
-      async updateSettings(update) {
-        set({ pendingSettings: true });
-        const result = await settle(() => bridge.updateSettings(update));
-        set({ pendingSettings: false });
-        if (result.ok) succeed('settings');
-        else fail('settings', result);
-        return result;
-      },
+      updateSettings: (update) => tracked('pendingSettings', 'settings', () => bridge.updateSettings(update)),
 
-      async cutover(request) {
-        set({ pendingCutover: true });
-        const result = await settle(() => bridge.cutover(request));
-        set({ pendingCutover: false });
-        if (result.ok) succeed('cutover');
-        else fail('cutover', result);
-        return result;
-      },
+      cutover: (request) => tracked('pendingCutover', 'cutover', () => bridge.cutover(request)),
 
       exportReport: () => reportAction(() => bridge.exportReport()),
 

@@ -689,36 +689,26 @@ export function resolveSettings(fileValue: unknown, env: Env = {}): ResolvedSett
       backends = backends.map((b, i) => ({ ...b, enabled: flags[i] === true }));
     }
   }
-  const envTokens = env[TOKENS_VARIABLE];
-  if (envTokens !== undefined && envTokens !== '') {
-    envOverrides.push(TOKENS_VARIABLE);
-    const tokens = envTokens.split(',').map((s) => s.trim());
-    if (tooMany) {
-      // As above: the list they would match is refused already.
-    } else if (tokens.length !== backends.length || tokens.some((t) => t !== '' && !isToken(t))) {
-      problems.push({ variable: TOKENS_VARIABLE, source: 'env', value: '(redacted)', expected: `${backends.length} comma-separated tokens, one per backend (empty for none), without spaces` });
-    } else {
-      backends = backends.map((b, i) => {
-        const { token: _old, ...rest } = b;
-        return tokens[i] ? { ...rest, token: tokens[i] } : rest;
-      });
+  // Optional lists with one entry per backend (empty for none): tokens and names alike.
+  const perBackend = (variable: string, key: 'token' | 'name', valid: (v: string) => boolean, shown: string, expected: string): void => {
+    const text = env[variable];
+    if (text === undefined || text === '') return;
+    envOverrides.push(variable);
+    // Matched against a list already refused as too long: one line for the list is enough.
+    if (tooMany) return;
+    const values = text.split(',').map((v) => v.trim());
+    if (values.length !== backends.length || values.some((v) => v !== '' && !valid(v))) {
+      problems.push({ variable, source: 'env', value: shown, expected: `${backends.length} comma-separated ${expected}` });
+      return;
     }
-  }
-  const envNames = env[NAMES_VARIABLE];
-  if (envNames !== undefined && envNames !== '') {
-    envOverrides.push(NAMES_VARIABLE);
-    const names = envNames.split(',').map((s) => s.trim());
-    if (tooMany) {
-      // As above.
-    } else if (names.length !== backends.length || names.some((n) => n !== '' && !isBackendName(n))) {
-      problems.push({ variable: NAMES_VARIABLE, source: 'env', value: envNames, expected: `${backends.length} comma-separated names, one per backend (empty for none); each ${BACKEND_NAME_EXPECTED}` });
-    } else {
-      backends = backends.map((b, i) => {
-        const { name: _old, ...rest } = b;
-        return names[i] ? { ...rest, name: names[i] } : rest;
-      });
-    }
-  }
+    backends = backends.map((b, i) => {
+      const rest: Backend = { ...b };
+      delete rest[key];
+      return values[i] ? { ...rest, [key]: values[i] } : rest;
+    });
+  };
+  perBackend(TOKENS_VARIABLE, 'token', isToken, '(redacted)', 'tokens, one per backend (empty for none), without spaces');
+  perBackend(NAMES_VARIABLE, 'name', isBackendName, env[NAMES_VARIABLE] ?? '', `names, one per backend (empty for none); each ${BACKEND_NAME_EXPECTED}`);
   out.backends = backends;
   const seen = new Set<string>();
   for (const b of backends) {

@@ -170,7 +170,7 @@ function CutoverProgress({ cutover: c, readOnly }: { cutover: CutoverView; readO
           </div>
         </div>
       )}
-      <table className="cutover-figures stack-table" data-testid="cutover-figures">
+      <table className="parity-table cutover-figures stack-table" data-testid="cutover-figures">
         <caption>
           Parity {PARITY_WORDS[c.progress.verdict].toLowerCase()}, drift {formatPct(c.progress.driftPct)}
           {c.progress.reasons.length > 0 ? `: ${c.progress.reasons.join('; ')}` : ''}
