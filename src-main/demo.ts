@@ -48,7 +48,7 @@ async function main(): Promise<void> {
       `    npm run relay -- kill on ${cfg}`,
       `    npm run relay -- kill off ${cfg}`,
       `    npm run relay -- status ${cfg}`,
-      `    npm run relay -- cutover --to <url of a third gateway> --window 30s ${cfg}`,
+      `    npm run gateway -- --port 8083 --name C   (then)   npm run relay -- cutover --to ws://127.0.0.1:8083/relay --name C --window 30s ${cfg}`,
       '  Ctrl-C stops everything.',
       '',
     ].join('\n'),
