@@ -151,8 +151,19 @@ describe('relay set through the running relay', () => {
   it('refuses settings that send nowhere (the spec\'s quick rollback after A was disabled); forced, the relay is Critical: telemetry is going nowhere', async () => {
     const [a, b] = [await gateway('A'), await gateway('B')];
     const dir = cli.tempDir();
-    const { port } = await startRelay(dir, { backends: [{ url: a.url, enabled: false }, { url: b.url, enabled: true }], mode: 'single', primaryIndex: 1 });
+    const { relay, port } = await startRelay(dir, { backends: [{ url: a.url, enabled: false }, { url: b.url, enabled: true }], mode: 'single', primaryIndex: 1 });
     await pollUntil('B connected', () => b.connections() === 1, 5000);
+    // A hand edit of the file that sends nowhere is refused by the running relay too: it keeps sending.
+    const good = fs.readFileSync(path.join(dir, 'config.json'), 'utf8');
+    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...JSON.parse(good), primaryIndex: 0 }));
+    await pollUntil('the relay to log the refusal', () => /settings change ignored[\s\S]*single mode sends to the primary only/.test(relay.stderr), 3000);
+    expect((await getJson<TargetsResponse>(port, '/debug/targets')).primaryIndex).toBe(1);
+    fs.writeFileSync(path.join(dir, 'config.json'), good);
+    // And a relay does not even start on such settings.
+    const start = await cli.run(['run', '--config-dir', cli.tempDir()], { RELAY_DEBUG_PORT: '0', RELAY_BACKENDS: a.url, RELAY_TARGETS_ENABLED: '0' });
+    expect(start.code).toBe(2);
+    expect(start.stderr).toContain('RELAY_TARGETS_ENABLED: got "0" (from environment); expected settings under which an enabled backend receives frames: every backend is disabled');
+
     const refused = await cli.run(['set', 'RELAY_PRIMARY_INDEX', '0', '--config-dir', dir]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain(`single mode sends to the primary only, and the primary, backend #0 ${a.url}, is disabled`);
