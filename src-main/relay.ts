@@ -66,6 +66,8 @@ export type RelayOptions = RelayCommonOptions & ({ configDir: string; store?: un
 
 /** The most recent timeline entries a dashboard snapshot carries. */
 const STATE_TIMELINE_ENTRIES = 50;
+/** The newest entries of the cutover's record a snapshot carries (the report keeps them all). */
+const STATE_CUTOVER_EVENTS = 20;
 
 export interface SourceContext {
   /** The one registry of this config dir: a second one would overwrite its seq reservations. */
@@ -281,7 +283,7 @@ export class Relay {
       health: this.healthView(),
       settings: this.dashboardSettings(s),
       timeline: timeline.slice(-STATE_TIMELINE_ENTRIES),
-      cutover: this.cutover.view(),
+      cutover: this.cutover.view({ recentEvents: STATE_CUTOVER_EVENTS }),
     };
   }
 

@@ -58,7 +58,7 @@ export interface DashboardState {
   settings: DashboardSettings;
   /** The most recent timeline entries (at most 50). */
   timeline: TimelineEntry[];
-  /** The guided cutover in progress or last run; null when none has run. */
+  /** The guided cutover in progress or last run (its 20 newest record entries); null when none has run. */
   cutover: CutoverView | null;
 }
 

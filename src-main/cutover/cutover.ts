@@ -131,9 +131,15 @@ export class CutoverController {
     this.now = options.now ?? Date.now;
   }
 
-  /** The cutover in progress, or the last one; null when none has run. */
-  view(): CutoverView | null {
-    return this.run ? this.viewOf(this.run) : null;
+  /**
+   * The cutover in progress, or the last one; null when none has run. `recentEvents` keeps
+   * only the newest entries of its record (the dashboard's snapshots, pushed twice a second);
+   * the CLI and the report read it whole.
+   */
+  view(options: { recentEvents?: number } = {}): CutoverView | null {
+    if (!this.run) return null;
+    const v = this.viewOf(this.run);
+    return options.recentEvents === undefined ? v : { ...v, events: v.events.slice(-options.recentEvents) };
   }
 
   /** Every cutover of this relay run, oldest first: what the report records. */

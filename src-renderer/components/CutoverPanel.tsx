@@ -235,7 +235,7 @@ function CutoverProgress({ cutover: c, readOnly }: { cutover: CutoverView; readO
         )}
       </div>
       <details className="cutover-record">
-        <summary>Record ({c.events.length} entries; the parity report keeps it)</summary>
+        <summary>Record (the latest entries; the parity report keeps all of it)</summary>
         <ol>
           {c.events.map((e, i) => (
             <li key={`${e.at}:${i}`}>
