@@ -5,6 +5,9 @@
 import { EXIT_NOT_RUNNING, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, type Out } from './exit';
 import { HTTP_ROUTES, RelayUnreachableError, elsewhereHint, locateRelay, postAction, waitWhileStarting, type RelayLocation } from './relay-client';
 
+/** The spec: every backend cut off within 100 ms of the command reaching the relay. */
+const SPEC_KILL_MS = 100;
+
 interface KillConfirmation {
   pid: number;
   configDir: string;
@@ -35,7 +38,8 @@ export async function kill(configDir: string, on: boolean, out: Out): Promise<nu
   if (k.stillOpen > 0) {
     return out.fail(EXIT_RUNTIME, `kill switch ON in ${who}, but ${k.stillOpen} backend connection(s) were still open ${k.withinMs} ms later (${k.closed} closed): check relay status`);
   }
-  return out.print(`kill switch ON, confirmed by ${who}: ${k.closed} backend connection(s) closed within ${k.withinMs} ms; no telemetry leaves this machine until "relay kill off".${warnings}`);
+  const slow = k.withinMs > SPEC_KILL_MS ? ` (slower than the spec's ${SPEC_KILL_MS} ms)` : '';
+  return out.print(`kill switch ON, confirmed by ${who}: ${k.closed} backend connection(s) closed within ${k.withinMs} ms${slow}; no telemetry leaves this machine until "relay kill off".${warnings}`);
 }
 
 async function saveForNextStart(where: Exclude<RelayLocation, { kind: 'running' }>, on: boolean, out: Out): Promise<number> {
