@@ -4,6 +4,7 @@
 // texts and log lines come from the network and must not become markup.
 import type { LatencyPoint } from './bridge';
 import { HEALTH_THRESHOLDS } from './metrics';
+import { latencyLinePath } from './line-path';
 import { GAP_REASONS } from './protocol';
 import { CUTOVER_STEP_TITLES, type CutoverParity, type CutoverView } from './cutover';
 import {
@@ -345,20 +346,7 @@ export function latencyChart(points: readonly LatencyPoint[]): string {
   const yMax = niceCeil(Math.max(max * 1.15, 10));
   const x = (t: number) => L + ((t - t0) / (t1 - t0)) * (W - L - R);
   const y = (v: number) => T + (1 - v / yMax) * (H - T - B);
-  const line = (key: 'p50' | 'p95') => {
-    let d = '';
-    let pen = false;
-    for (const p of points) {
-      const v = p[key];
-      if (v === null) {
-        pen = false;
-        continue;
-      }
-      d += `${pen ? 'L' : 'M'}${x(p.t).toFixed(1)},${y(v).toFixed(1)} `;
-      pen = true;
-    }
-    return d.trim();
-  };
+  const line = (key: 'p50' | 'p95') => latencyLinePath(points, key, x, y);
   const grid: string[] = [];
   for (let i = 0; i <= 4; i++) {
     const v = (yMax / 4) * i;

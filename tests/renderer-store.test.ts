@@ -224,6 +224,53 @@ describe('dashboard store: snapshots', () => {
   });
 });
 
+describe('dashboard store: how often the page renders', () => {
+  it('shows counters at most once a second by default, but a kill switch, a target state or a verdict change at once', () => {
+    vi.useFakeTimers();
+    const clock = { now: T0 };
+    const store = createDashboardStore(new FakeBridge(), { now: () => clock.now });
+    const renders = vi.fn();
+    store.subscribe(renders);
+    store.getState().ingest(snapshot(T0));
+    expect(renders).toHaveBeenCalledTimes(1);
+    // The relay's 500 ms snapshots with nothing but counters moving: one render a second.
+    clock.now = T0 + 500;
+    store.getState().ingest(snapshot(T0 + 500));
+    expect(renders).toHaveBeenCalledTimes(1);
+    clock.now = T0 + 1000;
+    vi.advanceTimersByTime(1000);
+    expect(renders).toHaveBeenCalledTimes(2);
+    expect(store.getState().state?.at).toBe(T0 + 500);
+    // A target going down shows at once, and so does the kill switch.
+    clock.now = T0 + 1200;
+    store.getState().ingest(snapshot(T0 + 1200, { states: ['connected', 'backoff'] }));
+    expect(renders).toHaveBeenCalledTimes(3);
+    expect(store.getState().state?.targets.targets[1]?.state).toBe('backoff');
+    clock.now = T0 + 1300;
+    store.getState().ingest(snapshot(T0 + 1300, { killSwitch: true }));
+    expect(renders).toHaveBeenCalledTimes(4);
+    expect(selectKillSwitch(store.getState())).toBe(true);
+    clock.now = T0 + 1400;
+    store.getState().ingest(snapshot(T0 + 1400, { killSwitch: true, verdict: 'critical' }));
+    expect(renders).toHaveBeenCalledTimes(5);
+  });
+
+  it('applies every snapshot while an action waits for its confirmation', async () => {
+    vi.useFakeTimers();
+    const clock = { now: T0 };
+    const bridge = new FakeBridge();
+    const store = createDashboardStore(bridge, { now: () => clock.now });
+    store.getState().ingest(snapshot(T0));
+    const pending = store.getState().setKillSwitch(true);
+    clock.now = T0 + 300;
+    // Not yet killed in this snapshot, but the click waits for it: shown at once all the same.
+    store.getState().ingest(snapshot(T0 + 300));
+    expect(store.getState().state?.at).toBe(T0 + 300);
+    bridge.killResult.resolve({ ok: true });
+    await pending;
+  });
+});
+
 describe('dashboard store: latency history', () => {
   it('appends at most one point a second per target', () => {
     const store = makeStore(new FakeBridge());

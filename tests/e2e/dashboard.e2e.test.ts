@@ -81,7 +81,7 @@ describe('the dashboard', () => {
     for (const id of ['target-in-flight', 'target-dropped', 'target-lost', 'target-sent', 'target-acked']) expect(await card.getByTestId(id).count(), id).toBe(1);
     // The chart draws a line once acks have come back for a couple of seconds.
     await expect
-      .poll(async () => page.getByTestId('latency-chart').locator('path.recharts-curve, path.recharts-line-curve').evaluateAll((ps) => ps.filter((p) => (p.getAttribute('d') ?? '').length > 10).length), { timeout: 15_000 })
+      .poll(async () => page.getByTestId('latency-chart').locator('path.latency-line').evaluateAll((ps) => ps.filter((p) => (p.getAttribute('d') ?? '').length > 10).length), { timeout: 15_000 })
       .toBeGreaterThan(0);
     // The relay's verdict, shown as it is: healthy once both gateways confirm, and its 2-minute clock running.
     const panel = page.getByTestId('parity-panel');
