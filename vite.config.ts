@@ -27,10 +27,9 @@ export default defineConfig({
         warn(warning);
       },
       output: {
-        // The chart library is most of the weight and changes least: its own cacheable file.
+        // Libraries change less than the app: their own cacheable files.
         manualChunks(id) {
           if (!id.includes('node_modules')) return undefined;
-          if (/node_modules\/(recharts|d3-|victory-vendor|@reduxjs|redux|react-redux|immer|reselect|decimal\.js-light|es-toolkit|eventemitter3)/.test(id)) return 'charts';
           if (/node_modules\/(react|react-dom|scheduler)\//.test(id)) return 'react';
           return 'vendor';
         },
