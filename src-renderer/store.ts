@@ -7,6 +7,7 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type {
   ActionResult,
+  ChangeConfirmation,
   ConnectionStatus,
   CutoverResult,
   DashboardState,
@@ -43,6 +44,8 @@ export interface DashboardData {
   history: Readonly<Record<string, readonly LatencyPoint[]>>;
   /** The kill-switch value asked for and not yet confirmed by a snapshot. */
   pendingKillSwitch: boolean | null;
+  /** What the relay confirmed for the last kill-switch change from this page (connections closed, how fast). */
+  killConfirmation: ChangeConfirmation['killSwitch'] | null;
   pendingSettings: boolean;
   pendingReport: boolean;
   pendingCutover: boolean;
@@ -196,6 +199,7 @@ export function createDashboardStore(bridge: DashboardBridge, options: StoreOpti
       loadError: null,
       history: {},
       pendingKillSwitch: null,
+      killConfirmation: null,
       pendingSettings: false,
       pendingReport: false,
       pendingCutover: false,
@@ -247,6 +251,7 @@ export function createDashboardStore(bridge: DashboardBridge, options: StoreOpti
           return result;
         }
         succeed('kill-switch');
+        set({ killConfirmation: result.confirmation?.killSwitch ?? null });
         if (get().state?.targets.killSwitch === on) set({ pendingKillSwitch: null });
         else {
           confirmTimer = setTimeout(() => {

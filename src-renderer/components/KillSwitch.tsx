@@ -16,6 +16,7 @@ export function KillSwitch() {
   const delivering = useDashboard((s) => s.status === 'open' && (s.state?.parity.perTarget.some((p) => p.confirming) ?? false));
   const notDelivering = useDashboard((s) => s.state?.health.reasons[0] ?? 'no gateway is confirming deliveries');
   const toggle = useDashboard((s) => s.setKillSwitch);
+  const confirmed = useDashboard((s) => s.killConfirmation);
 
   return (
     <div className="kill-switch-wrap">
@@ -46,6 +47,12 @@ export function KillSwitch() {
           </span>
         </span>
       </button>
+      {on && !pending && confirmed?.on && (
+        <p className="fine" role="status" data-testid="kill-confirmed">
+          Confirmed by the relay: {confirmed.closed} backend connection{confirmed.closed === 1 ? '' : 's'} closed within {confirmed.withinMs} ms
+          {confirmed.stillOpen > 0 ? `; ${confirmed.stillOpen} still open` : ''}.
+        </p>
+      )}
       {envLocked && (
         <p className="note">RELAY_KILL_SWITCH is set in the relay&apos;s environment for this run: a change here may be refused.</p>
       )}

@@ -100,6 +100,8 @@ describe('the dashboard', () => {
     await kill.click();
     await waitFor('both gateways to lose the relay', () => a.connections() === 0 && b.connections() === 0, 5000);
     await expect.poll(() => page.getByTestId('kill-banner').textContent(), { timeout: 5000 }).toContain('Kill Switch Active');
+    // What the relay confirmed for this click, not what the page assumes.
+    await expect.poll(() => page.getByTestId('kill-confirmed').textContent(), { timeout: 5000 }).toMatch(/^Confirmed by the relay: 2 backend connections closed within [\d.]+ ms\.$/);
     expect(await kill.getAttribute('aria-pressed')).toBe('true');
     expect(relay.settings.killSwitch).toBe(true);
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')).killSwitch).toBe(true);
