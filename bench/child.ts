@@ -1,12 +1,9 @@
-// The parent's side of bench/sink.ts: forks it and turns its IPC messages into promises.
+// The parent's side of bench/sink.ts: forks its bundle and turns its IPC messages into promises.
 import { fork, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { READY, type ChildCounts, type ChildReply, type ChildRequest } from './child-protocol';
+import { PROJECT_DIR } from './paths';
+import { READY, type ChildCounts, type ChildReply, type ChildRequest, type LatencySamples, type MarkedReport } from './child-protocol';
 
 type Command = ChildRequest extends infer R ? (R extends ChildRequest ? Omit<R, 'id'> : never) : never;
-
-const here = path.dirname(fileURLToPath(import.meta.url));
 
 export class BenchChild {
   private nextId = 1;
@@ -31,11 +28,12 @@ export class BenchChild {
     });
   }
 
-  static async start(): Promise<BenchChild> {
+  /** `script`: the bundled bench/sink.ts (see build.ts). */
+  static async start(script: string): Promise<BenchChild> {
     // stdout ignored: the parent's last stdout line must be its JSON, whatever the child does.
-    const proc = fork(path.join(here, 'sink.ts'), [], {
-      cwd: path.resolve(here, '..'),
-      execArgv: ['--import', 'tsx'],
+    const proc = fork(script, [], {
+      cwd: PROJECT_DIR,
+      execArgv: [],
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });
     await new Promise<void>((resolve, reject) => {
@@ -84,22 +82,51 @@ export class BenchChild {
     return (await this.call({ cmd: 'gateways', count })).urls ?? [];
   }
 
+  async stalled(kind: 'tcp' | 'ws'): Promise<string> {
+    return (await this.call({ cmd: 'stalled', kind })).urls?.[0] ?? '';
+  }
+
+  /** Latency samples at gateway `gateway` for these sessions, from now until latency(). */
+  async watch(gateway: number, sessions: string[]): Promise<void> {
+    await this.call({ cmd: 'watch', gateway, sessions });
+  }
+
+  async latency(): Promise<LatencySamples> {
+    return (await this.call({ cmd: 'latency' })).latency ?? {};
+  }
+
+  async mark(atNs: bigint): Promise<void> {
+    await this.call({ cmd: 'mark', atNs: atNs.toString() });
+  }
+
+  async marked(): Promise<MarkedReport> {
+    const r = await this.call({ cmd: 'marked' });
+    if (!r.marked) throw new Error('bench child: no marked report');
+    return r.marked;
+  }
+
+  /** Stops (SIGSTOP) or resumes (SIGCONT) the whole child: its gateways stop reading, answering and accepting. */
+  signal(sig: 'SIGSTOP' | 'SIGCONT'): void {
+    this.proc.kill(sig);
+  }
+
   async reset(): Promise<void> {
     await this.call({ cmd: 'reset' });
   }
 
   async counts(): Promise<ChildCounts> {
-    return (await this.call({ cmd: 'counts' })).counts ?? { sinks: [], gateways: [] };
+    return (await this.call({ cmd: 'counts' })).counts ?? { sinks: [], gateways: [], connections: [] };
   }
 
   /** Resolves once every sink has counted `frames` frames since the last reset, or at the timeout. */
   async expect(frames: number, timeoutMs: number): Promise<{ reached: boolean; counts: ChildCounts }> {
     const r = await this.call({ cmd: 'expect', frames, timeoutMs }, timeoutMs + 5_000);
-    return { reached: r.reached === true, counts: r.counts ?? { sinks: [], gateways: [] } };
+    return { reached: r.reached === true, counts: r.counts ?? { sinks: [], gateways: [], connections: [] } };
   }
 
   async close(): Promise<void> {
     if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
+    this.proc.kill('SIGCONT');
     try {
       await this.call({ cmd: 'close' }, 5_000);
     } catch {

@@ -1,176 +1,157 @@
-// CPU of the relay at 60 Hz with 2 streams and 2 targets, beside two calibration figures
-// taken the same way in the same process: what the least a sender could do (stringify +
-// ws.send to the same gateways, no queue, no acks) costs, and what an empty 60 Hz timer
-// costs on this machine.
+// CPU at 60 Hz, and the latency it costs: the relay CLI (synthetic source, 2 streams) and
+// the plain sender (bench/plain-sender.ts) run side by side, each its own process, sending
+// the same frames to the same reference gateways, and every window measures both at once:
+// whatever else the machine does in a window, it does to both.
 //
-// Relay and bare sender alternate: at 60 Hz V8 takes about a minute to optimise these paths
-// (on the 2-core bench VM the relay alone went from 2.7% of a core in its first 5 s to
-// 1.2-1.6% after 45-60 s, the compiler threads' share falling from a quarter to nothing),
-// and whichever sender ran first paid for the shared ws and stream paths (3.5% vs 1.3%).
-import fs from 'node:fs';
-import { WebSocket } from 'ws';
-import { SyntheticSource } from '../src-main/sources/synthetic';
-import { PROTOCOL_VERSION, agentString } from '../src-shared/protocol';
-import { APP_VERSION } from '../src-main/version';
+// A warm-up first: at 60 Hz V8 takes tens of seconds to optimise the paths that run per
+// frame, and the first seconds of either process are start-up, not its steady cost.
+import { fork, type ChildProcess } from 'node:child_process';
+import { PROJECT_DIR, type CliCommand } from './build';
 import type { BenchChild } from './child';
-import { relayPipeline } from './pipeline';
-import { round, sleep, waitConnected } from './util';
+import { CpuMeter } from './procfs';
+import { RelayProcess, cleanEnv } from './relay-process';
+import { latencyStats, log, median, round, sleep } from './util';
 
-export interface CpuSample {
-  fraction: number;
-  userMs: number;
-  systemMs: number;
+export interface CpuRound {
+  relayCpuMs: number;
+  plainCpuMs: number;
   wallMs: number;
-  /** CPU of threads other than the main one (V8 compiler and GC, libuv pool); null off Linux. */
-  otherThreadsMs: number | null;
+  ratio: number;
+  /** Latency at gateway 0 in this window (ms, receipt minus the frame's own ts). */
+  relayP99Ms: number;
+  plainP99Ms: number;
+  latencySamples: number;
 }
 
-// USER_HZ, which the kernel fixes at 100 for /proc whatever its own tick rate.
-const CLOCK_TICKS_PER_S = 100;
-
-/** User+system ms of every thread but the main one, from /proc (10 ms resolution). */
-function otherThreadsCpuMs(): number | null {
-  try {
-    let ticks = 0;
-    for (const tid of fs.readdirSync('/proc/self/task')) {
-      if (tid === String(process.pid)) continue;
-      const stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
-    }
-    return (ticks * 1000) / CLOCK_TICKS_PER_S;
-  } catch {
-    return null;
-  }
+export interface CpuResult {
+  gateways: number;
+  rounds: CpuRound[];
+  /** Median of the rounds' ratios. */
+  ratio: number;
+  relayCoreFraction: number;
+  plainCoreFraction: number;
+  /**
+   * p99 of every round's latency samples together, the relay's minus the plain sender's: a
+   * p99 over thousands of frames, not one of a handful.
+   */
+  addedP99Ms: number;
+  relayP99Ms: number;
+  plainP99Ms: number;
+  relayP50Ms: number;
+  plainP50Ms: number;
+  /** Frames timed per side, all rounds together. */
+  latencySamples: number;
+  framesPerSec: number;
+  /** Both sides as the gateways counted them: frames of the relay and of the plain sender. */
+  delivery: { relayProduced: number; relayLost: number; relayDropped: number };
 }
 
-async function cpuOver(ms: number): Promise<CpuSample> {
-  const threads0 = otherThreadsCpuMs();
-  const cpu0 = process.cpuUsage();
-  const wall0 = performance.now();
-  await sleep(ms);
-  const cpu = process.cpuUsage(cpu0);
-  const wallMs = performance.now() - wall0;
-  const threads1 = otherThreadsCpuMs();
-  return {
-    fraction: round((cpu.user + cpu.system) / 1000 / wallMs, 5),
-    userMs: round(cpu.user / 1000, 1),
-    systemMs: round(cpu.system / 1000, 1),
-    wallMs: Math.round(wallMs),
-    otherThreadsMs: threads0 === null || threads1 === null ? null : threads1 - threads0,
-  };
+export interface PlainSender {
+  proc: ChildProcess;
+  stop(): Promise<void>;
 }
 
-function total(samples: CpuSample[]): CpuSample {
-  const sum = (f: (s: CpuSample) => number): number => samples.reduce((a, s) => a + f(s), 0);
-  const wallMs = sum((s) => s.wallMs);
-  const others = samples.every((s) => s.otherThreadsMs !== null) ? sum((s) => s.otherThreadsMs as number) : null;
-  return {
-    fraction: round((sum((s) => s.userMs) + sum((s) => s.systemMs)) / wallMs, 5),
-    userMs: round(sum((s) => s.userMs), 1),
-    systemMs: round(sum((s) => s.systemMs), 1),
-    wallMs,
-    otherThreadsMs: others,
-  };
-}
-
-/** The floor: waking up 60 times a second and doing nothing. */
-async function emptyTimer(ms: number): Promise<CpuSample> {
-  let timer: NodeJS.Timeout | undefined;
-  const tick = (): void => {
-    timer = setTimeout(tick, 1000 / 60);
-  };
-  tick();
-  try {
-    await sleep(250);
-    return await cpuOver(ms);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function openClient(url: string): Promise<WebSocket> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { perMessageDeflate: false });
-    ws.once('open', () => resolve(ws));
-    ws.once('error', reject);
-  });
-}
-
-/** The same source and gateways, sent to with nothing but JSON.stringify and ws.send. */
-async function bareSender(urls: string[], warmupMs: number, ms: number): Promise<CpuSample> {
-  const source = new SyntheticSource({ controlsHz: 60, baselineHz: 4 });
-  const { sessionId, meta } = source.session;
-  const clients = await Promise.all(urls.map(openClient));
-  const hello = JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, agent: agentString(APP_VERSION), sessionId, streams: source.streams, meta });
-  for (const c of clients) c.send(hello);
-  const seqs = new Map<string, number>();
-  try {
-    source.start({
-      session: () => {},
-      state: () => {},
-      sample: (s) => {
-        const seq = (seqs.get(s.stream) ?? 0) + 1;
-        seqs.set(s.stream, seq);
-        const payload = JSON.stringify({ type: 'frame', sessionId, stream: s.stream, seq, ts: Date.now(), tick: s.tick, data: s.data });
-        for (const c of clients) c.send(payload);
-      },
+export async function startPlainSender(script: string, urls: readonly string[], sessionId: string, sampleRate: number, nodeArgs: string[] = []): Promise<PlainSender> {
+  const proc = fork(script, [JSON.stringify({ urls, sessionId, sampleRate })], { cwd: PROJECT_DIR, env: cleanEnv(), execArgv: nodeArgs, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('plain sender did not start within 15 s')), 15_000);
+    proc.once('exit', (code) => reject(new Error(`plain sender exited early (code ${code})`)));
+    proc.on('message', (m) => {
+      if (m !== 'ready') return;
+      clearTimeout(timer);
+      resolve();
     });
-    await sleep(warmupMs);
-    return await cpuOver(ms);
-  } finally {
-    await source.stop();
-    for (const c of clients) c.terminate();
-  }
-}
-
-/** The relay pipeline at 60 Hz to `gatewayUrls`: CPU over `windowMs` after `warmupMs`. */
-async function relayWindow(gatewayUrls: string[], warmupMs: number, windowMs: number) {
-  const p = relayPipeline(gatewayUrls);
-  try {
-    await waitConnected(p.manager, gatewayUrls);
-    p.start();
-    await sleep(warmupMs);
-    const produced0 = p.source.framesProduced;
-    const cpu = await cpuOver(windowMs);
-    const produced = p.source.framesProduced - produced0;
-    await p.source.stop();
-    const parity = p.manager.parityView(p.sessionId);
-    return { cpu, produced, acked: parity.totalAcked, lost: parity.totalDropped + parity.totalFailed };
-  } finally {
-    await p.stop();
-  }
-}
-
-export async function measureCpu(child: BenchChild, gatewayUrls: string[], opts: { rounds: number; warmupMs: number; windowMs: number; timerMs: number }) {
-  const relay: CpuSample[] = [];
-  const bare: CpuSample[] = [];
-  let produced = 0;
-  let acked = 0;
-  let lost = 0;
-  await child.reset();
-  for (let r = 0; r < opts.rounds; r++) {
-    const w = await relayWindow(gatewayUrls, opts.warmupMs, opts.windowMs);
-    relay.push(w.cpu);
-    produced += w.produced;
-    acked += w.acked;
-    lost += w.lost;
-    bare.push(await bareSender(gatewayUrls, opts.warmupMs, opts.windowMs));
-  }
-  await sleep(50);
-  const counts = await child.counts();
-  const timer = await emptyTimer(opts.timerMs);
-  const relayTotal = total(relay);
+  });
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   return {
-    relay: relayTotal,
-    relayRuns: relay.map((s) => s.fraction),
-    bare: total(bare),
-    bareRuns: bare.map((s) => s.fraction),
-    timer,
-    framesProduced: produced,
-    framesPerSec: round(produced / (relayTotal.wallMs / 1000), 1),
-    gatewayFrames: counts.gateways,
-    acked,
-    lost,
+    proc,
+    stop: async () => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+      await exited;
+    },
   };
 }
+
+export async function measureCpu(
+  cli: CliCommand,
+  child: BenchChild,
+  plainScript: string,
+  urls: readonly string[],
+  plan: { warmupMs: number; windowMs: number; rounds: number; relayNodeArgs?: string[]; plainNodeArgs?: string[] },
+): Promise<CpuResult> {
+  const relay = await RelayProcess.start(cli, { backends: urls, nodeArgs: plan.relayNodeArgs });
+  let plain: PlainSender | null = null;
+  try {
+    await relay.waitConnected();
+    const health = await relay.health();
+    const relaySession = health.sessionId as string;
+    const plainSession = `bench-plain-${urls.length}-${process.pid}`;
+    const sampleRate = 0.05;
+    plain = await startPlainSender(plainScript, urls, plainSession, sampleRate, plan.plainNodeArgs);
+    await sleep(plan.warmupMs);
+    const rounds: CpuRound[] = [];
+    const pooled: { relay: number[]; plain: number[] } = { relay: [], plain: [] };
+    const produced0 = (await relay.health()).source?.framesProduced ?? 0;
+    const t0 = performance.now();
+    for (let r = 0; r < plan.rounds; r++) {
+      const relayMeter = new CpuMeter(() => [relay.pid]);
+      const plainPid = plain.proc.pid as number;
+      const plainMeter = new CpuMeter(() => [plainPid]);
+      await child.watch(0, [relaySession, plainSession]);
+      relayMeter.begin();
+      plainMeter.begin();
+      await sleep(plan.windowMs);
+      const rc = relayMeter.sample();
+      const pc = plainMeter.sample();
+      const lat = await child.latency();
+      const rl = latencyStats(lat[relaySession] ?? []);
+      const pl = latencyStats(lat[plainSession] ?? []);
+      pooled.relay.push(...(lat[relaySession] ?? []));
+      pooled.plain.push(...(lat[plainSession] ?? []));
+      const round_: CpuRound = {
+        relayCpuMs: round(rc.cpuMs, 1),
+        plainCpuMs: round(pc.cpuMs, 1),
+        wallMs: Math.round(rc.wallMs),
+        ratio: round(rc.cpuMs / pc.cpuMs, 3),
+        relayP99Ms: rl.p99,
+        plainP99Ms: pl.p99,
+        latencySamples: Math.min(rl.samples, pl.samples),
+      };
+      rounds.push(round_);
+      log(
+        `    round ${r + 1}: relay ${pctOf(rc.cpuMs, rc.wallMs)}, plain ${pctOf(pc.cpuMs, pc.wallMs)} of a core: ${round_.ratio}x; latency p99 relay ${rl.p99} ms, plain ${pl.p99} ms (${round_.latencySamples} frames each)`,
+      );
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const h = await relay.health();
+    const produced = (h.source?.framesProduced ?? 0) - produced0;
+    const view = await relay.targets();
+    const wall = rounds.reduce((a, x) => a + x.wallMs, 0);
+    const relayLatency = latencyStats(pooled.relay);
+    const plainLatency = latencyStats(pooled.plain);
+    return {
+      gateways: urls.length,
+      rounds,
+      ratio: round(median(rounds.map((x) => x.ratio)), 3),
+      relayCoreFraction: round(rounds.reduce((a, x) => a + x.relayCpuMs, 0) / wall, 5),
+      plainCoreFraction: round(rounds.reduce((a, x) => a + x.plainCpuMs, 0) / wall, 5),
+      addedP99Ms: round(relayLatency.p99 - plainLatency.p99, 3),
+      relayP99Ms: relayLatency.p99,
+      plainP99Ms: plainLatency.p99,
+      relayP50Ms: relayLatency.p50,
+      plainP50Ms: plainLatency.p50,
+      latencySamples: Math.min(relayLatency.samples, plainLatency.samples),
+      framesPerSec: round(produced / seconds, 1),
+      delivery: {
+        relayProduced: view.targets.reduce((a, t) => a + t.counters.produced, 0),
+        relayLost: view.targets.reduce((a, t) => a + t.counters.lost, 0),
+        relayDropped: view.targets.reduce((a, t) => a + t.counters.dropped, 0),
+      },
+    };
+  } finally {
+    await plain?.stop();
+    await relay.stop();
+  }
+}
+
+const pctOf = (cpuMs: number, wallMs: number): string => `${((cpuMs / wallMs) * 100).toFixed(2)}%`;

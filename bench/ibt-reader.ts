@@ -1,104 +1,126 @@
-// The .ibt reader's throughput on the real fixture, as a ratio against a plain sequential
-// read of the same bytes with the same chunk size in the same run: what decoding costs on
-// top of the I/O a reader cannot avoid.
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+// The .ibt reader's throughput on the real fixture (repeated to about 20 MB), against the
+// decode floor (bench/ibt-floor.ts): the same variables of the same file, read in chunks
+// and decoded with one DataView call each, in the same run. Rounds alternate and the
+// median ratio of the rounds is kept.
 import { IbtFile } from '../src-main/ibt/ibt-file';
 import { DEFAULT_SETTINGS } from '../src-shared/settings';
-import { VALID_IBT } from '../tests/helpers/fixtures';
-import { round } from './util';
+import { PROJECT_DIR } from './paths';
+import { buildLargeRecording, floorPass, floorVariables } from './ibt-floor';
+import { median, round } from './util';
 
-/** The copy kept in this repository (tests/fixtures/ibt/README.md says where it comes from). */
-export const FIXTURE = VALID_IBT;
-/** recordCount in the disk sub-header: 112 + 8 + 8 + 8 + 4. */
-const RECORD_COUNT_OFFSET = 140;
+export interface IbtReaderPlan {
+  rounds: number;
+  /** How many times the fixture's samples are repeated in the file read. */
+  repeat: number;
+  /** Each round of each side reads the file again and again for at least this long. */
+  minMs: number;
+}
 
 export interface ReaderResult {
   samples: number;
+  variables: number;
   readerSamplesPerSec: number;
-  plainSamplesPerSec: number;
+  floorSamplesPerSec: number;
   ratio: number;
-  readerRuns: number[];
-  plainRuns: number[];
+  ratios: number[];
 }
 
-/** The fixture with its samples repeated, so one pass lasts long enough to time (about 20 MB). */
-function buildLargeFile(repeat: number): { file: string; samples: number; bufOffset: number; bufLen: number } {
-  const data = fs.readFileSync(FIXTURE);
-  const bufLen = data.readInt32LE(36);
-  const bufOffset = data.readInt32LE(52);
-  const original = (data.length - bufOffset) / bufLen;
-  const head = Buffer.from(data.subarray(0, bufOffset));
-  const samples = original * repeat;
-  head.writeInt32LE(samples, RECORD_COUNT_OFFSET);
-  const file = path.join(os.tmpdir(), `relay-bench-${process.pid}.ibt`);
-  const fd = fs.openSync(file, 'w');
-  try {
-    fs.writeSync(fd, head);
-    const block = data.subarray(bufOffset);
-    for (let i = 0; i < repeat; i++) fs.writeSync(fd, block);
-  } finally {
-    fs.closeSync(fd);
+/** What a replay decodes: the two streams' variables and the tick. */
+export const STREAM_VARIABLES = [...new Set([...DEFAULT_SETTINGS.controlsVars, ...DEFAULT_SETTINGS.baselineVars, 'SessionTick'])];
+
+/**
+ * One round: passes of the floor and of the reader in turn (each over the whole file, a few
+ * ms), until each side has run for `minMs`: turn by turn, so that whatever else the machine
+ * does at a moment slows both alike. Returns samples per second of each.
+ */
+async function round_(samples: number, minMs: number, floorPass: () => Promise<void>, readerPass: () => Promise<void>): Promise<{ floor: number; reader: number }> {
+  let floorMs = 0;
+  let readerMs = 0;
+  let passes = 0;
+  while (floorMs < minMs || readerMs < minMs) {
+    let t = performance.now();
+    await floorPass();
+    floorMs += performance.now() - t;
+    t = performance.now();
+    await readerPass();
+    readerMs += performance.now() - t;
+    passes++;
   }
-  return { file, samples, bufOffset, bufLen };
+  return { floor: (passes * samples) / (floorMs / 1000), reader: (passes * samples) / (readerMs / 1000) };
 }
 
-async function readerPass(file: string, variables: string[]): Promise<number> {
-  const ibt = await IbtFile.open(file);
+/**
+ * The reader as a replay at full speed uses it: chunk by chunk, every sample's values of the
+ * variables asked for. The file is opened (header, variables, session YAML) before the timing.
+ */
+async function readerPass(ibt: IbtFile, variables: string[]): Promise<void> {
+  let sum = 0;
+  for await (const chunk of ibt.chunks({ variables })) {
+    const width = chunk.names.length;
+    for (let k = 0; k < chunk.count; k++) {
+      const t = chunk.values[k * width];
+      if (typeof t === 'number') sum += t;
+    }
+  }
+  if (Number.isNaN(sum)) throw new Error('unreachable');
+}
+
+export async function measureIbtReader(plan: IbtReaderPlan): Promise<ReaderResult> {
+  const rec = buildLargeRecording(plan.repeat);
   try {
-    const t0 = performance.now();
-    let n = 0;
-    for await (const s of ibt.samples({ variables })) if (s.index >= 0) n++;
-    return n / ((performance.now() - t0) / 1000);
-  } finally {
+    const ibt = await IbtFile.open(rec.file);
+    const variables = STREAM_VARIABLES.filter((n) => ibt.variable(n));
+    const vars = floorVariables(rec.file, variables);
+    const floorOnce = async (): Promise<void> => {
+      let sum = 0;
+      await floorPass(rec, vars, (values) => {
+        sum += values[0] as number;
+      });
+      if (Number.isNaN(sum)) throw new Error('unreachable');
+    };
+    const readerOnce = (): Promise<void> => readerPass(ibt, variables);
+    // A warm-up round: the first passes pay for compiling both paths.
+    await round_(rec.samples, plan.minMs, floorOnce, readerOnce);
+    const reader: number[] = [];
+    const floor: number[] = [];
+    for (let i = 0; i < plan.rounds; i++) {
+      const r = await round_(rec.samples, plan.minMs, floorOnce, readerOnce);
+      floor.push(r.floor);
+      reader.push(r.reader);
+    }
     await ibt.close();
-  }
-}
-
-async function plainPass(file: string, bufOffset: number, bufLen: number, samples: number): Promise<number> {
-  const fh = await fs.promises.open(file, 'r');
-  try {
-    // The reader's own chunk: 64 samples per read.
-    const chunk = Buffer.alloc(64 * bufLen);
-    const t0 = performance.now();
-    let position = bufOffset;
-    let checksum = 0;
-    for (;;) {
-      const { bytesRead } = await fh.read(chunk, 0, chunk.length, position);
-      if (bytesRead <= 0) break;
-      checksum ^= chunk[0] ?? 0;
-      position += bytesRead;
-    }
-    if (checksum < 0) throw new Error('unreachable');
-    return samples / ((performance.now() - t0) / 1000);
-  } finally {
-    await fh.close();
-  }
-}
-
-export async function measureIbtReader(rounds = 3, repeat = 50): Promise<ReaderResult> {
-  const { file, samples, bufOffset, bufLen } = buildLargeFile(repeat);
-  try {
-    // What a replay decodes: the two streams' variables and the tick.
-    const variables = [...new Set([...DEFAULT_SETTINGS.controlsVars, ...DEFAULT_SETTINGS.baselineVars, 'SessionTick'])];
-    const readerRuns: number[] = [];
-    const plainRuns: number[] = [];
-    for (let i = 0; i < rounds; i++) {
-      plainRuns.push(await plainPass(file, bufOffset, bufLen, samples));
-      readerRuns.push(await readerPass(file, variables));
-    }
-    const reader = Math.max(...readerRuns);
-    const plain = Math.max(...plainRuns);
+    const ratios = reader.map((r, i) => round(r / (floor[i] as number), 3));
     return {
-      samples,
-      readerSamplesPerSec: Math.round(reader),
-      plainSamplesPerSec: Math.round(plain),
-      ratio: round(reader / plain, 3),
-      readerRuns: readerRuns.map(Math.round),
-      plainRuns: plainRuns.map(Math.round),
+      samples: rec.samples,
+      variables: variables.length,
+      readerSamplesPerSec: Math.round(median(reader)),
+      floorSamplesPerSec: Math.round(median(floor)),
+      ratio: round(median(ratios), 3),
+      ratios,
     };
   } finally {
-    fs.rmSync(file, { force: true });
+    rec.remove();
   }
+}
+
+/**
+ * Run as its own process from the bundle (dist/bench/ibt-reader.mjs), as the CLI runs the
+ * reader: not under tsx, whose transform would wrap the reader's closures.
+ */
+export async function runIbtReaderChild(script: string, plan: IbtReaderPlan): Promise<ReaderResult> {
+  const { execFile } = await import('node:child_process');
+  const stdout = await new Promise<string>((resolve, reject) => {
+    execFile(process.execPath, [script, JSON.stringify(plan)], { cwd: PROJECT_DIR, maxBuffer: 1024 * 1024 }, (err, out, errText) => (err ? reject(new Error(`${err.message}\n${errText}`)) : resolve(out)));
+  });
+  return JSON.parse(stdout.trim().split('\n').pop() as string) as ReaderResult;
+}
+
+if (process.argv[1]?.endsWith('ibt-reader.mjs') && process.argv[2]) {
+  measureIbtReader(JSON.parse(process.argv[2]) as IbtReaderPlan).then(
+    (r) => process.stdout.write(`${JSON.stringify(r)}\n`),
+    (e: unknown) => {
+      process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
+      process.exit(1);
+    },
+  );
 }

@@ -1,13 +1,16 @@
-// The bench's far end, run as a child process (`node --import tsx bench/sink.ts`): plain
-// `ws` sinks that count frames, and reference gateways. Receiving (framing, UTF-8 checks,
-// parsing, acks) then runs on another core and is not charged to the process under test.
+// The bench's far end, run as a child process (bundled: `node dist/bench/sink.mjs`): plain
+// `ws` sinks that count frames, reference gateways, and stalled peers. Receiving (framing,
+// UTF-8 checks, parsing, receipts) then runs on another core and is not charged to the
+// process under test.
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { startGateway, type Gateway } from '../src-gateway/gateway';
-import { READY, type ChildCounts, type ChildReply, type ChildRequest } from './child-protocol';
+import type { Frame } from '../src-shared/protocol';
+import { startStalledTcp, startStalledWs, type StalledPeer } from '../tests/helpers/stalled-peers';
+import { READY, type ChildCounts, type ChildReply, type ChildRequest, type LatencySamples, type MarkedReport, type SinkCounts } from './child-protocol';
 
 // `{"type":"frame"` has its 10th byte at 'f', a hello has 'h' there: counting frames costs
-// one byte read instead of a JSON.parse, so the sink never becomes the bottleneck.
+// one byte read instead of a JSON.parse, so that the sink is not what limits a throughput run.
 const TYPE_BYTE = 9;
 const FRAME_BYTE = 'f'.charCodeAt(0);
 const HELLO_BYTE = 'h'.charCodeAt(0);
@@ -16,6 +19,23 @@ const SYNC_BYTE = 's'.charCodeAt(0);
 /** As the reference gateway paces its receipts: after 256 frames, or 50 ms after the first unconfirmed one. */
 const RECEIPT_EVERY = 256;
 const RECEIPT_MS = 50;
+const STREAM_KEY = Buffer.from('"stream":"');
+const SEQ_KEY = Buffer.from('"seq":');
+const QUOTE = '"'.charCodeAt(0);
+const DIGIT_0 = '0'.charCodeAt(0);
+const DIGIT_9 = '9'.charCodeAt(0);
+
+/**
+ * Wall-clock time with sub-millisecond resolution: the monotonic clock plus its offset from
+ * Date.now(), taken at the instant Date.now() ticks over to a new millisecond.
+ */
+const EPOCH_OFFSET_NS = ((): bigint => {
+  const start = Date.now();
+  let now = start;
+  while (now === start) now = Date.now();
+  return BigInt(now) * 1_000_000n - process.hrtime.bigint();
+})();
+const epochMs = (hrNs: bigint): number => Number(hrNs + EPOCH_OFFSET_NS) / 1e6;
 
 /**
  * The least a protocol 2 gateway must do for a relay to go on writing: welcome a hello and
@@ -37,11 +57,13 @@ class Confirmer {
     this.ws.send(JSON.stringify({ type: 'welcome', protocol: 2, gateway: 'bench-sink', sessionId: hello.sessionId, holds: {} }));
   }
 
-  frame(text: string): void {
-    const s = text.indexOf('"stream":"') + 10;
-    const stream = text.slice(s, text.indexOf('"', s));
-    const q = text.indexOf('"seq":', s) + 6;
-    const seq = parseInt(text.slice(q, q + 20), 10);
+  /** Reads the stream and seq straight from the bytes: no string is made of the frame. */
+  frame(data: Buffer): void {
+    const s = data.indexOf(STREAM_KEY) + STREAM_KEY.length;
+    const stream = data.toString('latin1', s, data.indexOf(QUOTE, s));
+    let q = data.indexOf(SEQ_KEY, s) + SEQ_KEY.length;
+    let seq = 0;
+    for (let c = data[q] as number; c >= DIGIT_0 && c <= DIGIT_9; c = data[++q] as number) seq = seq * 10 + (c - DIGIT_0);
     const entry = this.streams.get(stream);
     if (entry) entry.upTo = seq;
     else this.streams.set(stream, { from: seq, upTo: seq });
@@ -63,37 +85,51 @@ class Confirmer {
   }
 }
 
+interface SinkState {
+  frames: number;
+  firstNs: bigint | null;
+  lastNs: bigint | null;
+}
+
 const servers: WebSocketServer[] = [];
+const sinks: SinkState[] = [];
 const gateways: Gateway[] = [];
-const sinkCounts: number[] = [];
 const gatewayCounts: number[] = [];
+const stalledPeers: StalledPeer[] = [];
 let expecting: { id: number; frames: number; timer: NodeJS.Timeout } | null = null;
+let watching: { gateway: number; sessions: Set<string> } | null = null;
+let samples: LatencySamples = {};
+let mark: { atNs: bigint; zeroAtNs: (bigint | null)[]; frames: MarkedReport['frames'] } | null = null;
 
 function send(reply: ChildReply): void {
   process.send?.(reply);
 }
 
+const text = (ns: bigint | null): string | null => (ns === null ? null : ns.toString());
+
 function counts(): ChildCounts {
-  return { sinks: [...sinkCounts], gateways: [...gatewayCounts] };
+  const sinkCounts: SinkCounts[] = sinks.map((s) => ({ frames: s.frames, firstNs: text(s.firstNs), lastNs: text(s.lastNs) }));
+  return { sinks: sinkCounts, gateways: [...gatewayCounts], connections: gateways.map((g) => g.connections()) };
 }
 
 function checkExpectation(): void {
-  if (!expecting || !sinkCounts.every((c) => c >= (expecting as { frames: number }).frames)) return;
+  if (!expecting || !sinks.every((s) => s.frames >= (expecting as { frames: number }).frames)) return;
   clearTimeout(expecting.timer);
   send({ id: expecting.id, ok: true, reached: true, counts: counts() });
   expecting = null;
 }
 
-function firstByte(data: RawData): number | undefined {
-  if (Buffer.isBuffer(data)) return data[TYPE_BYTE];
-  if (Array.isArray(data)) return Buffer.concat(data)[TYPE_BYTE];
-  return new Uint8Array(data)[TYPE_BYTE];
+function asBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
 }
 
 async function startSink(): Promise<string> {
-  const index = sinkCounts.length;
-  sinkCounts.push(0);
-  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
+  const state: SinkState = { frames: 0, firstNs: null, lastNs: null };
+  sinks.push(state);
+  // The relay's frames are its own JSON: checking their UTF-8 here would only slow the far end.
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false, skipUTF8Validation: true });
   servers.push(wss);
   await new Promise<void>((resolve, reject) => {
     wss.once('listening', resolve);
@@ -103,28 +139,39 @@ async function startSink(): Promise<string> {
     const confirmer = new Confirmer(ws);
     ws.on('error', () => {});
     ws.on('close', () => confirmer.close());
-    ws.on('message', (data) => {
-      const type = firstByte(data);
+    ws.on('message', (raw) => {
+      const data = asBuffer(raw);
+      const type = data[TYPE_BYTE];
       if (type !== FRAME_BYTE) {
         if (type === HELLO_BYTE) confirmer.hello(data.toString());
         else if (type === END_BYTE || type === SYNC_BYTE) confirmer.confirm(type === END_BYTE);
         return;
       }
-      confirmer.frame(data.toString());
-      const n = ++(sinkCounts[index] as number);
-      if (expecting && n === expecting.frames) checkExpectation();
+      confirmer.frame(data);
+      const now = process.hrtime.bigint();
+      state.firstNs ??= now;
+      state.lastNs = now;
+      state.frames++;
+      if (expecting && state.frames === expecting.frames) checkExpectation();
     });
   });
   return `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/relay`;
 }
 
 async function startCountingGateway(): Promise<string> {
-  const index = gatewayCounts.length;
+  const index = gateways.length;
   gatewayCounts.push(0);
   const gw = await startGateway({ name: `bench-${index}` });
   gateways.push(gw);
-  gw.on('frame', () => {
+  gw.on('frame', (frame: Frame, receivedAtNs: bigint) => {
     gatewayCounts[index] = (gatewayCounts[index] as number) + 1;
+    if (watching?.gateway === index && watching.sessions.has(frame.sessionId)) {
+      (samples[frame.sessionId] ??= []).push(epochMs(receivedAtNs) - frame.ts);
+    }
+    if (mark && receivedAtNs >= mark.atNs) mark.frames.push({ gateway: index, atNs: receivedAtNs.toString() });
+  });
+  gw.on('close', () => {
+    if (mark && gw.connections() === 0 && mark.zeroAtNs[index] === null) mark.zeroAtNs[index] = process.hrtime.bigint();
   });
   return gw.url;
 }
@@ -136,6 +183,7 @@ async function closeAll(): Promise<void> {
   await Promise.all([
     ...servers.map((wss) => new Promise<void>((resolve) => wss.close(() => resolve()))),
     ...gateways.map((gw) => gw.close()),
+    ...stalledPeers.map((p) => p.close()),
   ]);
 }
 
@@ -153,8 +201,14 @@ async function handle(req: ChildRequest): Promise<void> {
       send({ id: req.id, ok: true, urls });
       return;
     }
+    case 'stalled': {
+      const peer = req.kind === 'tcp' ? await startStalledTcp() : await startStalledWs();
+      stalledPeers.push(peer);
+      send({ id: req.id, ok: true, urls: [peer.url] });
+      return;
+    }
     case 'reset':
-      sinkCounts.fill(0);
+      for (const s of sinks) Object.assign(s, { frames: 0, firstNs: null, lastNs: null });
       gatewayCounts.fill(0);
       send({ id: req.id, ok: true, counts: counts() });
       return;
@@ -172,6 +226,27 @@ async function handle(req: ChildRequest): Promise<void> {
     case 'counts':
       send({ id: req.id, ok: true, counts: counts() });
       return;
+    case 'watch':
+      watching = { gateway: req.gateway, sessions: new Set(req.sessions) };
+      samples = {};
+      send({ id: req.id, ok: true });
+      return;
+    case 'latency':
+      send({ id: req.id, ok: true, latency: samples });
+      watching = null;
+      samples = {};
+      return;
+    case 'mark':
+      mark = { atNs: BigInt(req.atNs), zeroAtNs: gateways.map(() => null), frames: [] };
+      send({ id: req.id, ok: true });
+      return;
+    case 'marked': {
+      if (!mark) throw new Error('no mark set');
+      const marked: MarkedReport = { zeroAtNs: mark.zeroAtNs.map(text), frames: mark.frames };
+      mark = null;
+      send({ id: req.id, ok: true, marked });
+      return;
+    }
     case 'close':
       await closeAll();
       send({ id: req.id, ok: true });

@@ -1,42 +1,23 @@
 // Small pieces shared by the bench phases.
-import { setImmediate as immediate, setTimeout as delay } from 'node:timers/promises';
-import v8 from 'node:v8';
-import { runInNewContext } from 'node:vm';
-import { DEFAULT_SETTINGS, type Settings } from '../src-shared/settings';
-import type { BackendManager } from '../src-main/relay/backend-manager';
+import { setTimeout as delay } from 'node:timers/promises';
 
 export const sleep = (ms: number): Promise<void> => delay(ms).then(() => undefined);
 
-/** One event-loop turn: lets sockets write, read and call back without a timer's 1 ms floor. */
-export const yieldTurn = (): Promise<void> => immediate().then(() => undefined);
-
-export async function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+/** Waits for `check`; throws at the timeout, or at once when `hopeless` says it can no longer come. */
+export async function until(check: () => boolean, timeoutMs: number, what: string, hopeless: () => boolean = () => false): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   while (!check()) {
+    if (hopeless()) throw new Error(`gave up waiting for ${what}`);
     if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(5);
   }
 }
 
-export function benchSettings(urls: readonly string[], overrides: Partial<Settings> = {}): Settings {
-  return {
-    ...DEFAULT_SETTINGS,
-    backends: urls.map((url) => ({ url, enabled: true })),
-    mode: 'parallel',
-    paritySampleRate: 0.05,
-    // The manager never starts the debug server; 0 keeps the object valid all the same.
-    debugPort: 0,
-    ...overrides,
-  };
-}
-
-export function targetState(manager: BackendManager, url: string): string | undefined {
-  const index = manager.settings.backends.findIndex((b) => b.url === url);
-  return manager.targetsView().targets[index]?.state;
-}
-
-export async function waitConnected(manager: BackendManager, urls: readonly string[], timeoutMs = 5_000): Promise<void> {
-  await until(() => urls.every((u) => targetState(manager, u) === 'connected'), timeoutMs, `targets ${urls.join(', ')} to connect`);
+/** The middle value (the mean of the two middle ones for an even count). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 /** Nearest-rank percentile of sorted samples. */
@@ -72,62 +53,4 @@ export const mb = (bytes: number): number => round(bytes / (1024 * 1024), 1);
 
 export function log(line: string): void {
   process.stdout.write(`${line}\n`);
-}
-
-/**
- * Values shaped like the synthetic source's controls frame (same keys, same kinds of
- * numbers, same rounding), cheap and deterministic, so the bare loop and the relay path
- * serialise identical data.
- */
-export class ControlsData {
-  private tick = 0;
-
-  next(): Record<string, unknown> {
-    const t = ++this.tick / 60;
-    const speed = 30 + 45 * Math.abs(Math.sin(t * 0.11));
-    return {
-      SessionTime: round(t, 3),
-      Throttle: round(0.5 + 0.5 * Math.sin(t * 0.9), 4),
-      Brake: round(Math.max(0, -Math.sin(t * 0.9)) * 0.8, 4),
-      Clutch: 0,
-      SteeringWheelAngle: round(1.3 * Math.sin(t * 0.37), 4),
-      Gear: 1 + (Math.floor(t) % 6),
-      RPM: round(4200 + ((t * 0.41) % 1) * 7600, 1),
-      Speed: round(speed, 3),
-    };
-  }
-}
-
-/** Samples RSS on a timer; `peak` includes a sample taken on stop. */
-export class RssSampler {
-  peak = process.memoryUsage().rss;
-  private readonly timer: NodeJS.Timeout;
-
-  constructor(everyMs = 50) {
-    this.timer = setInterval(() => this.sample(), everyMs);
-  }
-
-  sample(): void {
-    this.peak = Math.max(this.peak, process.memoryUsage().rss);
-  }
-
-  stop(): number {
-    clearInterval(this.timer);
-    this.sample();
-    return this.peak;
-  }
-}
-
-let gcFn: (() => void) | null = null;
-
-/**
- * A full garbage collection, so heapUsed shows what is still referenced rather than how
- * much garbage happens to be waiting. Only the memory figures use it.
- */
-export function collectGarbage(): void {
-  if (!gcFn) {
-    v8.setFlagsFromString('--expose-gc');
-    gcFn = runInNewContext('gc') as () => void;
-  }
-  gcFn();
 }
