@@ -419,6 +419,23 @@ describe('dashboard store: actions and errors', () => {
     expect(store.getState().lastError).toBeNull();
   });
 
+  it('keeps what the relay confirmed for a kill switch click, and records a refused cutover like any refused action', async () => {
+    const bridge = new FakeBridge();
+    const store = makeStore(bridge);
+    store.getState().ingest(snapshot(T0));
+    const done = store.getState().setKillSwitch(true);
+    const confirmation = { pid: 1, configDir: '/c', summary: 'KILL SWITCH ON', changed: ['RELAY_KILL_SWITCH'], notes: [], warnings: [], killSwitch: { on: true, closed: 2, stillOpen: 0, withinMs: 4.2 } };
+    bridge.killResult.resolve({ ok: true, confirmation });
+    await done;
+    expect(store.getState().killConfirmation).toEqual({ on: true, closed: 2, stillOpen: 0, withinMs: 4.2 });
+
+    expect(store.getState().pendingCutover).toBe(false);
+    const refused = await store.getState().cutover({ action: 'start', to: 'ws://b/relay', windowMs: 120_000, removeOld: false });
+    expect(refused.ok).toBe(false);
+    expect(store.getState().pendingCutover).toBe(false);
+    expect(store.getState().lastError).toMatchObject({ action: 'cutover', status: 409, message: 'no cutover in these tests' });
+  });
+
   it('starts read-only when the bridge has no secret', () => {
     const bridge = new FakeBridge();
     bridge.readOnly = true;
