@@ -226,11 +226,12 @@ export class CutoverController {
       case 'retry': {
         if (run.phase !== 'paused' && run.phase !== 'failed') return refuse(409, `the cutover is ${run.phase}: nothing to ${action}`);
         const step = run.current ? this.step(run, run.current) : null;
-        // A failed step is tried again from its start: its settings are already in force, its effect is awaited anew.
-        if (step && step.status === 'failed') {
+        // A failed step is tried again from its start: its settings are already in force, its effect is
+        // awaited anew. A step that was waiting when paused waits afresh too: its time limit counts from now.
+        if (step && (step.status === 'failed' || step.status === 'running')) {
+          if (step.status === 'failed') step.detail = 'waiting again for its effect';
           step.status = 'running';
           step.startedAt = this.now();
-          step.detail = 'waiting again for its effect';
         }
         run.phase = 'running';
         run.problem = null;
