@@ -14,7 +14,9 @@ export function KillSwitch() {
   const envLocked = useDashboard((s) => s.state?.settings.envOverrides.includes('RELAY_KILL_SWITCH') ?? false);
   // Said only while a gateway is confirming deliveries: a switch that is off does not mean telemetry flows.
   const delivering = useDashboard((s) => s.status === 'open' && (s.state?.parity.perTarget.some((p) => p.confirming) ?? false));
-  const notDelivering = useDashboard((s) => s.state?.health.reasons[0] ?? 'no gateway is confirming deliveries');
+  const notDelivering = useDashboard((s) =>
+    s.status !== 'open' ? 'this page lost its connection to the relay, so it cannot tell' : (s.state?.health.reasons[0] ?? 'no gateway is confirming deliveries'),
+  );
   const toggle = useDashboard((s) => s.setKillSwitch);
   const confirmed = useDashboard((s) => s.killConfirmation);
 
