@@ -221,6 +221,9 @@ describe.skipIf(missing !== null)(`the live iRacing path under Wine${missing ? `
     await simQuits(sim, relay);
     // The watch polls every 200 ms: a sim back within one poll would never have been away for it.
     expect(await waitForWatch(5)).toEqual([false, true, false, true, false]);
+    // The fake sim tells a recording from a dump of live memory, and refuses the wrong kind in words.
+    await expect(sim.load('ibt', LIVE_IBT)).rejects.toThrow(/a dump of the live memory map .*not a disk recording/);
+    await expect(sim.load('dump', VALID_IBT)).rejects.toThrow(/this is a disk recording/);
     expect(await sim.load('dump', LIVE_IBT)).toMatchObject({ kind: 'dump', vars: 323, tickRate: 60 });
     await simStartsWaiting(sim, relay);
     const monza = await sessionBegins(sim, relay, 0);

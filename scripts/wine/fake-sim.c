@@ -339,12 +339,12 @@ static void publish(void) {
 
 /*
  * Waits for the next tick's deadline `at` (ms on nowMs's clock; absolute, so the clock never
- * drifts), but never less than most of a period after the last buffer: a sim that fell behind
+ * drifts), but never less than 90% of a period after the last buffer: a sim that fell behind
  * (this process starved of CPU) goes on at its pace rather than publishing the ticks it owes
  * back to back, which no reader of the latest buffer could follow, and which the sim does not do.
  */
 static void waitForTick(double at, double period) {
-  double earliest = lastPublishAt + 0.75 * period;
+  double earliest = lastPublishAt + 0.9 * period;
   if (at < earliest) at = earliest;
   double left = at - nowMs();
   if (left > 1.5) Sleep((DWORD)(left - 1));

@@ -15,6 +15,8 @@ export class FakeSimError extends Error {
 }
 
 const ANSWER_TIMEOUT_MS = 60_000;
+/** The sim's clock runs ahead of other work on the machine, as the sim's own does. */
+export const SIM_NICE = -10;
 
 function parseAnswer(line: string): Answer {
   const out: Answer = {};
@@ -53,7 +55,7 @@ export class FakeSim {
   /** Builds the sim if needed and starts it in `prefix`, waiting for its first word. */
   static async start(prefix: WinePrefix): Promise<FakeSim> {
     const exe = await buildFakeSim();
-    const sim = new FakeSim(prefix.spawn(exe, { pipes: true }));
+    const sim = new FakeSim(prefix.spawn(exe, { pipes: true, nice: SIM_NICE }));
     const first = await sim.next();
     if (!first.startsWith('ready')) throw new FakeSimError(`the fake sim began with ${JSON.stringify(first)}`);
     return sim;

@@ -30,12 +30,13 @@ iRacing's shared memory, and ends when the recording ends.
 
   --ibt <file>        a disk recording (.ibt), published sample by sample
   --dump <file>       a dump of iRacing's live memory map, published for --seconds
-  --seconds <n>       how long to publish a dump (1 to 3600)
+  --seconds <n>       how long to publish a dump (above 0, up to 3600)
   --hz <n>            ticks per second (default: the recording's tick rate)
   --gateways <n>      start n reference gateways on this side (default 2 unless RELAY_BACKENDS
                       or --config-dir names the backends)
   --config-dir <dir>  the relay's settings folder (default: a temporary one)
-  --prefix <dir>      the Wine prefix (default: node_modules/.cache/relay-agent-wine/prefix)
+  --prefix <dir>      the Wine prefix (default: node_modules/.cache/relay-agent-wine/prefix);
+                      one run per prefix at a time: the sim's memory map is one per prefix
   --keep              keep the temporary config folder (logs, settings) for a look afterwards
 
 RELAY_* variables reach the relay as usual. Needs wine64 and gcc-mingw-w64-x86-64 (Debian);
@@ -151,7 +152,10 @@ export async function runLive(options: LiveRunOptions): Promise<LiveRunResult> {
     const [node, bundle] = await Promise.all([windowsNode(), buildWineBundle()]);
     prefix = await WinePrefix.create(options.prefixDir ?? path.join(PROJECT_DIR, 'node_modules', '.cache', 'relay-agent-wine', 'prefix'));
     sim = await FakeSim.start(prefix);
-    const loaded = await sim.load(options.kind, options.file);
+    const loaded = await sim.load(options.kind, options.file).catch((e: Error) => {
+      // The sim's words name its own command; say it with this command's options.
+      throw new FakeSimError(e.message.replace('load it as dump', 'give it as --dump <file> --seconds <n>').replace('load it as ibt', 'give it as --ibt <file>'));
+    });
     const tickRate = Number(loaded.tickRate);
     const total = options.kind === 'ibt' ? Number(loaded.samples) : Math.round((options.seconds as number) * (options.hz ?? tickRate));
     log(`wine:live: ${options.kind} ${options.file}: ${options.kind === 'ibt' ? `${total} samples` : `${total} ticks`} at ${options.hz ?? tickRate} Hz, ${loaded.vars} variables`);

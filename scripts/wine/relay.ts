@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { HealthResponse, SourceView } from '../../src-shared/debug-api';
 import { RUNTIME_FILE_NAME, type RuntimeInfo } from '../../src-main/relay';
+import { SIM_NICE } from './fake-sim';
 import { windowsPath, type WinePrefix } from './wine';
 
 export interface WineRelayOptions {
@@ -56,6 +57,9 @@ export class WineRelay {
       env: { RELAY_DEBUG_PORT: '0', ...options.env },
       stdoutFile,
       stderrFile,
+      // A reader of the sim's 60 Hz ticks keeps up only if it is not starved of CPU: iRacing's
+      // SDK samples raise their priority for that (HIGH_PRIORITY_CLASS); so does this relay.
+      nice: SIM_NICE,
     });
     const read = (file: string) => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '');
     const exited = new Promise<WineRelayExit>((resolve) => child.once('exit', (code) => resolve({ code, stdout: read(stdoutFile), stderr: read(stderrFile) })));

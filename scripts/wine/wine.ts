@@ -112,6 +112,12 @@ export interface WineRunOptions {
   stderrFile?: string;
   /** Pipes for stdin and stdout (plain C programs read and write pipes under Wine). */
   pipes?: boolean;
+  /**
+   * A Unix nice value (-20..19) for the program and the threads it starts. The sim and a
+   * reader of its 60 Hz ticks run ahead of other work, as iRacing's SDK samples ask of their
+   * readers (HIGH_PRIORITY_CLASS); a value below 0 needs root and is dropped otherwise.
+   */
+  nice?: number;
 }
 
 /**
@@ -140,6 +146,9 @@ export class WinePrefix {
         await run(prefix.wine, ['wineboot', '-i'], { env: prefix.env(), timeout: 180_000 });
         // irsdk-node's prebuild and Node 20 expect Windows 10.
         await run(prefix.wine, ['reg', 'add', 'HKCU\\Software\\Wine', '/v', 'Version', '/d', 'win10', '/f'], { env: prefix.env(), timeout: 60_000 });
+        // The wineserver carries every event and wait between the sim and the reader: let the
+        // programs' first one start it again, with their priority rather than wineboot's.
+        await run(path.join(path.dirname(prefix.wine), 'wineserver'), ['-k'], { env: prefix.env() }).catch(() => {});
       } catch (e) {
         if (owned) fs.rmSync(at, { recursive: true, force: true });
         throw new WineSetupError(`creating the Wine prefix in ${at} failed: ${(e as Error).message}`);
@@ -157,7 +166,9 @@ export class WinePrefix {
   spawn(exe: string, options: WineRunOptions = {}): ChildProcess {
     const out = options.stdoutFile ? fs.openSync(options.stdoutFile, 'w') : 'ignore';
     const err = options.stderrFile ? fs.openSync(options.stderrFile, 'w') : 'ignore';
-    const child = spawn(this.wine, [exe, ...(options.args ?? [])], {
+    const raise = options.nice !== undefined && (options.nice >= 0 || process.getuid?.() === 0);
+    const command = raise ? ['nice', '-n', String(options.nice), this.wine] : [this.wine];
+    const child = spawn(command[0] as string, [...command.slice(1), exe, ...(options.args ?? [])], {
       env: this.env(options.env),
       stdio: options.pipes ? ['pipe', 'pipe', err] : ['ignore', out, err],
     });
