@@ -34,9 +34,10 @@ describe('relay --source ibt:<file>', () => {
 
   it('refuses an invalid recording, a missing file and a bad --speed with exit 2, before connecting anywhere', async () => {
     const dir = cli.tempDir();
+    // Each relay its own folder: one relay per config folder, and these two start at the same time.
     const [invalid, missing, speed, loopAlone] = await Promise.all([
       cli.run(['--source', `ibt:${INVALID_IBT}`, '--config-dir', dir], { RELAY_DEBUG_PORT: '0' }),
-      cli.run(['--source', 'ibt:/nowhere/lap.ibt', '--config-dir', dir], { RELAY_DEBUG_PORT: '0' }),
+      cli.run(['--source', 'ibt:/nowhere/lap.ibt', '--config-dir', cli.tempDir()], { RELAY_DEBUG_PORT: '0' }),
       cli.run(['--source', `ibt:${VALID_IBT}`, '--speed', 'fast', '--config-dir', dir]),
       cli.run(['--loop', '--config-dir', dir]),
     ]);
