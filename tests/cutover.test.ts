@@ -22,8 +22,8 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 });
 
-async function gateway(name: string): Promise<Gateway> {
-  const g = await startGateway({ name });
+async function gateway(name: string, token?: string): Promise<Gateway> {
+  const g = await startGateway({ name, ...(token ? { token } : {}) });
   gateways.push(g);
   return g;
 }
@@ -47,11 +47,12 @@ async function phase(relay: Relay, wanted: CutoverView['phase'], timeoutMs = 15_
 
 describe('the guided cutover', () => {
   it('runs the playbook from A to B: each step confirmed, parity held for the window on the relay\'s clock, A removed, nothing lost, all of it in the report', async () => {
-    const [a, b] = [await gateway('A'), await gateway('B')];
+    // B asks for a token: the cutover brings it, and it never shows in the record or the report.
+    const [a, b] = [await gateway('A'), await gateway('B', 's3cret-b-token')];
     const relay = await relayWith({ backends: [{ url: a.url, enabled: true, name: 'Gateway A' }], mode: 'single' });
     await waitFor('A confirming', () => relay.manager.parityView(null).perTarget[0]?.confirming === true, 5000);
 
-    const started = relay.cutoverRequest({ action: 'start', to: b.url, name: 'Gateway B', windowMs: 1500, removeOld: true });
+    const started = relay.cutoverRequest({ action: 'start', to: b.url, name: 'Gateway B', token: 's3cret-b-token', windowMs: 1500, removeOld: true });
     expect(started.ok).toBe(true);
     await phase(relay, 'completed', 20_000);
 
@@ -73,7 +74,8 @@ describe('the guided cutover', () => {
     expect(confirmedHold?.parity.targets.map((t) => t.name)).toEqual(['Gateway A', 'Gateway B']);
 
     // Where it leaves the relay: B alone, the primary, in single mode; A removed with its account kept.
-    expect(fileOf(relay)).toMatchObject({ mode: 'single', primaryIndex: 0, backends: [{ url: b.url, enabled: true, name: 'Gateway B' }] });
+    expect(fileOf(relay)).toMatchObject({ mode: 'single', primaryIndex: 0, backends: [{ url: b.url, enabled: true, name: 'Gateway B', token: 's3cret-b-token' }] });
+    expect(JSON.stringify(relay.dashboardState())).not.toContain('s3cret-b-token');
     const targets = relay.manager.targetsView();
     expect(targets.targets.map((t) => [t.url, t.state, t.primary])).toEqual([[b.url, 'connected', true]]);
     expect(targets.removed.map((t) => t.url)).toEqual([a.url]);
@@ -88,6 +90,7 @@ describe('the guided cutover', () => {
     expect(report.cutovers[0]).toMatchObject({ phase: 'completed', from: { url: a.url, name: 'Gateway A' }, to: { url: b.url, name: 'Gateway B' } });
     expect(report.cutovers[0]?.events.every((e) => typeof e.parity.verdict === 'string')).toBe(true);
     expect(exported.html).toContain('<h2>Cutovers</h2>');
+    expect(exported.json + exported.html).not.toContain('s3cret-b-token');
     expect(exported.html).toContain('Hold until the parity verdict has been healthy for the whole window');
   });
 

@@ -61,6 +61,7 @@ function CutoverForm({ readOnly }: { readOnly: boolean }) {
   const run = useDashboard((s) => s.cutover);
   const [to, setTo] = useState('');
   const [name, setName] = useState('');
+  const [token, setToken] = useState('');
   const [windowText, setWindowText] = useState(`${CUTOVER_DEFAULT_WINDOW_MS / 60_000}m`);
   const [removeOld, setRemoveOld] = useState(false);
   const [touched, setTouched] = useState(false);
@@ -69,12 +70,13 @@ function CutoverForm({ readOnly }: { readOnly: boolean }) {
   const problems: string[] = [];
   if (!isWsUrl(to.trim())) problems.push(to.trim() === '' ? 'the new gateway\'s URL is empty; expected ws:// or wss://' : `"${to.trim()}" is not a ws:// or wss:// URL`);
   if (name.trim() !== '' && !isBackendName(name)) problems.push('the name: 1 to 40 characters, without commas');
+  if (token !== '' && !/^[\x21-\x7e]+$/.test(token)) problems.push('the token: printable characters without spaces');
   if (windowMs === null || windowMs < CUTOVER_WINDOW_MIN_MS || windowMs > CUTOVER_WINDOW_MAX_MS) problems.push(`the window: got "${windowText}"; expected ${WINDOW_EXPECTED}`);
 
   const start = (): void => {
     setTouched(true);
     if (problems.length > 0 || windowMs === null) return;
-    const request: CutoverRequest = { action: 'start', to: to.trim(), windowMs, removeOld, ...(name.trim() ? { name: name.trim() } : {}) };
+    const request: CutoverRequest = { action: 'start', to: to.trim(), windowMs, removeOld, ...(name.trim() ? { name: name.trim() } : {}), ...(token ? { token } : {}) };
     void run(request);
   };
 
@@ -100,6 +102,10 @@ function CutoverForm({ readOnly }: { readOnly: boolean }) {
         <div className="field">
           <label htmlFor="cutover-name">Its name (optional)</label>
           <input id="cutover-name" data-testid="cutover-name" type="text" maxLength={40} autoComplete="off" value={name} onChange={(e) => setName(e.currentTarget.value)} />
+        </div>
+        <div className="field">
+          <label htmlFor="cutover-token">Its token (optional)</label>
+          <input id="cutover-token" data-testid="cutover-token" type="password" autoComplete="off" spellCheck={false} value={token} onChange={(e) => setToken(e.currentTarget.value)} />
         </div>
         <div className="field field-narrow">
           <label htmlFor="cutover-window">Parity window</label>
