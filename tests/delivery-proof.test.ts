@@ -49,8 +49,12 @@ function only(relay: TestRelay, index = 0): TargetView {
   return relay.view().targets[index] as TargetView;
 }
 
+/** Targets that send nothing: once their queue is empty they are settled. */
+const IDLE_STATES = new Set(['standby', 'disabled', 'killed', 'removed']);
+
+/** Every sending target connected again with nothing queued or in flight: all it was given is confirmed or accounted for. */
 async function settled(relay: TestRelay, timeoutMs = 20_000): Promise<void> {
-  await waitFor('every frame confirmed', () => relay.view().targets.every((t) => t.state !== 'connected' || t.queueSize === 0), timeoutMs);
+  await waitFor('every frame confirmed', () => relay.view().targets.every((t) => t.queueSize === 0 && (t.state === 'connected' || IDLE_STATES.has(t.state))), timeoutMs);
   expectAccounting(relay.view());
 }
 

@@ -80,6 +80,8 @@ describe('gateway CLI', () => {
     const file = join(tempDir(), 'capture.jsonl');
     const r = run(['--port', '0', '--capture', file]);
     const m = await waitFor(() => r.stdout().match(/listening on (ws:\S+)/));
+    // stderr is another pipe: its line may be read after stdout's.
+    await waitFor(() => r.stderr().match(/capturing relay messages to/));
     expect(r.stderr()).toContain(`capturing relay messages to ${file}`);
     const ws = new WebSocket(m[1] as string);
     sockets.add(ws);
