@@ -12,6 +12,9 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // Two files at a time on this 2-core machine: the tests mostly wait on sockets and child
+    // processes, and one at a time (vitest's default here) took npm test past five minutes.
+    maxWorkers: 2,
     reporters: ['default'],
   },
 });
