@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { IbtError, IbtFile } from '../src-main/ibt';
 import { VALID_IBT } from './helpers/fixtures';
+import { mulberry32 } from './helpers/random';
 
 const fixture = fs.readFileSync(VALID_IBT);
 
@@ -17,16 +18,6 @@ const EXTREMES = [0, -1, 0x7fffffff, -0x80000000];
 /** Generous for a slow CI machine: one variant takes a few ms here. */
 const VARIANT_MS = 2_000;
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const rand = mulberry32(0x1b7_2024);
 const int = (lo: number, hi: number): number => lo + Math.floor(rand() * (hi - lo));

@@ -6,18 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { AckSchema, MAX_LACKING_RANGES, ReceiptSchema, fastGatewayMessage, parseGatewayMessage } from '../src-shared/protocol';
 import { startGateway } from '../src-gateway/gateway';
 import { WebSocket } from 'ws';
+import { mulberry32 } from './helpers/random';
 
-/** A small deterministic generator (mulberry32), so a failure names a seed that repeats it. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 const ODD_VALUES: unknown[] = [0, -1, 1, 1.5, -0, 2 ** 53, 2 ** 53 - 1, 1e300, '3', '', 'x', null, true, false, [], {}, [1], [1, 2], [1, 2, 3], { upTo: 1 }];
 const ODD_NAMES = ['controls', 'baseline', 'Controls', '9lives', 'a', 'a'.repeat(32), 'a'.repeat(33), 'with space', '__proto__', 'constructor', 'toString', 'ok_name-2', ''];
