@@ -8,8 +8,6 @@ import { startGateway } from '../src-gateway/gateway';
 import { WebSocket } from 'ws';
 import { mulberry32 } from './helpers/random';
 
-
-
 const ODD_VALUES: unknown[] = [0, -1, 1, 1.5, -0, 2 ** 53, 2 ** 53 - 1, 1e300, '3', '', 'x', null, true, false, [], {}, [1], [1, 2], [1, 2, 3], { upTo: 1 }];
 const ODD_NAMES = ['controls', 'baseline', 'Controls', '9lives', 'a', 'a'.repeat(32), 'a'.repeat(33), 'with space', '__proto__', 'constructor', 'toString', 'ok_name-2', ''];
 const ODD_SESSIONS = ['s1', 'ir-1-2', '', ' ', 'has space', 'x'.repeat(128), 'x'.repeat(129), 'é', '\u007f', 42, null];
