@@ -248,8 +248,30 @@ const SESSION_ID = /^[\x21-\x7e]+$/;
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype;
 const isSeqOrZero = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 const isSeq = (v: unknown): v is number => isSeqOrZero(v) && v >= 1;
-const isSessionId = (v: unknown): v is string => typeof v === 'string' && v.length >= 1 && v.length <= 128 && SESSION_ID.test(v);
-const isStreamName = (v: unknown): v is string => typeof v === 'string' && STREAM_NAME.test(v);
+/**
+ * Names already found valid: a relay sees the same session id and stream names in every
+ * receipt, and a set lookup is cheaper than running the pattern again. Bounded: a gateway
+ * sending ever new names only gets them checked each time.
+ */
+class CheckedNames {
+  private readonly seen = new Set<string>();
+
+  constructor(private readonly check: (v: string) => boolean) {}
+
+  has(v: unknown): v is string {
+    if (typeof v !== 'string') return false;
+    if (this.seen.has(v)) return true;
+    if (!this.check(v)) return false;
+    if (this.seen.size >= 64) this.seen.clear();
+    this.seen.add(v);
+    return true;
+  }
+}
+
+const sessionIds = new CheckedNames((v) => v.length >= 1 && v.length <= 128 && SESSION_ID.test(v));
+const streamNames = new CheckedNames((v) => STREAM_NAME.test(v));
+const isSessionId = (v: unknown): v is string => sessionIds.has(v);
+const isStreamName = (v: unknown): v is string => streamNames.has(v);
 
 function fastStreamReceipt(v: unknown): StreamReceipt | null {
   if (!isRecord(v) || !isSeqOrZero(v.upTo) || !isSeqOrZero(v.highest)) return null;

@@ -91,6 +91,11 @@ export class BackendManager {
   private closed = false;
   /** Since when drift between two or more sending targets has stayed healthy without a break. */
   private parityHealthySince: number | null = null;
+  private flushQueued = false;
+  private readonly flushTargets = (): void => {
+    this.flushQueued = false;
+    for (const t of this.targets) t.flush();
+  };
 
   constructor(
     settings: Settings,
@@ -171,6 +176,12 @@ export class BackendManager {
   publish(frame: OutgoingFrame): void {
     if (this.closed) return;
     for (const t of this.targets) t.enqueue(frame);
+    // Written once per turn of the event loop, for every target in one microtask: frames
+    // published together go out as one batch per target, still before any I/O is polled.
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(this.flushTargets);
+    }
   }
 
   /**

@@ -98,10 +98,7 @@ interface Connection {
   /** Leaves the shared heartbeat clock. */
   stopHeartbeat?: () => void;
   sendTimer?: NodeJS.Timeout;
-  /** A look at the batches is due at the next tick (see release). */
-  sendCheckDue: boolean;
-  /** That look, and the write callback: made once per connection, not once per write. */
-  readonly checkSends: () => void;
+  /** The write callback: made once per connection, not once per write. */
   readonly onWritten: (err?: Error | null) => void;
   connectTimer?: NodeJS.Timeout;
   stableTimer?: NodeJS.Timeout;
@@ -185,11 +182,6 @@ export class Target {
   private readonly latency: SampleWindow;
   private readonly waiters = new Set<() => void>();
   private readonly dropQueueFull = (f: OutgoingFrame) => this.dropQueued(f, 'queueFull');
-  private pumpQueued = false;
-  private readonly pumpSoon = () => {
-    this.pumpQueued = false;
-    if (this.conn) this.pump(this.conn);
-  };
 
   acksMissing = 0;
   badMessages = 0;
@@ -326,6 +318,10 @@ export class Target {
     }
   }
 
+  /**
+   * Gives the target a frame; flush() writes it. The manager gives a frame to every target,
+   * then flushes them all once per turn of the event loop (one microtask for all of them).
+   */
   enqueue(frame: OutgoingFrame): void {
     const box = this.outboxFor(frame.sessionId, frame.hello);
     const out = box.stream(frame.stream);
@@ -339,12 +335,11 @@ export class Target {
     }
     account.given();
     this.queue.push(frame, this.dropQueueFull);
-    // Pump once per turn of the event loop, not per frame: frames published together go
-    // out as one batch with one write callback, and still before any I/O is polled.
-    if (this.conn?.session && !this.pumpQueued) {
-      this.pumpQueued = true;
-      queueMicrotask(this.pumpSoon);
-    }
+  }
+
+  /** Writes what was given since the last flush, as one batch with one write callback. */
+  flush(): void {
+    if (this.conn?.session) this.pump(this.conn);
   }
 
   /**
@@ -570,11 +565,6 @@ export class Target {
       resend: [],
       held: null,
       batches: [],
-      sendCheckDue: false,
-      checkSends: () => {
-        c.sendCheckDue = false;
-        if (!c.sendTimer && c.open) this.armSendTimer(c);
-      },
       onWritten: (err) => this.onWritten(c, err),
       awaitingPong: false,
       lastReceiptAt: performance.now(),
@@ -718,13 +708,10 @@ export class Target {
     c.held = null;
     c.batches.push(performance.now());
     c.ws.send(text, c.onWritten);
-    // A write the socket takes at once calls back on the next tick: the send timer is armed
-    // only for a batch still waiting after that, not re-armed a few times a second for writes
-    // that are long done (each of those timers was a wake-up of its own).
-    if (!c.sendTimer && !c.sendCheckDue) {
-      c.sendCheckDue = true;
-      process.nextTick(c.checkSends);
-    }
+    // A write the socket took at once leaves nothing buffered (its callback comes on the next
+    // tick): the send timer is armed only for a batch still waiting, not re-armed a few times
+    // a second for writes that are long done (each of those timers was a wake-up of its own).
+    if (!c.sendTimer && c.ws.bufferedAmount > 0) this.armSendTimer(c);
   }
 
   private onWritten(c: Connection, err?: Error | null): void {
@@ -884,9 +871,10 @@ export class Target {
     const box = this.outboxes.get(msg.sessionId);
     if (!box) return;
     let confirmed = 0;
-    for (const [stream, r] of Object.entries(msg.streams)) {
+    for (const stream in msg.streams) {
       const s = box.streams.get(stream);
       if (!s) continue;
+      const r = msg.streams[stream] as Receipt['streams'][string];
       for (const u of s.confirmUpTo(r.upTo, r.from)) {
         this.confirmed(u);
         confirmed++;
@@ -992,6 +980,7 @@ export class Target {
   }
 
   private wake(): void {
+    if (this.waiters.size === 0) return;
     for (const w of [...this.waiters]) w();
   }
 
