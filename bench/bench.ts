@@ -6,7 +6,7 @@
 // sinks live in a child process (bench/sink.ts), so receiving is never charged to the sender.
 // Progress goes to stdout; the last line is one JSON object.
 //
-//   npm run bench                       everything (about 15 minutes)
+//   npm run bench                       everything (about 25 minutes)
 //   npm run bench -- --only cpu,replay  some phases: cpu, replay, kill, stalled, ibt, dashboard, memory
 //   npm run bench -- --profile          also where the relay's CPU goes at 60 Hz (node --cpu-prof)
 import fs from 'node:fs';
@@ -47,7 +47,8 @@ const GOALS = {
 type GoalKey = keyof typeof GOALS;
 
 const PLAN = {
-  cpu: { gateways: [1, 2, 4, 8, 16], warmupMs: 20_000, windowMs: 15_000, rounds: 3 },
+  /** More rounds where there is a goal (2 and 8 gateways). */
+  cpu: { gateways: [1, 2, 4, 8, 16], goalGateways: [2, 8], warmupMs: 30_000, windowMs: 10_000, rounds: 3, goalRounds: 5 },
   replay: { gateways: [1, 2, 4, 8, 16], rounds: 3, repeat: 200 },
   kill: { rounds: 5, warmupMs: 3_000, afterMs: 500 },
   stalled: { rounds: 3, warmupMs: 5_000, windowMs: 15_000 },
@@ -93,10 +94,11 @@ async function main(): Promise<void> {
     // ---- 1. CPU and latency at 60 Hz -------------------------------------------------------
     const cpu: CpuResult[] = [];
     if (runs('cpu')) {
-      log(`[cpu] 60 Hz (controls + 4 Hz baseline) to N reference gateways: the relay CLI and a plain ws sender side by side, same frames, same gateways; ${PLAN.cpu.warmupMs / 1000} s warm-up, then ${PLAN.cpu.rounds} windows of ${PLAN.cpu.windowMs / 1000} s measuring both at once`);
+      log(`[cpu] 60 Hz (controls + 4 Hz baseline) to N reference gateways: the relay CLI and a plain ws sender side by side, same frames, same gateways; each round a fresh pair, ${PLAN.cpu.warmupMs / 1000} s warm-up, then ${PLAN.cpu.windowMs / 1000} s measuring both at once; ${PLAN.cpu.goalRounds} rounds for ${PLAN.cpu.goalGateways.join(' and ')} gateways, ${PLAN.cpu.rounds} for the others`);
       for (const n of PLAN.cpu.gateways) {
         log(`  ${n} gateway(s) (load ${loadAverage()}):`);
-        const r = await measureCpu(cli, child, scripts['plain-sender'], gateways.slice(0, n), PLAN.cpu);
+        const rounds = (PLAN.cpu.goalGateways as readonly number[]).includes(n) ? PLAN.cpu.goalRounds : PLAN.cpu.rounds;
+        const r = await measureCpu(cli, child, scripts['plain-sender'], gateways.slice(0, n), { ...PLAN.cpu, rounds });
         cpu.push(r);
         log(`  ${n} gateway(s): relay ${pct(r.relayCoreFraction)}, plain sender ${pct(r.plainCoreFraction)} of a core; ratio ${r.ratio} (median of ${r.rounds.length}); ${r.framesPerSec} frames/s, dropped ${r.delivery.relayDropped}, lost ${r.delivery.relayLost}`);
       }

@@ -9,7 +9,8 @@ export type ChildRequest =
   | { id: number; cmd: 'gateways'; count: number }
   | { id: number; cmd: 'stalled'; kind: 'tcp' | 'ws' }
   | { id: number; cmd: 'reset' }
-  | { id: number; cmd: 'expect'; frames: number; timeoutMs: number }
+  /** Resolves once each of the first `sinks` sinks has counted `frames` frames since the last reset. */
+  | { id: number; cmd: 'expect'; frames: number; sinks: number; timeoutMs: number }
   | { id: number; cmd: 'counts' }
   /** Latency samples of these sessions' frames at gateway `gateway` from now on (and forgets older ones). */
   | { id: number; cmd: 'watch'; gateway: number; sessions: string[] }

@@ -118,9 +118,9 @@ export class BenchChild {
     return (await this.call({ cmd: 'counts' })).counts ?? { sinks: [], gateways: [], connections: [] };
   }
 
-  /** Resolves once every sink has counted `frames` frames since the last reset, or at the timeout. */
-  async expect(frames: number, timeoutMs: number): Promise<{ reached: boolean; counts: ChildCounts }> {
-    const r = await this.call({ cmd: 'expect', frames, timeoutMs }, timeoutMs + 5_000);
+  /** Resolves once each of the first `sinks` sinks has counted `frames` frames since the last reset, or at the timeout. */
+  async expect(frames: number, sinks: number, timeoutMs: number): Promise<{ reached: boolean; counts: ChildCounts }> {
+    const r = await this.call({ cmd: 'expect', frames, sinks, timeoutMs }, timeoutMs + 5_000);
     return { reached: r.reached === true, counts: r.counts ?? { sinks: [], gateways: [], connections: [] } };
   }
 

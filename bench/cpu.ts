@@ -1,10 +1,10 @@
 // CPU at 60 Hz, and the latency it costs: the relay CLI (synthetic source, 2 streams) and
 // the plain sender (bench/plain-sender.ts) run side by side, each its own process, sending
-// the same frames to the same reference gateways, and every window measures both at once:
-// whatever else the machine does in a window, it does to both.
+// the same frames to the same reference gateways, and each round's window measures both at
+// once: whatever else the machine does in a window, it does to both.
 //
-// A warm-up first: at 60 Hz V8 takes tens of seconds to optimise the paths that run per
-// frame, and the first seconds of either process are start-up, not its steady cost.
+// A warm-up first in every round: at 60 Hz V8 takes tens of seconds to optimise the paths
+// that run per frame, and the first seconds of either process are start-up, not its steady cost.
 import { fork, type ChildProcess } from 'node:child_process';
 import { PROJECT_DIR, type CliCommand } from './build';
 import type { BenchChild } from './child';
@@ -72,6 +72,55 @@ export async function startPlainSender(script: string, urls: readonly string[], 
   };
 }
 
+/**
+ * One round: a fresh relay and a fresh plain sender (started in turn, one or the other
+ * first), a warm-up, then one window measuring both at once. Fresh pairs each round, because
+ * where the two 60 Hz clocks fall against each other changes what both cost (two processes
+ * waking together share the cores and the gateways' process): identical relays side by side
+ * differed by 10-15% by that alone. The median over rounds takes that out.
+ */
+async function cpuRound(
+  cli: CliCommand,
+  child: BenchChild,
+  plainScript: string,
+  urls: readonly string[],
+  plan: { warmupMs: number; windowMs: number; relayNodeArgs?: string[]; plainNodeArgs?: string[] },
+  plainFirst: boolean,
+  index: number,
+) {
+  const plainSession = `bench-plain-${urls.length}-${index}-${process.pid}`;
+  let plain: PlainSender | null = null;
+  let relay: RelayProcess | null = null;
+  try {
+    if (plainFirst) plain = await startPlainSender(plainScript, urls, plainSession, SAMPLE_RATE, plan.plainNodeArgs);
+    relay = await RelayProcess.start(cli, { backends: urls, nodeArgs: plan.relayNodeArgs });
+    await relay.waitConnected();
+    if (!plainFirst) plain = await startPlainSender(plainScript, urls, plainSession, SAMPLE_RATE, plan.plainNodeArgs);
+    const relaySession = (await relay.health()).sessionId as string;
+    await sleep(plan.warmupMs);
+    const relayPid = relay.pid;
+    const plainPid = (plain as PlainSender).proc.pid as number;
+    const relayMeter = new CpuMeter(() => [relayPid]);
+    const plainMeter = new CpuMeter(() => [plainPid]);
+    const produced0 = (await relay.health()).source?.framesProduced ?? 0;
+    await child.watch(0, [relaySession, plainSession]);
+    relayMeter.begin();
+    plainMeter.begin();
+    await sleep(plan.windowMs);
+    const rc = relayMeter.sample();
+    const pc = plainMeter.sample();
+    const lat = await child.latency();
+    const produced = ((await relay.health()).source?.framesProduced ?? 0) - produced0;
+    const view = await relay.targets();
+    return { rc, pc, relayLatency: lat[relaySession] ?? [], plainLatency: lat[plainSession] ?? [], produced, targets: view.targets };
+  } finally {
+    await plain?.stop();
+    await relay?.stop();
+  }
+}
+
+const SAMPLE_RATE = 0.05;
+
 export async function measureCpu(
   cli: CliCommand,
   child: BenchChild,
@@ -79,79 +128,56 @@ export async function measureCpu(
   urls: readonly string[],
   plan: { warmupMs: number; windowMs: number; rounds: number; relayNodeArgs?: string[]; plainNodeArgs?: string[] },
 ): Promise<CpuResult> {
-  const relay = await RelayProcess.start(cli, { backends: urls, nodeArgs: plan.relayNodeArgs });
-  let plain: PlainSender | null = null;
-  try {
-    await relay.waitConnected();
-    const health = await relay.health();
-    const relaySession = health.sessionId as string;
-    const plainSession = `bench-plain-${urls.length}-${process.pid}`;
-    const sampleRate = 0.05;
-    plain = await startPlainSender(plainScript, urls, plainSession, sampleRate, plan.plainNodeArgs);
-    await sleep(plan.warmupMs);
-    const rounds: CpuRound[] = [];
-    const pooled: { relay: number[]; plain: number[] } = { relay: [], plain: [] };
-    const produced0 = (await relay.health()).source?.framesProduced ?? 0;
-    const t0 = performance.now();
-    for (let r = 0; r < plan.rounds; r++) {
-      const relayMeter = new CpuMeter(() => [relay.pid]);
-      const plainPid = plain.proc.pid as number;
-      const plainMeter = new CpuMeter(() => [plainPid]);
-      await child.watch(0, [relaySession, plainSession]);
-      relayMeter.begin();
-      plainMeter.begin();
-      await sleep(plan.windowMs);
-      const rc = relayMeter.sample();
-      const pc = plainMeter.sample();
-      const lat = await child.latency();
-      const rl = latencyStats(lat[relaySession] ?? []);
-      const pl = latencyStats(lat[plainSession] ?? []);
-      pooled.relay.push(...(lat[relaySession] ?? []));
-      pooled.plain.push(...(lat[plainSession] ?? []));
-      const round_: CpuRound = {
-        relayCpuMs: round(rc.cpuMs, 1),
-        plainCpuMs: round(pc.cpuMs, 1),
-        wallMs: Math.round(rc.wallMs),
-        ratio: round(rc.cpuMs / pc.cpuMs, 3),
-        relayP99Ms: rl.p99,
-        plainP99Ms: pl.p99,
-        latencySamples: Math.min(rl.samples, pl.samples),
-      };
-      rounds.push(round_);
-      log(
-        `    round ${r + 1}: relay ${pctOf(rc.cpuMs, rc.wallMs)}, plain ${pctOf(pc.cpuMs, pc.wallMs)} of a core: ${round_.ratio}x; latency p99 relay ${rl.p99} ms, plain ${pl.p99} ms (${round_.latencySamples} frames each)`,
-      );
+  const rounds: CpuRound[] = [];
+  const pooled: { relay: number[]; plain: number[] } = { relay: [], plain: [] };
+  let produced = 0;
+  let seconds = 0;
+  const delivery = { relayProduced: 0, relayLost: 0, relayDropped: 0 };
+  for (let r = 0; r < plan.rounds; r++) {
+    const x = await cpuRound(cli, child, plainScript, urls, plan, r % 2 === 1, r);
+    const rl = latencyStats(x.relayLatency);
+    const pl = latencyStats(x.plainLatency);
+    pooled.relay.push(...x.relayLatency);
+    pooled.plain.push(...x.plainLatency);
+    produced += x.produced;
+    seconds += x.rc.wallMs / 1000;
+    for (const t of x.targets) {
+      delivery.relayProduced += t.counters.produced;
+      delivery.relayLost += t.counters.lost;
+      delivery.relayDropped += t.counters.dropped;
     }
-    const seconds = (performance.now() - t0) / 1000;
-    const h = await relay.health();
-    const produced = (h.source?.framesProduced ?? 0) - produced0;
-    const view = await relay.targets();
-    const wall = rounds.reduce((a, x) => a + x.wallMs, 0);
-    const relayLatency = latencyStats(pooled.relay);
-    const plainLatency = latencyStats(pooled.plain);
-    return {
-      gateways: urls.length,
-      rounds,
-      ratio: round(median(rounds.map((x) => x.ratio)), 3),
-      relayCoreFraction: round(rounds.reduce((a, x) => a + x.relayCpuMs, 0) / wall, 5),
-      plainCoreFraction: round(rounds.reduce((a, x) => a + x.plainCpuMs, 0) / wall, 5),
-      addedP99Ms: round(relayLatency.p99 - plainLatency.p99, 3),
-      relayP99Ms: relayLatency.p99,
-      plainP99Ms: plainLatency.p99,
-      relayP50Ms: relayLatency.p50,
-      plainP50Ms: plainLatency.p50,
-      latencySamples: Math.min(relayLatency.samples, plainLatency.samples),
-      framesPerSec: round(produced / seconds, 1),
-      delivery: {
-        relayProduced: view.targets.reduce((a, t) => a + t.counters.produced, 0),
-        relayLost: view.targets.reduce((a, t) => a + t.counters.lost, 0),
-        relayDropped: view.targets.reduce((a, t) => a + t.counters.dropped, 0),
-      },
+    const round_: CpuRound = {
+      relayCpuMs: round(x.rc.cpuMs, 1),
+      plainCpuMs: round(x.pc.cpuMs, 1),
+      wallMs: Math.round(x.rc.wallMs),
+      ratio: round(x.rc.cpuMs / x.pc.cpuMs, 3),
+      relayP99Ms: rl.p99,
+      plainP99Ms: pl.p99,
+      latencySamples: Math.min(rl.samples, pl.samples),
     };
-  } finally {
-    await plain?.stop();
-    await relay.stop();
+    rounds.push(round_);
+    log(
+      `    round ${r + 1} (${r % 2 === 1 ? 'plain sender' : 'relay'} started first): relay ${pctOf(x.rc.cpuMs, x.rc.wallMs)}, plain ${pctOf(x.pc.cpuMs, x.pc.wallMs)} of a core: ${round_.ratio}x; latency p99 relay ${rl.p99} ms, plain ${pl.p99} ms (${round_.latencySamples} frames each)`,
+    );
   }
+  const wall = rounds.reduce((a, x) => a + x.wallMs, 0);
+  const relayLatency = latencyStats(pooled.relay);
+  const plainLatency = latencyStats(pooled.plain);
+  return {
+    gateways: urls.length,
+    rounds,
+    ratio: round(median(rounds.map((x) => x.ratio)), 3),
+    relayCoreFraction: round(rounds.reduce((a, x) => a + x.relayCpuMs, 0) / wall, 5),
+    plainCoreFraction: round(rounds.reduce((a, x) => a + x.plainCpuMs, 0) / wall, 5),
+    addedP99Ms: round(relayLatency.p99 - plainLatency.p99, 3),
+    relayP99Ms: relayLatency.p99,
+    plainP99Ms: plainLatency.p99,
+    relayP50Ms: relayLatency.p50,
+    plainP50Ms: plainLatency.p50,
+    latencySamples: Math.min(relayLatency.samples, plainLatency.samples),
+    framesPerSec: round(produced / seconds, 1),
+    delivery,
+  };
 }
 
 const pctOf = (cpuMs: number, wallMs: number): string => `${((cpuMs / wallMs) * 100).toFixed(2)}%`;

@@ -68,8 +68,8 @@ async function bareRun(child: BenchChild, script: string, urls: readonly string[
         resolve(m.frames);
       });
     });
-    const r = await child.expect(frames, TIMEOUT_MS);
-    if (!r.reached) throw new Error(`plain replay: sinks counted ${r.counts.sinks.map((s) => s.frames).join(', ')} of ${frames}`);
+    const r = await child.expect(frames, urls.length, TIMEOUT_MS);
+    if (!r.reached) throw new Error(`plain replay: sinks counted ${r.counts.sinks.slice(0, urls.length).map((s) => s.frames).join(', ')} of ${frames}`);
     return { ...runOf(r.counts, urls.length, frames, sinkCpu.sample().cpuMs), frames };
   } finally {
     if (proc.exitCode === null) proc.kill('SIGTERM');

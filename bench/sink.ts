@@ -96,7 +96,7 @@ const sinks: SinkState[] = [];
 const gateways: Gateway[] = [];
 const gatewayCounts: number[] = [];
 const stalledPeers: StalledPeer[] = [];
-let expecting: { id: number; frames: number; timer: NodeJS.Timeout } | null = null;
+let expecting: { id: number; frames: number; sinks: number; timer: NodeJS.Timeout } | null = null;
 let watching: { gateway: number; sessions: Set<string> } | null = null;
 let samples: LatencySamples = {};
 let mark: { atNs: bigint; zeroAtNs: (bigint | null)[]; frames: MarkedReport['frames'] } | null = null;
@@ -113,9 +113,10 @@ function counts(): ChildCounts {
 }
 
 function checkExpectation(): void {
-  if (!expecting || !sinks.every((s) => s.frames >= (expecting as { frames: number }).frames)) return;
-  clearTimeout(expecting.timer);
-  send({ id: expecting.id, ok: true, reached: true, counts: counts() });
+  const e = expecting;
+  if (!e || !sinks.slice(0, e.sinks).every((s) => s.frames >= e.frames)) return;
+  clearTimeout(e.timer);
+  send({ id: e.id, ok: true, reached: true, counts: counts() });
   expecting = null;
 }
 
@@ -219,7 +220,7 @@ async function handle(req: ChildRequest): Promise<void> {
         expecting = null;
         send({ id, ok: true, reached: false, counts: counts() });
       }, req.timeoutMs);
-      expecting = { id, frames: req.frames, timer };
+      expecting = { id, frames: req.frames, sinks: req.sinks, timer };
       checkExpectation();
       return;
     }
