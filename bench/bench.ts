@@ -108,7 +108,9 @@ async function main(): Promise<void> {
 
     if (runs('memory')) {
       log(`[memory] started in the background: the relay CLI at 60 Hz to 2 gateways, the second one's process stopped (SIGSTOP) for ${PLAN.memory.stoppedMs / 60_000} minutes`);
-      memory = await MemoryPhase.start(cli, scripts.sink, gateways[0] as string, PLAN.memory.warmupMs);
+      // A gateway of its own (the last one: the later phases use the first two), so that the
+      // kill switch phase sees its gateways' sockets reach zero.
+      memory = await MemoryPhase.start(cli, scripts.sink, gateways[gateways.length - 1] as string, PLAN.memory.warmupMs);
     }
 
     // ---- 2. --speed max replay -----------------------------------------------------------------

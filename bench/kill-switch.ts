@@ -91,6 +91,8 @@ export async function measureKillSwitch(cli: CliCommand, child: BenchChild, urls
       const last = zero.reduce((a, z) => (BigInt(z as string) > a ? BigInt(z as string) : a), 0n);
       endToEnd.push(round(Number(last - sent) / 1e6, 3));
       for (const f of marked.frames) {
+        // Only this relay's gateways (another phase may be sending to others meanwhile).
+        if (f.gateway >= urls.length) continue;
         const at = BigInt(f.atNs);
         if (at < sent) continue;
         if (at > BigInt(zero[f.gateway] as string)) framesAfter++;

@@ -77,14 +77,12 @@ export function summarizeProfile(file: string, options: { top?: number; fromMs?:
   const from = (options.fromMs ?? 0) * 1000;
   const to = options.toMs === undefined ? Infinity : options.toMs * 1000;
   let at = 0;
-  let firstUs: number | null = null;
-  let lastUs = 0;
+  let wallUs = 0;
   profile.samples.forEach((id, i) => {
     const delta = profile.timeDeltas[i] ?? 0;
     at += delta;
     if (at < from || at > to) return;
-    firstUs ??= at;
-    lastUs = at;
+    wallUs += delta;
     selfUs.set(id, (selfUs.get(id) ?? 0) + delta);
   });
   const starts = new Map<string, Array<{ line: number; module: string }>>();
@@ -110,7 +108,6 @@ export function summarizeProfile(file: string, options: { top?: number; fromMs?:
     f.us += us;
     functions.set(key, f);
   }
-  const wallUs = lastUs - (firstUs ?? lastUs);
   const busy = wallUs - idle;
   const share = (us: number): number => Math.round((us / busy) * 1000) / 1000;
   return {
