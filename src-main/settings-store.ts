@@ -5,9 +5,22 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Conf from 'conf';
 import { maskUrl, SEALED_TOKEN_KEY, TOKENS_VARIABLE, type Settings } from '../src-shared/settings';
-import type { TokenVault } from './desktop/ports';
 
 export const SETTINGS_FILE_NAME = 'config.json';
+
+/**
+ * What seals backend tokens in the file: Electron's safeStorage in the desktop shell
+ * (src-main/shell/adapters.ts). `available` is false where the platform offers no real
+ * protection (Linux without a keyring falls back to a fixed key: that is not storage a
+ * token should trust).
+ */
+export interface TokenVault {
+  available(): { ok: true } | { ok: false; reason: string };
+  /** Base64 of the encrypted bytes. */
+  seal(plain: string): string;
+  /** Throws when the text was sealed elsewhere (another user, another machine) or is damaged. */
+  open(sealed: string): string;
+}
 
 // Kept in its own light module for the CLI's fast path; re-exported here, where callers look for it.
 export { defaultConfigDir } from './config-dir';

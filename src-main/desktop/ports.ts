@@ -110,18 +110,9 @@ export interface AppPort {
   setDockVisible?(visible: boolean): void;
 }
 
-/**
- * Electron's safeStorage behind one narrow interface. `available` is false where the
- * platform offers no real protection (Linux without a keyring falls back to a fixed key:
- * that is not storage a token should trust).
- */
-export interface TokenVault {
-  available(): { ok: true } | { ok: false; reason: string };
-  /** Base64 of the encrypted bytes. */
-  seal(plain: string): string;
-  /** Throws when the text was sealed elsewhere (another user, another machine) or is damaged. */
-  open(sealed: string): string;
-}
+// The vault is the settings store's port (it seals the tokens it writes); the shell's
+// safeStorage adapter implements it beside the other ports.
+export type { TokenVault } from '../settings-store';
 
 /**
  * Tells whether iRacing runs, by what its SDK offers (its memory map): used to wait for the
