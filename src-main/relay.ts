@@ -30,7 +30,7 @@ import { KILL_SWITCH_VARIABLE, planAssignments, planSettingsUpdate, type UpdateP
 import { CutoverController, type CutoverOptions } from './cutover/cutover';
 import { acquireRuntimeLock, RUNTIME_FILE_NAME, type RuntimeInfo, type RuntimeLock } from './runtime-lock';
 import { SettingsStore, sealedTokenWarnings } from './settings-store';
-import type { TelemetrySource } from './sources/source';
+import type { SourceFactory, TelemetrySource } from './sources/source';
 import { SyntheticSource } from './sources/synthetic';
 import { SessionRegistry } from './telemetry/session-registry';
 import { APP_VERSION } from './version';
@@ -68,14 +68,6 @@ export type RelayOptions = RelayCommonOptions & ({ configDir: string; store?: un
 const STATE_TIMELINE_ENTRIES = 50;
 /** The newest entries of the cutover's record a snapshot carries (the report keeps them all). */
 const STATE_CUTOVER_EVENTS = 20;
-
-export interface SourceContext {
-  /** The one registry of this config dir: a second one would overwrite its seq reservations. */
-  registry: SessionRegistry;
-  log: Logger;
-}
-
-export type SourceFactory = (settings: Settings, context: SourceContext) => TelemetrySource;
 
 export class Relay {
   private stopWatching: () => void = () => {};

@@ -10,7 +10,7 @@ import { IrsdkBackend } from '../src-main/sources/iracing/irsdk-backend';
 import type { LiveReaderOptions } from '../src-main/sources/iracing/live-reader';
 import { readerThreadsRunning, runReaderThread, spawnReaderThread, type FromReaderThread } from '../src-main/sources/iracing/reader-thread';
 import { SdkSimProbe, sdkSimProbeFor } from '../src-main/sources/iracing/sim-probe';
-import type { StreamSettings } from '../src-main/sources/ibt-replay';
+import type { StreamSettings } from '../src-main/sources/source';
 import { SourceUnavailableError, type SourceSample, type SourceSession, type SourceSink, type SourceState } from '../src-main/sources/source';
 import { FrameMapper } from '../src-main/telemetry/frame-mapper';
 import { offlineFingerprint } from '../src-main/telemetry/session-identity';

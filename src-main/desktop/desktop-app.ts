@@ -8,7 +8,8 @@ import { STATE_EVENT_CHANNEL, SNAPSHOT_INTERVAL_MS, type ActionResult, type Save
 import type { DesktopPrefs } from '../../src-shared/desktop';
 import { safeFileBase } from '../../src-shared/report';
 import type { Env } from '../../src-shared/settings';
-import { Relay, type RelayOptions, type SourceFactory } from '../relay';
+import { Relay, type RelayOptions } from '../relay';
+import type { SourceFactory } from '../sources/source';
 import { SettingsStore, type SettingsStoreOptions } from '../settings-store';
 import type { Logger } from '../log';
 import { teeLogger } from '../log-file';

@@ -4,15 +4,7 @@
 import { IbtFile } from '../ibt/ibt-file';
 import { FrameMapper, type StreamLayout } from '../telemetry/frame-mapper';
 import { identifySession, offlineFingerprint } from '../telemetry/session-identity';
-import { SourceStateTracker, type SourceSession, type SourceSink, type SourceState, type TelemetrySource } from './source';
-
-export interface StreamSettings {
-  controlsVars: readonly string[];
-  baselineVars: readonly string[];
-  baselineHz: number;
-  sharePersonalData: boolean;
-  sourceStaleMs: number;
-}
+import { SourceStateTracker, type SourceSession, type SourceSink, type SourceState, type StreamSettings, type TelemetrySource } from './source';
 
 export interface IbtReplayOptions extends StreamSettings {
   path: string;

@@ -1,9 +1,9 @@
 // --source specs (synthetic, ibt:<file>, iracing), shared by the headless CLI and the desktop app.
 import path from 'node:path';
 import type { Settings } from '../../src-shared/settings';
-import type { SourceFactory } from '../relay';
 import { SyntheticSource } from './synthetic';
-import { IbtReplaySource, type StreamSettings } from './ibt-replay';
+import { IbtReplaySource } from './ibt-replay';
+import type { SourceFactory, StreamSettings } from './source';
 import { IRacingSource } from './iracing/iracing-source';
 
 export class SourceSpecError extends Error {

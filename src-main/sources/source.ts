@@ -1,4 +1,8 @@
-// One interface for every telemetry source: synthetic, .ibt replay and live iRacing.
+// One interface for every telemetry source: synthetic, .ibt replay and live iRacing, and
+// what the relay gives a source it starts. The relay imports this; sources never import it.
+import type { Settings } from '../../src-shared/settings';
+import type { Logger } from '../log';
+import type { SessionRegistry } from '../telemetry/session-registry';
 
 /**
  * The same state machine for every kind of source:
@@ -50,6 +54,25 @@ export interface TelemetrySource {
   /** The source's own figures for /debug/health (the live reader's cost, a replay's position). */
   stats?(): Record<string, unknown>;
 }
+
+/** The settings a source turns into streams: which variables, how often, what stays private. */
+export interface StreamSettings {
+  controlsVars: readonly string[];
+  baselineVars: readonly string[];
+  baselineHz: number;
+  sharePersonalData: boolean;
+  sourceStaleMs: number;
+}
+
+/** The relay's parts a source may use. */
+export interface SourceContext {
+  /** The one registry of this config dir: a second one would overwrite its seq reservations. */
+  registry: SessionRegistry;
+  log: Logger;
+}
+
+/** Makes the source for the settings in force (stream variables, privacy): the relay calls it once it has read them. */
+export type SourceFactory = (settings: Settings, context: SourceContext) => TelemetrySource;
 
 /**
  * Derives the state from what a source observes, the same way for every kind: ticks that

@@ -3,8 +3,7 @@
 // iRacing to read, and the source says so instead of falling back to irsdk-node's mock.
 // With an injected SimBackend the same reader runs in this thread: tests drive it that way.
 import type { Worker } from 'node:worker_threads';
-import type { StreamSettings } from '../ibt-replay';
-import { SourceUnavailableError, type SourceSession, type SourceSink, type SourceState, type TelemetrySource } from '../source';
+import { SourceUnavailableError, type SourceSession, type SourceSink, type SourceState, type StreamSettings, type TelemetrySource } from '../source';
 import { DEFAULT_WAIT_TIMEOUT_MS, LiveReader, type LiveEvent, type LiveReaderOptions, type LiveReaderStats } from './live-reader';
 import { LiveSessionNamer, type OfflineKeys } from './live-session';
 import { spawnReaderThread, type FromReaderThread } from './reader-thread';

@@ -8,8 +8,7 @@ import { parseSessionInfo } from '../../ibt/session-yaml';
 import type { IbtValue } from '../../ibt/types';
 import { FrameMapper, type StreamLayout } from '../../telemetry/frame-mapper';
 import { percentile, round, SampleWindow } from '../../../src-shared/metrics';
-import type { StreamSettings } from '../ibt-replay';
-import { SourceStateTracker, type SourceState } from '../source';
+import { SourceStateTracker, type SourceState, type StreamSettings } from '../source';
 import type { SimBackend } from './sim-backend';
 
 export type LiveReaderOptions = Pick<StreamSettings, 'controlsVars' | 'baselineVars' | 'baselineHz' | 'sourceStaleMs'> & {
