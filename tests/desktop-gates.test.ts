@@ -5,7 +5,8 @@ import { DEFAULT_DESKTOP_PREFS } from '../src-shared/desktop';
 import type { SourceState } from '../src-main/sources/source';
 import type { NotificationPort, SimProbe, UpdaterEvent, UpdaterPort } from '../src-main/desktop/ports';
 import { MAX_HELD_NOTICES, NoticeQueue } from '../src-main/desktop/notice-queue';
-import type { Clock, TimerHandle, UpdatePrefs } from '../src-main/desktop/update-gate';
+import type { Clock, TimerHandle } from '../src-main/clock';
+import type { UpdatePrefs } from '../src-main/desktop/update-gate';
 import { DEFAULT_CHECK_INTERVAL_MS, DEFAULT_FIRST_CHECK_DELAY_MS, UPDATE_READY_NOTICE_KEY, UpdateGate } from '../src-main/desktop/update-gate';
 import { DEFAULT_SIM_POLL_MS, SimWatcher } from '../src-main/desktop/sim-watcher';
 import { loginItemPlan, parseLaunchArgs, shouldStartHidden } from '../src-main/desktop/launch';
@@ -754,7 +755,7 @@ describe('SimWatcher', () => {
     const lister = new FakeProbe();
     const changes: boolean[] = [];
     const logs: string[] = [];
-    const w = new SimWatcher({ probe: lister, onChange: (v) => changes.push(v), log: (m) => logs.push(m), timers: clock, ...(intervalMs === undefined ? {} : { intervalMs }) });
+    const w = new SimWatcher({ probe: lister, onChange: (v) => changes.push(v), log: (m) => logs.push(m), clock, ...(intervalMs === undefined ? {} : { intervalMs }) });
     return { clock, lister, changes, logs, w };
   }
 
@@ -864,7 +865,7 @@ describe('SimWatcher', () => {
         throw new Error('listener broke');
       },
       log: (m) => logs.push(m),
-      timers: clock,
+      clock,
       intervalMs: 100,
     });
     w.start();

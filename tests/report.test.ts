@@ -227,7 +227,7 @@ function inputs(manager: ReportInputs['manager'], answers: Record<string, Gatewa
     secrets: [],
     relayUptimeMs: 60_000,
     env: {},
-    now: () => new Date(T0),
+    clock: { now: () => T0 },
     askGateway: async (url) => {
       const a = answers[url];
       if (a === undefined) return { ok: false, url: `http://${new URL(url).host}/api/dev/diagnostics/parity?sessionId=sess-x`, error: 'connection refused: nothing listens on that host and port (the gateway is down?)' };

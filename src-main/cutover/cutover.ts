@@ -40,6 +40,7 @@ import {
   type Env,
   type Settings,
 } from '../../src-shared/settings';
+import { systemClock, type Clock } from '../clock';
 import type { Logger } from '../log';
 
 /** The part of the settings file a cutover changes, and restores on rollback. */
@@ -67,7 +68,8 @@ export interface CutoverOptions {
   stepTimeoutMs?: number;
   /** How often the machine looks at the relay. */
   tickMs?: number;
-  now?: () => number;
+  /** The relay's clock, which parity.healthySinceMs is read on. */
+  clock?: Pick<Clock, 'now'>;
 }
 
 export const DEFAULT_STEP_TIMEOUT_MS = 30_000;
@@ -128,7 +130,8 @@ export class CutoverController {
   ) {
     this.stepTimeoutMs = options.stepTimeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
     this.tickMs = options.tickMs ?? TICK_MS;
-    this.now = options.now ?? Date.now;
+    const clock = options.clock ?? systemClock;
+    this.now = () => clock.now();
   }
 
   /**

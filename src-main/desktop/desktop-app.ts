@@ -22,7 +22,8 @@ import { KillSwitchHotkey } from './kill-hotkey';
 import type { AppPort, CloseEvent, HotkeyPort, DialogPort, IpcPort, NotificationPort, SimProbe, TokenVault, TrayPort, UpdaterPort, WindowFactory, WindowPort } from './ports';
 import { SimWatcher } from './sim-watcher';
 import { buildTrayMenu, DEFER_UPDATES_HOURS, HOTKEY_ITEM_PREFIX, MENU_IDS, statusLine, trayIconState, trayToolTip, type RelayPhase } from './tray-model';
-import { systemClock, UpdateGate, type UpdateGateOptions } from './update-gate';
+import { systemClock } from '../clock';
+import { UpdateGate, type UpdateGateOptions } from './update-gate';
 import { isTrustedSender } from './window-policy';
 
 export interface DesktopPorts {

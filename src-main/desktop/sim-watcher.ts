@@ -2,19 +2,16 @@
 // and reports only when the answer changes. A probe that fails says nothing about the sim, so
 // it is never taken as "not running": a hiccup must not stop a relay mid-session.
 import type { SimProbe } from './ports';
-import { systemClock, type Clock, type TimerHandle } from './update-gate';
+import { systemClock, type Clock, type TimerHandle } from '../clock';
 
 export const DEFAULT_SIM_POLL_MS = 3000;
-
-/** The timer calls the watcher makes: update-gate's Clock fits. */
-export type WatcherTimers = Pick<Clock, 'setTimeout' | 'clearTimeout'>;
 
 export interface SimWatcherOptions {
   probe: SimProbe;
   onChange: (running: boolean) => void;
   intervalMs?: number;
   log?: (msg: string) => void;
-  timers?: WatcherTimers;
+  clock?: Pick<Clock, 'setTimeout' | 'clearTimeout'>;
 }
 
 // Distinct error texts remembered at most, so a message carrying a changing detail cannot grow the set forever.
@@ -22,7 +19,7 @@ const MAX_REMEMBERED_ERRORS = 20;
 
 export class SimWatcher {
   private readonly intervalMs: number;
-  private readonly timers: WatcherTimers;
+  private readonly clock: Pick<Clock, 'setTimeout' | 'clearTimeout'>;
   private timer: TimerHandle | null = null;
   private active = false;
   private polling = false;
@@ -31,7 +28,7 @@ export class SimWatcher {
 
   constructor(private readonly options: SimWatcherOptions) {
     this.intervalMs = options.intervalMs ?? DEFAULT_SIM_POLL_MS;
-    this.timers = options.timers ?? systemClock;
+    this.clock = options.clock ?? systemClock;
   }
 
   /** Polls at once, then every `intervalMs` after each poll finishes. */
@@ -44,7 +41,7 @@ export class SimWatcher {
   stop(): void {
     this.active = false;
     if (this.timer !== null) {
-      this.timers.clearTimeout(this.timer);
+      this.clock.clearTimeout(this.timer);
       this.timer = null;
     }
   }
@@ -80,7 +77,7 @@ export class SimWatcher {
       }
     }
     // The next poll is timed from the end of this one, so a slow listing never overlaps the next.
-    if (this.active && this.timer === null) this.timer = this.timers.setTimeout(() => void this.poll(), this.intervalMs);
+    if (this.active && this.timer === null) this.timer = this.clock.setTimeout(() => void this.poll(), this.intervalMs);
   }
 
   private logError(message: string): void {

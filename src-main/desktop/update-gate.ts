@@ -3,26 +3,10 @@
 // user can also turn updates off or put them off for a while. electron-updater itself is
 // configured to do nothing on its own (see UpdaterPort): every step starts here.
 import type { DesktopPrefs } from '../../src-shared/desktop';
+import type { Clock, TimerHandle } from '../clock';
 import type { SourceState } from '../sources/source';
 import type { Notice } from './notice-queue';
 import type { UpdaterEvent, UpdaterPort } from './ports';
-
-/** Node's timer object, or a number from a hand-driven clock in tests. */
-export type TimerHandle = ReturnType<typeof setTimeout> | number;
-
-/** Time and timers, injected so tests drive them by hand. */
-export interface Clock {
-  /** Epoch ms: compared with DesktopPrefs.updatesDeferredUntil. */
-  now(): number;
-  setTimeout(fn: () => void, ms: number): TimerHandle;
-  clearTimeout(handle: TimerHandle): void;
-}
-
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle),
-};
 
 export type UpdatePrefs = Pick<DesktopPrefs, 'updates' | 'updatesDeferredUntil'>;
 
@@ -41,6 +25,7 @@ export interface UpdateGateDeps {
   /** Persists a change of the update preferences; `prefs()` reflects it once this returns. */
   savePrefs: (patch: Partial<UpdatePrefs>) => void;
   sourceState: () => SourceState;
+  /** Its now() is compared with DesktopPrefs.updatesDeferredUntil (epoch ms). */
   clock: Clock;
   /** False in development: a dev build has nothing to update from. */
   isPackaged: boolean;

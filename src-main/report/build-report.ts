@@ -28,6 +28,7 @@ import {
 import { renderReportHtml } from '../../src-shared/report-html';
 import type { CutoverView } from '../../src-shared/cutover';
 import { redactSettings, type Settings } from '../../src-shared/settings';
+import { systemClock, type Clock } from '../clock';
 import { environmentOf } from './environment';
 
 export const GATEWAY_TIMEOUT_MS = 2000;
@@ -76,7 +77,8 @@ export interface ReportInputs {
   gatewayTimeoutMs?: number;
   /** How a gateway is asked for its parity; fetchGatewayParity unless a test gives its own. */
   askGateway?: AskGateway;
-  now?: () => Date;
+  /** When the report says it was generated. */
+  clock?: Pick<Clock, 'now'>;
 }
 
 /**
@@ -107,7 +109,7 @@ export async function exportReport(inputs: ReportInputs): Promise<ReportExport> 
 
 async function build(inputs: ReportInputs): Promise<{ report: ParityReport; secrets: string[] }> {
   const { manager, sessionId } = inputs;
-  const generatedAt = (inputs.now?.() ?? new Date()).toISOString();
+  const generatedAt = new Date((inputs.clock ?? systemClock).now()).toISOString();
   // One synchronous read of every relay view, so the figures all describe the same instant.
   const settings: Settings = manager.settings;
   const sources = manager.reportSources();
