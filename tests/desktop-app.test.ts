@@ -549,7 +549,7 @@ describe('desktop app: start with iRacing, and a relay that cannot start', () =>
 describe('desktop app: updates wait for the session to end', () => {
   it('checks, downloads, announces and installs only while the source is not live; the user can turn updates off or defer them', async () => {
     const source = new SteeredSource();
-    const updater = new FakeUpdater();
+    const updater = new FakeUpdater('by-the-test');
     const rig = await startRig({ source: () => source, updater });
     source.set('live');
     await waitFor('the app to see the live session', () => rig.desktop.relayPhase.kind === 'running' && rig.desktop.relayPhase.state.health.source?.state === 'live');
@@ -596,7 +596,7 @@ describe('desktop app: updates wait for the session to end', () => {
 
   it('a quit during a live session never installs', async () => {
     const source = new SteeredSource();
-    const updater = new FakeUpdater();
+    const updater = new FakeUpdater('by-the-test');
     const rig = await startRig({ source: () => source, updater });
     source.set('paused');
     await waitFor('a check', () => updater.checks === 1);

@@ -186,14 +186,15 @@ export class FakeDialog implements DialogPort {
   }
 }
 
+/** The system's notifications: every notice shown is kept with its click handler and whether it sounded. */
 export class FakeNotifications implements NotificationPort {
-  shown: { title: string; body: string; sound?: boolean }[] = [];
-  constructor(private readonly supported = true) {}
+  shown: { title: string; body: string; onClick?: () => void; sound?: boolean }[] = [];
+  constructor(public supported = true) {}
   isSupported(): boolean {
     return this.supported;
   }
-  show(title: string, body: string, _onClick?: () => void, options?: { sound?: boolean }): void {
-    this.shown.push({ title, body, ...(options?.sound ? { sound: true } : {}) });
+  show(title: string, body: string, onClick?: () => void, options?: { sound?: boolean }): void {
+    this.shown.push({ title, body, ...(onClick ? { onClick } : {}), ...(options?.sound ? { sound: true } : {}) });
   }
 }
 
@@ -244,33 +245,63 @@ export class FakeApp implements AppPort {
   }
 }
 
+/**
+ * The sim's SDK probe: the next of `answers` if any (a value, an error to reject with, or a
+ * promise the test settles later), else `running`.
+ */
 export class FakeSimProbe implements SimProbe {
   running = false;
   calls = 0;
-  async isRunning(): Promise<boolean> {
+  answers: (boolean | Error | Promise<boolean>)[] = [];
+  isRunning(): Promise<boolean> {
     this.calls++;
-    return this.running;
+    const next = this.answers.length > 0 ? this.answers.shift() : this.running;
+    if (next instanceof Error) return Promise.reject(next);
+    return Promise.resolve(next as boolean | Promise<boolean>);
   }
 }
 
+/**
+ * electron-updater as the update gate sees it. By default it answers as electron-updater
+ * does: a check emits 'available' with `nextVersion` ('not-available' when that is null) and a
+ * download emits 'downloaded'. With `answers: 'by-the-test'` a call only counts, and the test
+ * emits the answer itself when it chooses, as a slow update server would. checkImpl and
+ * downloadImpl replace one call's behaviour.
+ */
 export class FakeUpdater implements UpdaterPort {
   checks = 0;
   downloads = 0;
   installs = 0;
-  private handler: (e: UpdaterEvent) => void = () => {};
-  async check(): Promise<void> {
-    this.checks++;
+  nextVersion: string | null = '1.2.0';
+  /** The version the last 'available' named: what a download fetches. */
+  found: string | null = null;
+  checkImpl: () => Promise<void>;
+  downloadImpl: () => Promise<void>;
+  private handler: ((event: UpdaterEvent) => void) | null = null;
+
+  constructor(answers: 'at-once' | 'by-the-test' = 'at-once') {
+    const silent = async () => undefined;
+    this.checkImpl =
+      answers === 'at-once' ? async () => this.emit(this.nextVersion === null ? { kind: 'not-available' } : { kind: 'available', version: this.nextVersion }) : silent;
+    this.downloadImpl = answers === 'at-once' ? async () => this.emit({ kind: 'downloaded', version: this.found ?? '?' }) : silent;
   }
-  async download(): Promise<void> {
-    this.downloads++;
+
+  check(): Promise<void> {
+    this.checks += 1;
+    return this.checkImpl();
+  }
+  download(): Promise<void> {
+    this.downloads += 1;
+    return this.downloadImpl();
   }
   quitAndInstall(): void {
-    this.installs++;
+    this.installs += 1;
   }
-  onEvent(handler: (e: UpdaterEvent) => void): void {
+  onEvent(handler: (event: UpdaterEvent) => void): void {
     this.handler = handler;
   }
-  emit(e: UpdaterEvent): void {
-    this.handler(e);
+  emit(event: UpdaterEvent): void {
+    if (event.kind === 'available') this.found = event.version;
+    this.handler?.(event);
   }
 }
