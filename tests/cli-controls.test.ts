@@ -8,7 +8,8 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startGateway, type Gateway } from '../src-gateway/gateway';
 import type { HealthResponse, TargetsResponse } from '../src-shared/debug-api';
-import { CliRunner, pollUntil, request, type RunningCli } from './helpers/cli';
+import { CliRunner, request, type RunningCli } from './helpers/cli';
+import { waitFor } from './helpers/wait';
 
 const cli = new CliRunner();
 const gateways: Gateway[] = [];
@@ -46,7 +47,7 @@ describe('relay kill', () => {
     const [a, b] = [await gateway('A'), await gateway('B')];
     const dir = cli.tempDir();
     const { relay, port } = await startRelay(dir, { backends: [{ url: a.url, enabled: true }, { url: b.url, enabled: true }], mode: 'parallel' });
-    await pollUntil('both gateways connected', () => a.connections() === 1 && b.connections() === 1, 5000);
+    await waitFor('both gateways connected', () => a.connections() === 1 && b.connections() === 1, 5000);
 
     // The issue's failure: kill on aimed at the wrong folder must not claim an effect.
     const elsewhere = cli.tempDir();
@@ -68,13 +69,13 @@ describe('relay kill', () => {
     // Confirmed before the command returned: the relay reports the switch on, and holds no socket.
     const health = await getJson<HealthResponse>(port, '/debug/health');
     expect(health).toMatchObject({ killSwitch: true, status: 'killed' });
-    await pollUntil('both gateways to see their connection closed', () => a.connections() === 0 && b.connections() === 0, 2000);
+    await waitFor('both gateways to see their connection closed', () => a.connections() === 0 && b.connections() === 0, 2000);
     console.log(`cli-controls: relay kill on (built CLI, child process) answered in ${tookMs.toFixed(0)} ms; the relay closed 2 connections within ${m?.[1]} ms`);
 
     const off = await cli.run(['kill', 'off', '--config-dir', dir]);
     expect(off.code, off.stderr).toBe(0);
     expect(off.stdout).toContain(`kill switch off, confirmed by the relay (pid ${relay.child.pid}, config folder ${dir})`);
-    await pollUntil('both gateways reconnected', () => a.connections() === 1 && b.connections() === 1, 5000);
+    await waitFor('both gateways reconnected', () => a.connections() === 1 && b.connections() === 1, 5000);
   });
 });
 
@@ -132,7 +133,7 @@ describe('relay set through the running relay', () => {
     const dir = cli.tempDir();
     // After the playbook's step 5: B the primary in single mode, A disabled.
     const { port } = await startRelay(dir, { backends: [{ url: a.url, enabled: false }, { url: b.url, enabled: true }], mode: 'single', primaryIndex: 1 });
-    await pollUntil('B connected', () => b.connections() === 1, 5000);
+    await waitFor('B connected', () => b.connections() === 1, 5000);
     // Alone, the list is refused: the primary index would point past it. The message says what to do.
     const alone = await cli.run(['set', 'RELAY_BACKENDS', b.url, '--config-dir', dir]);
     expect(alone.code).toBe(2);
@@ -152,11 +153,11 @@ describe('relay set through the running relay', () => {
     const [a, b] = [await gateway('A'), await gateway('B')];
     const dir = cli.tempDir();
     const { relay, port } = await startRelay(dir, { backends: [{ url: a.url, enabled: false }, { url: b.url, enabled: true }], mode: 'single', primaryIndex: 1 });
-    await pollUntil('B connected', () => b.connections() === 1, 5000);
+    await waitFor('B connected', () => b.connections() === 1, 5000);
     // A hand edit of the file that sends nowhere is refused by the running relay too: it keeps sending.
     const good = fs.readFileSync(path.join(dir, 'config.json'), 'utf8');
     fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...JSON.parse(good), primaryIndex: 0 }));
-    await pollUntil('the relay to log the refusal', () => /settings change ignored[\s\S]*single mode sends to the primary only/.test(relay.stderr), 3000);
+    await waitFor('the relay to log the refusal', () => /settings change ignored[\s\S]*single mode sends to the primary only/.test(relay.stderr), 3000);
     expect((await getJson<TargetsResponse>(port, '/debug/targets')).primaryIndex).toBe(1);
     fs.writeFileSync(path.join(dir, 'config.json'), good);
     // And a relay does not even start on such settings.
@@ -192,7 +193,7 @@ describe('relay cutover and relay rollback', () => {
     const [a, b] = [await gateway('A'), await gateway('B')];
     const dir = cli.tempDir();
     const { port } = await startRelay(dir, { backends: [{ url: a.url, enabled: true }], mode: 'single', paritySampleRate: 0.2 });
-    await pollUntil('A connected', () => a.connections() === 1, 5000);
+    await waitFor('A connected', () => a.connections() === 1, 5000);
     const run = await cli.run(['cutover', '--to', b.url, '--name', 'Gateway B', '--window', '1s', '--remove', '--config-dir', dir], {}, 40_000);
     expect(run.code, run.stderr + run.stdout).toBe(0);
     for (const step of ['add: confirmed', 'parallel: confirmed', 'hold: confirmed', 'primary: confirmed', 'single: confirmed', 'disable: confirmed', 'remove: confirmed']) expect(run.stdout).toContain(step);

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type Gateway } from '../src-gateway/gateway';
 import type { HealthResponse, TargetsResponse } from '../src-shared/debug-api';
-import { CliRunner, connectionCounter, freePort, nonLoopbackIPv4, pollUntil, request, tryConnect, type RunningCli } from './helpers/cli';
+import { CliRunner, connectionCounter, freePort, nonLoopbackIPv4, request, tryConnect, type RunningCli } from './helpers/cli';
+import { waitFor } from './helpers/wait';
 
 const cli = new CliRunner();
 const gateways: Gateway[] = [];
@@ -228,7 +229,7 @@ describe('a running relay', () => {
     const { relay, port } = await startRelay(dir, { RELAY_BACKENDS: `${a.url},${b.url}` });
     expect(relay.stdout).toContain('single mode');
     expect(fs.existsSync(path.join(dir, 'relay-runtime.json'))).toBe(true);
-    await pollUntil('the relay to connect to its primary, A', () => a.connections() === 1);
+    await waitFor('the relay to connect to its primary, A', () => a.connections() === 1, 10_000);
     expect(b.connections()).toBe(0);
 
     // status: a second process, the same config dir, named.
@@ -253,7 +254,7 @@ describe('a running relay', () => {
     const h = await health();
     expect(h.killSwitch).toBe(true);
     expect(h.message).toContain('Kill Switch Active');
-    await pollUntil('A to lose its connection', () => a.connections() === 0, 3000);
+    await waitFor('A to lose its connection', () => a.connections() === 0, 3000);
     const killedStatus = await cli.run(['status', '--config-dir', dir]);
     expect(killedStatus.code).toBe(0);
     expect(killedStatus.stdout).toContain('Kill Switch Active');
@@ -274,10 +275,10 @@ describe('a running relay', () => {
     expect(off.code, off.stderr).toBe(0);
     expect(off.stdout).toContain('kill switch off, confirmed by the relay');
     expect((await health()).killSwitch).toBe(false);
-    await pollUntil('both gateways to be connected in parallel mode', () => a.connections() === 1 && b.connections() === 1, 5000);
+    await waitFor('both gateways to be connected in parallel mode', () => a.connections() === 1 && b.connections() === 1, 5000);
 
     // A hand edit of the settings file still applies live: measured from the write to the relay saying so.
-    const single = pollUntil('/debug/targets to say single', async () => (await getJson<TargetsResponse>(port, '/debug/targets')).mode === 'single');
+    const single = waitFor('/debug/targets to say single', async () => (await getJson<TargetsResponse>(port, '/debug/targets')).mode === 'single' && performance.now(), 10_000);
     fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...(readConfig(dir) as object), mode: 'single' }));
     const editSeenAt = await single;
     const editDelay = performance.timeOrigin + editSeenAt - fs.statSync(path.join(dir, 'config.json')).mtimeMs;
@@ -289,7 +290,7 @@ describe('a running relay', () => {
     expect(exit.signal).toBeNull();
     expect(exit.code, exit.stderr).toBe(0);
     expect(fs.existsSync(path.join(dir, 'relay-runtime.json'))).toBe(false);
-    await pollUntil('the gateways to see the relay go', () => a.connections() === 0 && b.connections() === 0, 3000);
+    await waitFor('the gateways to see the relay go', () => a.connections() === 0 && b.connections() === 0, 3000);
   });
 });
 
@@ -300,7 +301,7 @@ describe('the kill switch is never blocked by an unrelated bad setting', () => {
     const dir = cli.tempDir();
     fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ backends: [{ url: a.url, enabled: true }] }));
     const { port } = await startRelay(dir);
-    await pollUntil('connected to A', () => a.connections() === 1);
+    await waitFor('connected to A', () => a.connections() === 1, 10_000);
     // Someone breaks an unrelated setting by hand; the relay keeps the last good settings.
     fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ backends: [{ url: a.url, enabled: true }], mode: 'sideways' }));
     const kill = await cli.run(['kill', 'on', '--config-dir', dir]);
@@ -309,7 +310,7 @@ describe('the kill switch is never blocked by an unrelated bad setting', () => {
     expect(kill.stdout).toContain('RELAY_BACKEND_MODE');
     expect(readConfig(dir)).toMatchObject({ killSwitch: true, mode: 'sideways' });
     expect((await getJson<HealthResponse>(port, '/debug/health')).killSwitch).toBe(true);
-    await pollUntil('A to lose its connection', () => a.connections() === 0, 3000);
+    await waitFor('A to lose its connection', () => a.connections() === 0, 3000);
     expect((await getJson<TargetsResponse>(port, '/debug/targets')).mode).toBe('single');
   });
 });
@@ -324,7 +325,7 @@ describe('the debug server', () => {
     configDir = own.tempDir();
     running = own.start(['run', '--config-dir', configDir], { RELAY_DEBUG_PORT: '0' });
     port = Number((await running.waitForStdout(DEBUG_LINE))[1]);
-    await pollUntil('the debug server to answer', async () => (await request(port, '/debug/health')).status === 200);
+    await waitFor('the debug server to answer', async () => (await request(port, '/debug/health')).status === 200, 10_000);
   });
   afterAll(() => own.cleanup());
 
@@ -399,7 +400,7 @@ describe('the kill switch fails safe', () => {
     const good = { backends: [{ url: a.url, enabled: true }] };
     write(dir, good);
     const { relay, port } = await startRelay(dir);
-    await pollUntil('connected to A', () => a.connections() === 1);
+    await waitFor('connected to A', () => a.connections() === 1, 10_000);
 
     const cases: [string, unknown][] = [
       ['killSwitch "1" beside a bad mode', { ...good, killSwitch: '1', mode: 'sideways' }],
@@ -411,12 +412,12 @@ describe('the kill switch fails safe', () => {
     ];
     for (const [name, file] of cases) {
       write(dir, file);
-      await pollUntil(`the kill switch on after ${name}`, async () => (await health(port)).killSwitch === true, 3000);
-      await pollUntil(`A cut off after ${name}`, () => a.connections() === 0, 3000);
+      await waitFor(`the kill switch on after ${name}`, async () => (await health(port)).killSwitch === true, 3000);
+      await waitFor(`A cut off after ${name}`, () => a.connections() === 0, 3000);
       // A good file with the kill switch off brings the backend back for the next case.
       write(dir, good);
-      await pollUntil(`the kill switch off again after ${name}`, async () => (await health(port)).killSwitch === false, 3000);
-      await pollUntil(`A connected again after ${name}`, () => a.connections() === 1, 5000);
+      await waitFor(`the kill switch off again after ${name}`, async () => (await health(port)).killSwitch === false, 3000);
+      await waitFor(`A connected again after ${name}`, () => a.connections() === 1, 5000);
     }
     expect(relay.stderr).toContain('counts as ON');
     expect(relay.stderr).toContain("unknown setting 'kilSwitch'; did you mean 'killSwitch'?");

@@ -10,7 +10,8 @@ import { startGateway, type Gateway } from '../src-gateway/gateway';
 import type { CutoverView } from '../src-shared/cutover';
 import type { ParityReport } from '../src-shared/report';
 import { Relay } from '../src-main/relay';
-import { FAST_TUNING, waitFor } from './helpers/relay-harness';
+import { FAST_TUNING } from './helpers/relay-harness';
+import { waitFor } from './helpers/wait';
 
 const gateways: Gateway[] = [];
 const relays: Relay[] = [];

@@ -13,8 +13,9 @@ import type { Settings } from '../src-shared/settings';
 import { CONTENT_SECURITY_POLICY, DASHBOARD_SECRET_FILE, MAX_SSE_CLIENTS } from '../src-main/dashboard-api';
 import { Relay } from '../src-main/relay';
 import { SyntheticSource } from '../src-main/sources/synthetic';
-import { pollUntil, request, type HttpResult } from './helpers/cli';
-import { FAST_TUNING, waitFor } from './helpers/relay-harness';
+import { request, type HttpResult } from './helpers/cli';
+import { FAST_TUNING } from './helpers/relay-harness';
+import { waitFor } from './helpers/wait';
 
 const dirs: string[] = [];
 const relays: Relay[] = [];
@@ -166,7 +167,7 @@ describe('the dashboard API of a running relay', () => {
 
   it('GET /api/history gives one latency point a second per target, keyed by the masked URL', async () => {
     let history: LatencyHistory = { targets: {} };
-    await pollUntil('a latency point for each target', async () => {
+    await waitFor('a latency point for each target', async () => {
       history = await getJson<LatencyHistory>(relay, HTTP_ROUTES.history);
       return Object.keys(history.targets).length === 2 && Object.values(history.targets).every((points) => points.length > 0);
     }, 3000, 100);

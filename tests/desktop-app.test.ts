@@ -18,7 +18,7 @@ import { DEFAULT_BASELINE_VARS, DEFAULT_CONTROLS_VARS } from '../src-shared/sett
 import { startGateway, type Gateway } from '../src-gateway/gateway';
 import { FakeApp, FakeDialog, FakeHotkeys, FakeIpc, FakeNotifications, FakeSimProbe, FakeTray, FakeUpdater, FakeWindow, Recorder } from './helpers/desktop-ports';
 import { TestVault } from './helpers/test-vault';
-import { sleep, waitFor } from './helpers/relay-harness';
+import { sleep, waitFor } from './helpers/wait';
 import { loadRecording, RecordedBackend } from './helpers/recorded-sim';
 
 /** A source whose state the test sets: the gating rules depend on 'live' versus the rest. */

@@ -9,6 +9,7 @@ import { request } from './helpers/cli';
 import { mayBeHttpRequest, rewriteHost, startFaultProxy, type FaultProxy } from './helpers/fault-proxy';
 import { killAllGatewayProcesses, liveGatewayProcesses, spawnGateway } from './helpers/gateway-process';
 import { createNetns, destroyAllNetns, netnsAvailable } from './helpers/netns';
+import { sleep, waitFor } from './helpers/wait';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -20,16 +21,6 @@ afterAll(async () => {
   await killAllGatewayProcesses();
   expect(liveGatewayProcesses()).toBe(0);
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const until = performance.now() + timeoutMs;
-  while (!check()) {
-    if (performance.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 async function proxyTo(port: number): Promise<FaultProxy> {
   const proxy = await startFaultProxy(port);

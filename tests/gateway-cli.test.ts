@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { parseBoolEnv, parseCli, parseOrigins, parsePort, USAGE, UsageError } from '../src-gateway/cli-args';
 import { PROTOCOL_VERSION } from '../src-shared/protocol';
+import { waitFor } from './helpers/wait';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const children = new Set<ChildProcess>();
@@ -51,21 +52,11 @@ function run(args: string[], env: Record<string, string> = {}): Run {
   return { child, stdout: () => out, stderr: () => err, exited };
 }
 
-async function waitFor(check: () => RegExpMatchArray | null, timeoutMs = 15_000): Promise<RegExpMatchArray> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const m = check();
-    if (m) return m;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe('gateway CLI', () => {
   it('prints the listening line, applies the env switches, never prints the token, and exits 0 on SIGTERM', async () => {
     const token = 'very-secret-token-123';
     const r = run(['--port', '0', '--name', 'cli-gw', '--token', token], { DIAGNOSTICS_ENABLED: 'false', METRICS_ENABLED: '0' });
-    const m = await waitFor(() => r.stdout().match(/^gateway cli-gw listening on ws:\/\/127\.0\.0\.1:(\d+)\/relay \(http:\/\/127\.0\.0\.1:(\d+)\)$/m));
+    const m = await waitFor('the listening line', () => r.stdout().match(/^gateway cli-gw listening on ws:\/\/127\.0\.0\.1:(\d+)\/relay \(http:\/\/127\.0\.0\.1:(\d+)\)$/m), 15_000);
     expect(m[1]).toBe(m[2]);
     const base = `http://127.0.0.1:${m[1]}`;
     expect((await fetch(`${base}/api/health`)).status).toBe(200);
@@ -79,9 +70,9 @@ describe('gateway CLI', () => {
   it('captures every relay message to a file that survives kill -9', async () => {
     const file = join(tempDir(), 'capture.jsonl');
     const r = run(['--port', '0', '--capture', file]);
-    const m = await waitFor(() => r.stdout().match(/listening on (ws:\S+)/));
+    const m = await waitFor('the listening line', () => r.stdout().match(/listening on (ws:\S+)/), 15_000);
     // stderr is another pipe: its line may be read after stdout's.
-    await waitFor(() => r.stderr().match(/capturing relay messages to/));
+    await waitFor('the capture line on stderr', () => r.stderr().match(/capturing relay messages to/), 15_000);
     expect(r.stderr()).toContain(`capturing relay messages to ${file}`);
     const ws = new WebSocket(m[1] as string);
     sockets.add(ws);
@@ -98,7 +89,7 @@ describe('gateway CLI', () => {
     send({ type: 'frame', sessionId, stream: 'controls', seq: 4, ts: 4, data: {}, resend: true });
     send({ type: 'end', sessionId, last: { controls: 5 } });
     // The final receipt answers the end, after every message before it was written.
-    await waitFor(() => (replies.some((x) => x.type === 'receipt' && x.final) ? ['final'] : null));
+    await waitFor('the final receipt', () => replies.some((x) => x.type === 'receipt' && x.final), 15_000);
     r.child.kill('SIGKILL');
     await r.exited;
     expect(r.child.signalCode).toBe('SIGKILL');

@@ -12,6 +12,7 @@ import { MAX_SESSIONS_PER_CONNECTION } from '../src-gateway/ingest';
 import { RECEIPT_INTERVAL_MS } from '../src-gateway/receipts';
 import { emptyStreamParity } from '../src-shared/gateway-api';
 import { GAP_REASONS, MAX_RESUME_SKIP, MAX_SEQ_ADVANCE, PROTOCOL_VERSION, ReceiptSchema, WelcomeSchema, type GapReason } from '../src-shared/protocol';
+import { waitFor } from './helpers/wait';
 
 type Msg = { type: string; [key: string]: unknown };
 type ReceiptMsg = { type: 'receipt'; sessionId: string; streams: Record<string, { from?: number; upTo: number; highest: number; lacking?: Array<[number, number]> }>; final?: true };
@@ -231,14 +232,6 @@ async function getJson(url: string): Promise<{ status: number; body: Record<stri
   return { status: res.status, body: (await res.json()) as Record<string, unknown>, headers: res.headers };
 }
 
-async function until(check: () => boolean, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 afterEach(cleanup);
 
 const SID = 'sess_abc123';
@@ -339,7 +332,7 @@ describe('relay protocol', () => {
     first.client.send(frameMsg(SID, 'baseline', 1));
     await first.client.drain();
     await first.client.close();
-    await until(() => gw.connections() === 0);
+    await waitFor('no connection at the gateway', () => gw.connections() === 0, 2000);
     const second = await Client.hello(gw.url, SID);
     expect(second.welcome).toEqual({
       type: 'welcome',
@@ -365,7 +358,7 @@ describe('relay protocol', () => {
     for (const seq of [1, 2, 3]) first.client.send(frameMsg(SID, 'controls', seq));
     await first.client.drain();
     await first.client.close();
-    await until(() => gw.connections() === 0);
+    await waitFor('no connection at the gateway', () => gw.connections() === 0, 2000);
     const second = await Client.hello(gw.url, SID);
     for (const seq of [3, 4, 6]) second.client.send(frameMsg(SID, 'controls', seq));
     await second.client.drain();
@@ -456,7 +449,7 @@ describe('relay protocol', () => {
     expect((await big.client.waitClose()).code).toBe(1009);
     other.client.send(frameMsg('sess_other', 'controls', 1, { ack: true }));
     expect(await other.client.next()).toMatchObject({ type: 'ack', seq: 1 });
-    await until(() => gw.connections() === 1);
+    await waitFor('one connection at the gateway', () => gw.connections() === 1, 2000);
     expect(gw.parity('sess_big')?.lastError).toMatch(/^too_large: /);
     expect(await (await fetch(`${gw.httpUrl}/metrics`)).text()).toContain('gateway_errors_total{code="too_large"} 1');
   });
@@ -557,15 +550,15 @@ describe('HTTP endpoints', () => {
     expect(await health()).toMatchObject({ status: 'ok', connections: 0, name: 'gw-health' });
     const a = await Client.connect(gw.url);
     const b = await Client.connect(gw.url);
-    await until(() => gw.connections() === 2);
+    await waitFor('two connections at the gateway', () => gw.connections() === 2, 2000);
     const h = await health();
     expect(h.connections).toBe(2);
     expect(typeof h.uptimeMs).toBe('number');
     await a.close();
-    await until(() => gw.connections() === 1);
+    await waitFor('one connection at the gateway', () => gw.connections() === 1, 2000);
     expect((await health()).connections).toBe(1);
     await b.close();
-    await until(() => gw.connections() === 0);
+    await waitFor('no connection at the gateway', () => gw.connections() === 0, 2000);
     expect((await health()).connections).toBe(0);
   });
 
@@ -711,7 +704,7 @@ describe('receipts', () => {
     first.client.send(frameMsg(SID, 'controls', 3));
     expect((await first.client.sync(SID)).streams).toEqual({ controls: { from: 3, upTo: 3, highest: 7, lacking: [[4, 4]] } });
     await first.client.close();
-    await until(() => gw.connections() === 0);
+    await waitFor('no connection at the gateway', () => gw.connections() === 0, 2000);
     const second = await Client.hello(gw.url, SID);
     expect(WelcomeSchema.safeParse(second.welcome).success).toBe(true);
     expect(second.welcome.holds).toEqual({ controls: { from: 3, upTo: 3, highest: 7, lacking: [[4, 4]] } });
@@ -752,9 +745,9 @@ describe('receipts', () => {
     const gw = await gateway();
     const { client } = await Client.hello(gw.url, SID);
     client.send(frameMsg(SID, 'controls', 1));
-    await until(() => gw.parity(SID)?.streams.controls?.framesIn === 1);
+    await waitFor('the gateway to count the frame', () => gw.parity(SID)?.streams.controls?.framesIn === 1, 2000);
     await client.close();
-    await until(() => gw.connections() === 0);
+    await waitFor('no connection at the gateway', () => gw.connections() === 0, 2000);
     // A receipt due now would go to a closed socket; the gateway must neither throw nor count it.
     await pastReceiptWindow();
     expect(await (await fetch(`${gw.httpUrl}/metrics`)).text()).toContain('gateway_receipts_sent_total 0');
@@ -869,7 +862,7 @@ describe('one connection per relay', () => {
     fresh.client.send(frameMsg(SID, 'controls', 4, { resend: true }));
     fresh.client.send(frameMsg(SID, 'controls', 5));
     await fresh.client.drain();
-    await until(() => gw.connections() === 1);
+    await waitFor('one connection at the gateway', () => gw.connections() === 1, 2000);
     expect(gw.parity(SID)?.streams.controls).toMatchObject({ framesIn: 5, resent: 1, duplicates: 0, resentDuplicates: 0 });
   });
 
@@ -889,7 +882,7 @@ describe('one connection per relay', () => {
     const a = await Client.hello(gw.url, SID);
     await Client.hello(gw.url, SID);
     await a.client.waitClose();
-    await until(() => gw.connections() === 1);
+    await waitFor('one connection at the gateway', () => gw.connections() === 1, 2000);
   });
 });
 
@@ -963,14 +956,14 @@ describe('session book', () => {
       await client.drain();
       await client.close();
     }
-    await until(() => gw.connections() === 0);
+    await waitFor('no connection at the gateway', () => gw.connections() === 0, 2000);
     // sess_a is greeted again (no activity), then sess_b gets a frame: sess_a is now the least recently active.
     await (await Client.hello(gw.url, 'sess_a')).client.close();
     const b = await Client.hello(gw.url, 'sess_b');
     b.client.send(frameMsg('sess_b', 'controls', 2));
     await b.client.drain();
     await b.client.close();
-    await until(() => gw.connections() === 0);
+    await waitFor('no connection at the gateway', () => gw.connections() === 0, 2000);
     await Client.hello(gw.url, 'sess_d');
     expect(gw.sessions().sort()).toEqual(['sess_b', 'sess_c', 'sess_d']);
   });

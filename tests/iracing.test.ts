@@ -10,13 +10,13 @@ import { IrsdkBackend } from '../src-main/sources/iracing/irsdk-backend';
 import type { LiveReaderOptions } from '../src-main/sources/iracing/live-reader';
 import { readerThreadsRunning, runReaderThread, spawnReaderThread, type FromReaderThread } from '../src-main/sources/iracing/reader-thread';
 import { SdkSimProbe, sdkSimProbeFor } from '../src-main/sources/iracing/sim-probe';
-import type { StreamSettings } from '../src-main/sources/source';
-import { SourceUnavailableError, type SourceSample, type SourceSession, type SourceSink, type SourceState } from '../src-main/sources/source';
+import { SourceUnavailableError, type SourceSample, type SourceSession, type SourceSink, type SourceState, type StreamSettings } from '../src-main/sources/source';
 import { FrameMapper } from '../src-main/telemetry/frame-mapper';
 import { offlineFingerprint } from '../src-main/telemetry/session-identity';
 import { SessionRegistry } from '../src-main/telemetry/session-registry';
 import { DEFAULT_BASELINE_VARS, DEFAULT_CONTROLS_VARS } from '../src-shared/settings';
 import { loadRecording, RecordedBackend, type Recording } from './helpers/recorded-sim';
+import { waitFor } from './helpers/wait';
 
 // Any import of irsdk-node, static or dynamic, from anything under test lands here: off
 // Windows it would print its mock warning and serve made-up data.
@@ -97,14 +97,6 @@ function rig(options: Partial<IRacingSourceOptions> = {}) {
 const ticksOf = (frames: SourceSample[]) => frames.map((f) => f.tick as number);
 const steps = (ticks: number[]) => ticks.slice(1).map((t, i) => t - (ticks[i] as number));
 const sampleAt = (i: number) => recording.samples[i] as Record<string, unknown>;
-
-async function waitFor(check: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 describe('live reader: mapping', () => {
   it('builds controls every tick and baseline every 15 ticks from the recorded values, enums named', () => {
@@ -479,7 +471,7 @@ describe('live reader: how it runs', () => {
     const sink = new LogSink();
     const source = new IRacingSource({ ...SETTINGS, backend, pollMs: 1 });
     source.start(sink);
-    await waitFor(() => sink.frames('controls').length === 30, '30 controls frames');
+    await waitFor('30 controls frames', () => sink.frames('controls').length === 30, 3000);
     await source.stop();
     expect(backend.closes).toBe(1);
     expect(source.state).toBe('ended');
@@ -496,13 +488,13 @@ describe('live reader: how it runs', () => {
     port2.on('message', (m: FromReaderThread) => got.push(m));
     const options: LiveReaderOptions = { ...SETTINGS, reconnectMs: 1000, waitTimeoutMs: 20 };
     const thread = runReaderThread(port1, options, async () => backend);
-    await waitFor(() => got.some((m) => m.type === 'ready'), 'ready');
+    await waitFor('ready', () => got.some((m) => m.type === 'ready'), 3000);
     expect(got.some((m) => m.type === 'events')).toBe(false);
     port2.postMessage({ type: 'start' });
     const controls = () => got.flatMap((m) => (m.type === 'events' ? m.events : [])).filter((e) => e.type === 'sample' && e.stream === 'controls');
-    await waitFor(() => controls().length === 120, '120 controls samples');
+    await waitFor('120 controls samples', () => controls().length === 120, 3000);
     port2.postMessage({ type: 'stop' });
-    await waitFor(() => got.some((m) => m.type === 'stopped'), 'stopped');
+    await waitFor('stopped', () => got.some((m) => m.type === 'stopped'), 3000);
     await thread;
     port2.close();
     expect(backend.closes).toBe(1);
@@ -517,7 +509,7 @@ describe('live reader: how it runs', () => {
     await runReaderThread(port1, { ...SETTINGS }, async () => {
       throw new SourceUnavailableError('no sim here');
     });
-    await waitFor(() => got.length > 0, 'a message');
+    await waitFor('a message', () => got.length > 0, 3000);
     port2.close();
     expect(got).toEqual([{ type: 'fatal', message: 'no sim here', unavailable: true }]);
   });

@@ -7,6 +7,7 @@ import { AckSchema, MAX_LACKING_RANGES, ReceiptSchema, fastGatewayMessage, parse
 import { startGateway } from '../src-gateway/gateway';
 import { WebSocket } from 'ws';
 import { mulberry32 } from './helpers/random';
+import { waitFor } from './helpers/wait';
 
 const ODD_VALUES: unknown[] = [0, -1, 1, 1.5, -0, 2 ** 53, 2 ** 53 - 1, 1e300, '3', '', 'x', null, true, false, [], {}, [1], [1, 2], [1, 2, 3], { upTo: 1 }];
 const ODD_NAMES = ['controls', 'baseline', 'Controls', '9lives', 'a', 'a'.repeat(32), 'a'.repeat(33), 'with space', '__proto__', 'constructor', 'toString', 'ok_name-2', ''];
@@ -102,8 +103,7 @@ describe('the fast path for receipts and acks', () => {
         ws.send(JSON.stringify({ type: 'frame', sessionId: 'fast-1', stream: 'controls', seq, ts: Date.now(), ...(seq % 7 === 0 ? { ack: true } : {}), data: {} }));
       }
       ws.send(JSON.stringify({ type: 'sync', sessionId: 'fast-1' }));
-      const deadline = Date.now() + 5000;
-      while (!messages.some((m) => (m as { type: string }).type === 'receipt') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      await waitFor('a receipt for the sync', () => messages.some((m) => (m as { type: string }).type === 'receipt'));
     } finally {
       ws.terminate();
       await gw.close();

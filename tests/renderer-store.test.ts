@@ -3,6 +3,7 @@ import { PANEL_SETTING_KEYS, type ActionResult, type ConnectionStatus, type Cuto
 import { DEFAULT_SETTINGS } from '../src-shared/settings';
 import type { ParityStatus, TargetState, TargetView } from '../src-shared/debug-api';
 import { HISTORY_KEEP_MS, createDashboardStore, selectKillSwitch, type DashboardBridge } from '../src-renderer/store';
+import { waitFor } from './helpers/wait';
 
 const T0 = 1_767_000_000_000;
 
@@ -179,7 +180,7 @@ describe('dashboard store: snapshots', () => {
     bridge.history = { targets: { [URL_A]: [{ t: T0 - 2000, p50: 1, p95: 2 }] } };
     const store = makeStore(bridge);
     const stop = store.getState().start();
-    await vi.waitFor(() => expect(store.getState().state?.at).toBe(T0));
+    await waitFor('the first state loaded', () => store.getState().state?.at === T0);
     bridge.onStatus?.('open');
     bridge.onState?.(snapshot(T0 + 1000));
     expect(store.getState().status).toBe('open');
@@ -200,7 +201,7 @@ describe('dashboard store: snapshots', () => {
   it('says why when the relay cannot be reached at first', async () => {
     const store = makeStore(new FakeBridge());
     store.getState().start();
-    await vi.waitFor(() => expect(store.getState().loadError).toMatch(/ECONNREFUSED/));
+    await waitFor('the load error', () => /ECONNREFUSED/.test(store.getState().loadError ?? ''));
     store.getState().ingest(snapshot(T0));
     expect(store.getState().loadError).toBeNull();
   });
@@ -326,7 +327,7 @@ describe('dashboard store: latency history', () => {
     store.getState().setStatus('reconnecting');
     bridge.history = { targets: { [URL_A]: [{ t: T0, p50: 1, p95: 2 }] } };
     store.getState().setStatus('open');
-    await vi.waitFor(() => expect(store.getState().history[URL_A]).toHaveLength(1));
+    await waitFor('the history refilled', () => store.getState().history[URL_A]?.length === 1);
   });
 });
 

@@ -34,7 +34,8 @@ import { Relay } from '../src-main/relay';
 import { buildReport, exportReport, fetchGatewayParity, parseGatewayParity, resumeOf, type ReportInputs, type ReportSource } from '../src-main/report/build-report';
 import { SyntheticSource } from '../src-main/sources/synthetic';
 import { CliRunner, request } from './helpers/cli';
-import { FAST_TUNING, sleep, waitFor } from './helpers/relay-harness';
+import { FAST_TUNING } from './helpers/relay-harness';
+import { sleep, waitFor } from './helpers/wait';
 
 const sum = (r: Record<string, number>) => Object.values(r).reduce((x, y) => x + y, 0);
 

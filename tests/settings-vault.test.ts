@@ -18,7 +18,7 @@ import { DEFAULT_DESKTOP_PREFS } from '../src-shared/desktop';
 import { redactText } from '../src-shared/redact';
 import { applySettingText, maskUrl, redactSettings, resolveSettings } from '../src-shared/settings';
 import { CliRunner } from './helpers/cli';
-import { waitFor } from './helpers/relay-harness';
+import { waitFor } from './helpers/wait';
 import { TestVault } from './helpers/test-vault';
 
 const dirs: string[] = [];

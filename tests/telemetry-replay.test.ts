@@ -12,7 +12,7 @@ import { Relay, RUNTIME_FILE_NAME } from '../src-main/relay';
 import { IbtReplaySource } from '../src-main/sources/ibt-replay';
 import { SessionRegistry } from '../src-main/telemetry/session-registry';
 import { VALID_IBT } from './helpers/fixtures';
-import { waitFor } from './helpers/relay-harness';
+import { waitFor } from './helpers/wait';
 
 const dirs: string[] = [];
 const gateways: Gateway[] = [];

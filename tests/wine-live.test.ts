@@ -25,6 +25,7 @@ import { WineRelay } from '../scripts/wine/relay';
 import { WinePrefix, windowsNode, windowsPath, wineMissing } from '../scripts/wine/wine';
 import { LIVE_IBT, VALID_IBT } from './helpers/fixtures';
 import { loadRecording, type Recording } from './helpers/recorded-sim';
+import { waitFor } from './helpers/wait';
 
 const missing = wineMissing();
 if (missing && process.env.REQUIRE_WINE_TESTS === '1') throw new Error(`REQUIRE_WINE_TESTS=1 but ${missing}`);
@@ -106,9 +107,9 @@ describe.skipIf(missing !== null)(`the live iRacing path under Wine${missing ? `
           .map((l) => JSON.parse(l) as { running?: boolean })
           .flatMap((e) => (typeof e.running === 'boolean' ? [e.running] : []))
       : [];
+  // Up to 10 s for `count` lines, then what came: the caller's comparison shows any difference.
   const waitForWatch = async (count: number) => {
-    const until = Date.now() + 10_000;
-    while (watched().length < count && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    await waitFor(`${count} sim watcher lines`, () => watched().length >= count, 10_000, 50).catch(() => undefined);
     return watched();
   };
 

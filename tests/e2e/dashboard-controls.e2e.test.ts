@@ -12,7 +12,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type Gateway } from '../../src-gateway/gateway';
 import { Relay } from '../../src-main/relay';
 import { launchChromium } from '../helpers/browser';
-import { FAST_TUNING, waitFor } from '../helpers/relay-harness';
+import { FAST_TUNING } from '../helpers/relay-harness';
+import { waitFor } from '../helpers/wait';
 
 const ARTIFACTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'test-results', 'e2e');
 

@@ -11,7 +11,7 @@ import type { ParityResponse } from '../../src-shared/debug-api';
 import type { ParityReport } from '../../src-shared/report';
 import { Relay } from '../../src-main/relay';
 import { launchChromium } from '../helpers/browser';
-import { waitFor } from '../helpers/relay-harness';
+import { waitFor } from '../helpers/wait';
 
 const ARTIFACTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'test-results', 'e2e');
 

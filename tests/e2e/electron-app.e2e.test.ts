@@ -9,7 +9,8 @@ import { _electron as electron, type ElectronApplication, type Page } from 'play
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type Gateway } from '../../src-gateway/gateway';
 import { MENU_IDS } from '../../src-main/desktop/tray-model';
-import { PROJECT_DIR, pollUntil } from '../helpers/cli';
+import { PROJECT_DIR } from '../helpers/cli';
+import { waitFor } from '../helpers/wait';
 import { electronBinary, MISSING_BINARY_HELP } from '../../scripts/electron-binary';
 
 const binaryPath = electronBinary();
@@ -53,21 +54,21 @@ describe.skipIf(!binaryPath)(`desktop app in Electron${skipReason ? ` (${skipRea
     expect(await page.evaluate(() => typeof (globalThis as unknown as { relayBridge?: unknown }).relayBridge)).toBe('object');
     expect(await page.evaluate(() => typeof (globalThis as unknown as { require?: unknown }).require)).toBe('undefined');
     expect(await page.evaluate(() => typeof (globalThis as unknown as { process?: unknown }).process)).toBe('undefined');
-    await pollUntil('the gateway to see the relay', () => gateway.connections() > 0, 20_000);
+    await waitFor('the gateway to see the relay', () => gateway.connections() > 0, 20_000);
   });
 
   it('toggles the kill switch from the window, and from the tray menu handler', async () => {
     await page.getByTestId('kill-switch').click();
-    await pollUntil('the kill switch saved', () => settingsFile().killSwitch === true, 10_000);
-    await pollUntil('every backend cut off', () => gateway.connections() === 0, 10_000);
+    await waitFor('the kill switch saved', () => settingsFile().killSwitch === true, 10_000);
+    await waitFor('every backend cut off', () => gateway.connections() === 0, 10_000);
     await page.getByTestId('kill-banner').waitFor({ timeout: 10_000 });
 
     await app.evaluate(async (_electron, id) => {
       const desktop = (globalThis as unknown as { relayDesktop: { menuClick(id: string): Promise<void> } }).relayDesktop;
       await desktop.menuClick(id);
     }, MENU_IDS.killSwitch);
-    await pollUntil('the kill switch off from the tray', () => settingsFile().killSwitch === false, 10_000);
-    await pollUntil('reconnected', () => gateway.connections() > 0, 20_000);
+    await waitFor('the kill switch off from the tray', () => settingsFile().killSwitch === false, 10_000);
+    await waitFor('reconnected', () => gateway.connections() > 0, 20_000);
   });
 
   it('exports the parity report through the save dialog', async () => {
@@ -76,7 +77,7 @@ describe.skipIf(!binaryPath)(`desktop app in Electron${skipReason ? ` (${skipRea
       dialog.showSaveDialog = (async () => ({ canceled: false, filePath: file })) as typeof dialog.showSaveDialog;
     }, target);
     await page.getByTestId('export-report').click();
-    await pollUntil('the report files', () => fs.existsSync(target) && fs.existsSync(path.join(dir, 'report.json')), 20_000);
+    await waitFor('the report files', () => fs.existsSync(target) && fs.existsSync(path.join(dir, 'report.json')), 20_000);
     expect(fs.readFileSync(target, 'utf8')).toMatch(/<html/i);
     await page.getByTestId('export-done').waitFor({ timeout: 10_000 });
   });

@@ -193,21 +193,6 @@ export function request(
   });
 }
 
-/** Polls until the check passes; returns performance.now() at that moment. */
-export async function pollUntil(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 10_000, intervalMs = 10): Promise<number> {
-  const until = performance.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      if (await check()) return performance.now();
-    } catch (e) {
-      lastError = e;
-    }
-    if (performance.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
-
 /** A raw TCP server that counts the connections made to it (a backend that must stay untouched). */
 export async function connectionCounter(): Promise<{ port: number; connections: () => number; close: () => Promise<void> }> {
   let count = 0;
