@@ -10,7 +10,8 @@ import { Relay } from '../src-main/relay';
 import { IbtReplaySource } from '../src-main/sources/ibt-replay';
 import { killAllGatewayProcesses, spawnGateway, type GatewayProcess } from './helpers/gateway-process';
 import { VALID_IBT } from './helpers/fixtures';
-import { Harness, backends, expectAccounting, expectAgreement, sleep, waitFor } from './helpers/relay-harness';
+import { Harness, backends, expectAccounting, expectAgreement } from './helpers/relay-harness';
+import { sleep, waitFor } from './helpers/wait';
 import type { TargetView } from '../src-shared/debug-api';
 
 const h = new Harness();
@@ -37,7 +38,7 @@ describe('a gateway paused for a minute', () => {
     // 60 Hz for the whole pause: more than the queue holds, so the oldest are dropped and counted.
     while (Date.now() - pausedAt < PAUSE_MS) await relay.stream(60, 60);
     const during = relay.view().targets[0]!;
-    expectAccounting(relay.view());
+    expectAccounting(relay);
     expect(during.counters.delivered).toBeLessThanOrEqual(120 + 64);
     expect(during.health.status).not.toBe('healthy');
     expect(relay.manager.parityView('sess_test').verdict.status).not.toBe('healthy');
@@ -45,7 +46,7 @@ describe('a gateway paused for a minute', () => {
     await relay.stream(120, 60);
     await waitFor('every frame confirmed', () => relay.view().targets[0]!.queueSize === 0 && relay.view().targets[0]!.state === 'connected', 30_000);
     const t = relay.view().targets[0] as TargetView;
-    expectAccounting(relay.view());
+    expectAccounting(relay);
     expect(t.droppedBy.queueFull).toBeGreaterThan(0);
     expectAgreement(t, (await gw.parity('sess_test')) ?? undefined);
     // The capture file holds exactly the seqs the relay counts delivered: no more, no fewer.

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import type { AddressInfo } from 'node:net';
-import { Harness, backends, expectAccounting, expectAgreement, sleep, waitFor, type TestRelay } from './helpers/relay-harness';
+import { Harness, backends, expectAccounting, expectAgreement, type TestRelay } from './helpers/relay-harness';
+import { sleep, waitFor } from './helpers/wait';
 import { killAllGatewayProcesses, spawnGateway } from './helpers/gateway-process';
 import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy';
 import { createNetns, destroyAllNetns, netnsAvailable } from './helpers/netns';
@@ -55,7 +56,7 @@ const IDLE_STATES = new Set(['standby', 'disabled', 'killed', 'removed']);
 /** Every sending target connected again with nothing queued or in flight: all it was given is confirmed or accounted for. */
 async function settled(relay: TestRelay, timeoutMs = 20_000): Promise<void> {
   await waitFor('every frame confirmed', () => relay.view().targets.every((t) => t.queueSize === 0 && (t.state === 'connected' || IDLE_STATES.has(t.state))), timeoutMs);
-  expectAccounting(relay.view());
+  expectAccounting(relay);
 }
 
 describe('a gateway killed with SIGKILL and started again', () => {
@@ -195,7 +196,7 @@ describe('a peer that never confirms', () => {
     await relay.stream(600, 600);
     await sleep(500);
     const view = relay.view();
-    expectAccounting(view);
+    expectAccounting(relay);
     const bad = view.targets[1]!;
     expect(bad.counters.delivered).toBe(0);
     expect(bad.counters.produced).toBe(600);
@@ -233,7 +234,7 @@ describe('a peer that never confirms', () => {
     const t = only(relay);
     expect(t.counters).toMatchObject({ produced: 50, delivered: 0, inFlight: 0, lost: 50 });
     expect(t.lostBy.unconfirmedAtStop).toBe(50);
-    expectAccounting(relay.view());
+    expectAccounting(relay);
   }, 30_000);
 });
 

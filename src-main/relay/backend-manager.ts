@@ -77,6 +77,13 @@ export interface ReportSource {
   removed: boolean;
 }
 
+/** What a target holds, counted from its queue and its written-but-unconfirmed frames themselves, not from its account. */
+export interface TargetHoldings {
+  url: string;
+  queued: number;
+  inFlight: number;
+}
+
 /** Drops the relay chose (not the network, not a full queue): they do not count against a target. */
 const DELIBERATE = ['killSwitch', 'standby', 'disabled', 'deactivated', 'removed'] as const;
 
@@ -243,6 +250,15 @@ export class BackendManager {
       ...view.targets.map((v, i) => ({ view: v, url: this.current.backends[i]?.url ?? (this.targets[i] as Target).url, token: this.current.backends[i]?.token, removed: false })),
       ...view.removed.map((v, i) => ({ view: v, url: (this.removedTargets[i] as RemovedTarget).url, token: (this.removedTargets[i] as RemovedTarget).token, removed: true })),
     ];
+  }
+
+  /**
+   * Every target's holdings, in targetsView order (current targets, then removed ones): a
+   * reading of the account's queued and inFlight that does not come from the account.
+   */
+  holdingsView(): TargetHoldings[] {
+    const of = (t: Target): TargetHoldings => ({ url: t.displayUrl, queued: t.queued, inFlight: t.inFlight });
+    return [...this.targets.map(of), ...this.removedTargets.map((r) => of(r.target))];
   }
 
   parityView(sessionId: string | null): ParityResponse {

@@ -3,6 +3,7 @@
 import net from 'node:net';
 import { expect } from 'vitest';
 import { startStalledTcp, startStalledWs, type StalledPeer } from './stalled-peers';
+import { sleep } from './wait';
 import { startGateway, type Gateway, type GatewayOptions } from '../../src-gateway/gateway';
 import { BackendManager, type ManagerOptions } from '../../src-main/relay/backend-manager';
 import { FrameBuilder } from '../../src-main/relay/frame-builder';
@@ -67,15 +68,27 @@ export class Harness {
 }
 
 export class TestRelay {
+  /** Frames of each stream this harness handed to the manager. */
+  private readonly published = new Map<string, number>();
+  /** Per current target URL, `published` when it was added: a target is given only what comes after. */
+  private readonly addedAt = new Map<string, Map<string, number>>();
+  /** What each removed target was given while it existed, in the manager's order of removal. */
+  private readonly givenToRemoved: Map<string, number>[] = [];
+
   constructor(
     readonly manager: BackendManager,
     readonly builder: FrameBuilder,
-  ) {}
+  ) {
+    for (const b of manager.settings.backends) this.addedAt.set(b.url, new Map());
+  }
 
   publish(count: number, stream = 'controls'): void {
-    for (let i = 0; i < count; i++) {
-      this.manager.publish(this.builder.build(stream, { Throttle: (i % 100) / 100, Gear: 3, RPM: 7000 + i }, i + 1));
-    }
+    for (let i = 0; i < count; i++) this.publishFrame(stream, { Throttle: (i % 100) / 100, Gear: 3, RPM: 7000 + i }, i + 1);
+  }
+
+  publishFrame(stream: string, data: Record<string, unknown>, tick?: number): void {
+    this.manager.publish(this.builder.build(stream, data, tick));
+    this.published.set(stream, (this.published.get(stream) ?? 0) + 1);
   }
 
   /** Publishes at a steady rate (frames per second) for a duration, checking the accounting identity as it goes. */
@@ -84,39 +97,84 @@ export class TestRelay {
     const start = performance.now();
     for (let i = 0; i < count; i++) {
       this.publish(1, stream);
-      if (i % 25 === 0) expectAccounting(this.manager.targetsView());
+      if (i % 25 === 0) expectAccounting(this);
       const due = start + (i + 1) * interval - performance.now();
       if (due > 0) await sleep(due);
     }
   }
 
+  /** Applies a change as the relay does (targets matched by URL), noting which targets it adds and removes. */
   apply(change: Partial<Settings>): void {
-    this.manager.apply({ ...this.manager.settings, ...change });
+    const next = { ...this.manager.settings, ...change };
+    const after = new Set(next.backends.map((b) => b.url));
+    for (const b of this.manager.settings.backends) {
+      if (after.has(b.url)) continue;
+      this.givenToRemoved.push(this.givenSince(this.addedAt.get(b.url)));
+      this.addedAt.delete(b.url);
+    }
+    for (const url of after) if (!this.addedAt.has(url)) this.addedAt.set(url, new Map(this.published));
+    this.manager.apply(next);
   }
 
   view(): TargetsResponse {
     return this.manager.targetsView();
   }
+
+  /** What every target was given, by stream, in targetsView order (current targets, then removed ones). */
+  given(): Map<string, number>[] {
+    return [...this.manager.settings.backends.map((b) => this.givenSince(this.addedAt.get(b.url))), ...this.givenToRemoved];
+  }
+
+  /** Per stream, the frames published since `from`: what a target added then was given. */
+  private givenSince(from: Map<string, number> | undefined): Map<string, number> {
+    return new Map([...this.published].map(([stream, n]) => [stream, n - (from?.get(stream) ?? 0)]));
+  }
 }
 
-/** The delivery identity: produced = delivered + inFlight + queued + dropped + lost, for every target and stream, with the reasons adding up. */
-export function expectAccounting(view: TargetsResponse): void {
-  for (const t of [...view.targets, ...view.removed]) {
+const sum = (values: Iterable<number>): number => [...values].reduce((a, b) => a + b, 0);
+
+/**
+ * The delivery identity, produced = delivered + inFlight + queued + dropped + lost, for every
+ * target, with each term read on its own: produced from what the harness published, queued
+ * and inFlight from the target's queue and unconfirmed frames (holdingsView), delivered,
+ * dropped and lost from the account (the one record of confirmations, drops and losses).
+ * The account's own produced, queued and inFlight must match those readings, per stream too
+ * for produced, and its reasons and streams must add up. Everything is read in one
+ * synchronous step, so all of it describes the same instant.
+ */
+export function expectAccounting(relay: TestRelay): void {
+  const view = relay.view();
+  const holdings = relay.manager.holdingsView();
+  const given = relay.given();
+  const all = [...view.targets, ...view.removed];
+  expect(holdings.map((x) => x.url), 'holdings and targets in the same order').toEqual(all.map((t) => t.url));
+  expect(given, 'one record of what was given per target').toHaveLength(all.length);
+  all.forEach((t, i) => {
     const c = t.counters;
-    expect(c.delivered + c.inFlight + c.queued + c.dropped + c.lost, `accounting of ${t.url}: ${JSON.stringify(c)}`).toBe(c.produced);
-    expect(c.sent, `sent = delivered + inFlight + lost at ${t.url}`).toBe(c.delivered + c.inFlight + c.lost);
-    expect(Object.values(t.droppedBy).reduce((a, b) => a + b, 0)).toBe(c.dropped);
-    expect(Object.values(t.lostBy).reduce((a, b) => a + b, 0)).toBe(c.lost);
+    const held = holdings[i]!;
+    const gave = given[i]!;
+    const where = `${t.url}: account ${JSON.stringify(c)}, holdings ${JSON.stringify(held)}, given ${JSON.stringify(Object.fromEntries(gave))}`;
+    const produced = sum(gave.values());
+    expect(c.delivered + held.inFlight + held.queued + c.dropped + c.lost, `delivered + inFlight + queued + dropped + lost = frames given, at ${where}`).toBe(produced);
+    expect(c.produced, `produced = frames given, at ${where}`).toBe(produced);
+    expect(c.queued, `queued = frames in the queue, at ${where}`).toBe(held.queued);
+    expect(c.inFlight, `inFlight = frames written and unconfirmed, at ${where}`).toBe(held.inFlight);
+    expect(c.sent, `sent = delivered + inFlight + lost, at ${where}`).toBe(c.delivered + c.inFlight + c.lost);
+    expect(sum(Object.values(t.droppedBy)), `dropped by reason, at ${where}`).toBe(c.dropped);
+    expect(sum(Object.values(t.lostBy)), `lost by reason, at ${where}`).toBe(c.lost);
     const streams = Object.values(t.streams);
     for (const key of ['produced', 'delivered', 'inFlight', 'queued', 'dropped', 'lost', 'sent'] as const) {
-      expect(streams.reduce((a, s) => a + s[key], 0), `${key} over the streams of ${t.url}`).toBe(c[key]);
+      expect(sum(streams.map((s) => s[key])), `${key} over the streams, at ${where}`).toBe(c[key]);
     }
-    for (const s of streams) {
-      expect(s.delivered + s.inFlight + s.queued + s.dropped + s.lost).toBe(s.produced);
-      expect(s.inFlight).toBeGreaterThanOrEqual(0);
-      expect(s.queued).toBeGreaterThanOrEqual(0);
+    for (const name of new Set([...gave.keys(), ...Object.keys(t.streams)])) {
+      const s = t.streams[name];
+      expect(s?.produced ?? 0, `${name} frames given, at ${where}`).toBe(gave.get(name) ?? 0);
+      if (!s) continue;
+      expect(s.delivered + s.inFlight + s.queued + s.dropped + s.lost, `${name} identity, at ${where}`).toBe(s.produced);
+      expect(s.inFlight, `${name} inFlight, at ${where}`).toBeGreaterThanOrEqual(0);
+      expect(s.queued, `${name} queued, at ${where}`).toBeGreaterThanOrEqual(0);
     }
-  }
+  });
 }
 
 /**
@@ -138,18 +196,6 @@ export function expectAgreement(target: TargetView, parity: GatewayParity | unde
     }
     expect(g?.duplicates ?? 0, `no duplicates: ${where}`).toBe(0);
     expect(g?.outOfOrder ?? 0, `nothing out of order: ${where}`).toBe(0);
-  }
-}
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-export async function waitFor<T>(what: string, probe: () => T | undefined | false | null, timeoutMs = 5000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(10);
   }
 }
 
