@@ -1,118 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { PANEL_SETTING_KEYS, type ActionResult, type ConnectionStatus, type CutoverResult, type DashboardState, type LatencyHistory, type PanelSettings, type RelayBridge, type ReportExport, type SaveReportResult } from '../src-shared/bridge';
-import { DEFAULT_SETTINGS } from '../src-shared/settings';
-import type { ParityStatus, TargetState, TargetView } from '../src-shared/debug-api';
+import type { ActionResult, ConnectionStatus, CutoverResult, DashboardState, LatencyHistory, RelayBridge, ReportExport, SaveReportResult } from '../src-shared/bridge';
 import { HISTORY_KEEP_MS, createDashboardStore, selectKillSwitch, type DashboardBridge } from '../src-renderer/store';
+import { snapshot, target, T0, URL_A, URL_B } from './helpers/dashboard-state';
 import { waitFor } from './helpers/wait';
-
-const T0 = 1_767_000_000_000;
-
-const panelDefaults = (): PanelSettings => Object.fromEntries(PANEL_SETTING_KEYS.map((k) => [k, DEFAULT_SETTINGS[k]])) as unknown as PanelSettings;
-
-function target(url: string, over: Partial<TargetView> = {}): TargetView {
-  return {
-    url,
-    name: null,
-    enabled: true,
-    state: 'connected',
-    primary: false,
-    counters: { produced: 100, delivered: 98, inFlight: 2, queued: 0, dropped: 0, lost: 0, sent: 100, failed: 0, acked: 5, resent: 0 },
-    streams: {},
-    droppedBy: { queueFull: 0, killSwitch: 0, standby: 0, disabled: 0, deactivated: 0, removed: 0 },
-    lostBy: { connectionLost: 0, unconfirmedAtStop: 0 },
-    queueSize: 0,
-    queueBytes: 0,
-    lastSendOkMs: T0,
-    lastConfirmMs: T0,
-    oldestUnconfirmedMs: 20,
-    lastAckLatencyMs: 4,
-    lastError: null,
-    ackLatency: { p50: 3, p95: 8, samples: 10 },
-    acksMissing: 0,
-    badMessages: 0,
-    driftPct: 0,
-    health: { status: 'healthy', reasons: [] },
-    connects: 1,
-    disconnects: 0,
-    connectedSinceMs: T0,
-    nextRetryMs: null,
-    gateway: null,
-    authenticated: false,
-    ...over,
-  };
-}
-
-const URL_A = 'ws://127.0.0.1:9001/relay';
-const URL_B = 'ws://127.0.0.1:9002/relay';
-
-function snapshot(
-  at: number,
-  opts: { killSwitch?: boolean; drift?: number; states?: TargetState[]; urls?: string[]; p95?: number; healthySinceMs?: number; verdict?: ParityStatus; removed?: TargetView[] } = {},
-): DashboardState {
-  const killSwitch = opts.killSwitch ?? false;
-  const urls = opts.urls ?? [URL_A, URL_B];
-  const drift = opts.drift ?? 0;
-  const targets = urls.map((u, i) =>
-    target(u, { state: killSwitch ? 'killed' : (opts.states?.[i] ?? 'connected'), ackLatency: { p50: 3, p95: opts.p95 ?? 8, samples: 10 } }),
-  );
-  const driftStatus: ParityStatus = opts.verdict ?? (drift < 1 ? 'healthy' : drift < 5 ? 'warning' : 'critical');
-  return {
-    at,
-    targets: { targets, removed: opts.removed ?? [], mode: 'parallel', primaryIndex: 0, killSwitch },
-    parity: {
-      totalSent: 200,
-      totalAcked: 10,
-      totalFailed: 0,
-      totalDropped: 0,
-      totalDelivered: 196,
-      totalInFlight: 4,
-      totalLost: 0,
-      ackLatency: { p50: 3, p95: 8, samples: 20 },
-      perTarget: urls.map((u) => ({
-        url: u,
-        produced: 100,
-        delivered: 98,
-        inFlight: 2,
-        queued: 0,
-        dropped: 0,
-        lost: 0,
-        sent: 100,
-        acked: 5,
-        failed: 0,
-        driftPct: drift,
-        confirming: true,
-      })),
-      sessionId: 'sess_1',
-      driftPct: drift,
-      verdict: { status: driftStatus, reasons: [] },
-      healthySinceMs: opts.healthySinceMs ?? null,
-    },
-    health: {
-      status: killSwitch ? 'killed' : 'healthy',
-      killSwitch,
-      mode: 'parallel',
-      version: '0.1.0',
-      sessionId: 'sess_1',
-      message: null,
-      reasons: [],
-      targets: [],
-      source: null,
-      uptimeMs: 1000,
-    },
-    settings: {
-      backends: urls.map((u) => ({ url: u, enabled: true, hasToken: false, name: null })),
-      mode: 'parallel',
-      primaryIndex: 0,
-      killSwitch,
-      paritySampleRate: 0.05,
-      values: panelDefaults(),
-      allowNoDelivery: false,
-      envOverrides: [],
-    },
-    timeline: [],
-    cutover: null,
-  };
-}
 
 interface Deferred<T> {
   promise: Promise<T>;
@@ -242,18 +132,19 @@ describe('dashboard store: how often the page renders', () => {
     vi.advanceTimersByTime(1000);
     expect(renders).toHaveBeenCalledTimes(2);
     expect(store.getState().state?.at).toBe(T0 + 500);
-    // A target going down shows at once, and so does the kill switch.
-    clock.now = T0 + 1200;
-    store.getState().ingest(snapshot(T0 + 1200, { states: ['connected', 'backoff'] }));
+    // A verdict change shows at once, and so do a target going down and the kill switch.
+    clock.now = T0 + 1100;
+    store.getState().ingest(snapshot(T0 + 1100, { drift: 6 }));
     expect(renders).toHaveBeenCalledTimes(3);
+    expect(store.getState().state?.parity.verdict.status).toBe('critical');
+    clock.now = T0 + 1200;
+    store.getState().ingest(snapshot(T0 + 1200, { drift: 6, states: ['connected', 'backoff'] }));
+    expect(renders).toHaveBeenCalledTimes(4);
     expect(store.getState().state?.targets.targets[1]?.state).toBe('backoff');
     clock.now = T0 + 1300;
     store.getState().ingest(snapshot(T0 + 1300, { killSwitch: true }));
-    expect(renders).toHaveBeenCalledTimes(4);
-    expect(selectKillSwitch(store.getState())).toBe(true);
-    clock.now = T0 + 1400;
-    store.getState().ingest(snapshot(T0 + 1400, { killSwitch: true, verdict: 'critical' }));
     expect(renders).toHaveBeenCalledTimes(5);
+    expect(selectKillSwitch(store.getState())).toBe(true);
   });
 
   it('applies every snapshot while an action waits for its confirmation', async () => {
@@ -490,7 +381,7 @@ describe('dashboard store: parity is the relay\'s', () => {
 
   it('passes no-data through as it came: never turned into healthy, never given a clock', () => {
     const store = makeStore(new FakeBridge());
-    store.getState().ingest(snapshot(T0, { verdict: 'no-data' }));
+    store.getState().ingest(snapshot(T0, { confirming: false }));
     expect(store.getState().state?.parity.verdict.status).toBe('no-data');
     expect(store.getState().state?.parity.healthySinceMs).toBeNull();
   });
