@@ -15,6 +15,9 @@ import {
   SECRET_HEADER,
   SettingsUpdateSchema,
   SNAPSHOT_INTERVAL_MS,
+  failure,
+  schemaProblems,
+  type ActionFailure,
   type ActionResult,
   type AssignSettingsRequest,
   type CutoverResult,
@@ -59,7 +62,7 @@ export interface DashboardBackend {
   assignSettings(request: AssignSettingsRequest): ActionResult | Promise<ActionResult>;
   cutover(request: CutoverRequest): CutoverResult;
   cutoverView(): CutoverView | null;
-  exportReport(): Promise<ReportExport | Extract<ActionResult, { ok: false }>>;
+  exportReport(): Promise<ReportExport | ActionFailure>;
 }
 
 export interface DashboardApiOptions {
@@ -112,8 +115,6 @@ export function secretMatches(given: string | string[] | undefined, secret: stri
 
 // ---- HTTP -----------------------------------------------------------------------------------
 
-const failure = (status: number, error: string, problems?: string[]): Extract<ActionResult, { ok: false }> => ({ ok: false, status, error, ...(problems ? { problems } : {}) });
-
 function sendResult(res: ServerResponse, result: ActionResult | CutoverResult, headers: Record<string, string> = {}): void {
   sendJson(res, result.ok ? 200 : result.status, result, headers);
 }
@@ -133,12 +134,12 @@ export const NOT_BUILT_HTML = `<!doctype html>
 </body></html>
 `;
 
-type BodyResult = { ok: true; text: string } | { ok: false; status: number; error: string };
+type BodyResult = { ok: true; text: string } | ActionFailure;
 
 function readBody(req: IncomingMessage, limit: number): Promise<BodyResult> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
-    return Promise.resolve({ ok: false, status: 413, error: `the request body of ${declared} bytes is over the limit of ${limit} bytes` });
+    return Promise.resolve(failure(413, `the request body of ${declared} bytes is over the limit of ${limit} bytes`));
   }
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
@@ -154,20 +155,16 @@ function readBody(req: IncomingMessage, limit: number): Promise<BodyResult> {
       size += chunk.length;
       if (size > limit) {
         // Stop buffering at once; the answer goes out and the connection closes.
-        finish({ ok: false, status: 413, error: `the request body is over the limit of ${limit} bytes` });
+        finish(failure(413, `the request body is over the limit of ${limit} bytes`));
         req.pause();
         return;
       }
       chunks.push(chunk);
     });
     req.on('end', () => finish({ ok: true, text: Buffer.concat(chunks).toString('utf8') }));
-    req.on('error', (e) => finish({ ok: false, status: 400, error: `the request body could not be read: ${e.message}` }));
-    req.on('aborted', () => finish({ ok: false, status: 400, error: 'the request was aborted' }));
+    req.on('error', (e) => finish(failure(400, `the request body could not be read: ${e.message}`)));
+    req.on('aborted', () => finish(failure(400, 'the request was aborted')));
   });
-}
-
-function schemaProblems(error: z.ZodError): string[] {
-  return error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(body)'}: ${i.message}`);
 }
 
 interface SseClient {
@@ -267,7 +264,7 @@ export function createDashboardApi(backend: DashboardBackend, options: Dashboard
     }
     const body = await readBody(req, MAX_BODY_BYTES);
     if (!body.ok) {
-      sendResult(res, failure(body.status, body.error), { connection: 'close' });
+      sendResult(res, body, { connection: 'close' });
       return;
     }
     let value: unknown;
@@ -279,7 +276,7 @@ export function createDashboardApi(backend: DashboardBackend, options: Dashboard
     }
     const parsed = schema.safeParse(value);
     if (!parsed.success) {
-      sendResult(res, failure(400, 'the request does not match what this action expects; nothing was changed', schemaProblems(parsed.error)));
+      sendResult(res, failure(400, 'the request does not match what this action expects; nothing was changed', schemaProblems(parsed.error, '(body)')));
       return;
     }
     sendResult(res, await run(parsed.data));
@@ -340,7 +337,7 @@ export function createDashboardApi(backend: DashboardBackend, options: Dashboard
       if (closed) return false;
       if (pathname === HTTP_ROUTES.cutover) {
         if (req.method !== 'GET' && req.method !== 'POST') {
-          sendJson(res, 405, { ok: false, status: 405, error: `method ${req.method} not allowed on ${pathname}; expected GET or POST` }, { allow: 'GET, POST' });
+          sendJson(res, 405, failure(405, `method ${req.method} not allowed on ${pathname}; expected GET or POST`), { allow: 'GET, POST' });
           return true;
         }
         const done = cutoverRoute(req, res);
@@ -353,7 +350,7 @@ export function createDashboardApi(backend: DashboardBackend, options: Dashboard
       const route = Object.hasOwn(routes, pathname) ? routes[pathname] : undefined;
       if (route) {
         if (req.method !== route.method) {
-          sendJson(res, 405, { ok: false, status: 405, error: `method ${req.method} not allowed on ${pathname}; expected ${route.method}` }, { allow: route.method });
+          sendJson(res, 405, failure(405, `method ${req.method} not allowed on ${pathname}; expected ${route.method}`), { allow: route.method });
           return true;
         }
         const done = route.run(req, res);

@@ -4,6 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   PANEL_SETTING_KEYS,
+  failure,
+  type ActionFailure,
   type ActionResult,
   type AssignSettingsRequest,
   type ChangeConfirmation,
@@ -308,17 +310,13 @@ export class Relay {
   setKillSwitch({ on }: KillSwitchRequest): ActionResult {
     if (this.stopped) {
       // The end of a run may wait seconds for slow gateways: the kill switch still bites then.
-      if (!on) return { ok: false, status: 503, error: 'the relay is stopping' };
+      if (!on) return failure(503, 'the relay is stopping');
       this.manager.apply({ ...this.manager.settings, killSwitch: true });
       this.log.warn('KILL SWITCH ON while stopping: every backend cut off');
       return { ok: true };
     }
     if (!on && this.envKillSwitchOn()) {
-      return {
-        ok: false,
-        status: 409,
-        error: `${KILL_SWITCH_VARIABLE} is on in the environment of this relay run: the kill switch stays on until the relay is restarted without it`,
-      };
+      return failure(409, `${KILL_SWITCH_VARIABLE} is on in the environment of this relay run: the kill switch stays on until the relay is restarted without it`);
     }
     let saveError: string | null = null;
     try {
@@ -334,7 +332,7 @@ export class Relay {
     }
     if (saveError !== null) {
       this.log.error(`kill switch ${on ? 'on' : 'off'} applied for this run, but not saved: ${saveError}`);
-      return { ok: false, status: 500, error: `the kill switch is ${on ? 'on' : 'off'} for this run, but it could not be saved in the settings file: ${saveError}` };
+      return failure(500, `the kill switch is ${on ? 'on' : 'off'} for this run, but it could not be saved in the settings file: ${saveError}`);
     }
     return { ok: true };
   }
@@ -389,20 +387,20 @@ export class Relay {
     try {
       this.store.write(plan.file);
     } catch (e) {
-      return { ok: false, status: 500, error: `the settings could not be saved: ${(e as Error).message}` };
+      return failure(500, `the settings could not be saved: ${(e as Error).message}`);
     }
     this.log.info(`settings changed ${who}${plan.changed.length ? `: ${plan.changed.join(', ')}` : ''}`);
     this.reload();
     const now = this.manager.settings;
     if (JSON.stringify({ ...now, debugPort: 0 }) !== JSON.stringify({ ...expected, debugPort: 0 })) {
-      return { ok: false, status: 500, error: `the settings were saved, but the relay did not apply them (see its log); it runs with: ${describe(now)}` };
+      return failure(500, `the settings were saved, but the relay did not apply them (see its log); it runs with: ${describe(now)}`);
     }
     return { ok: true, confirmation: this.confirmationBase(plan.changed, plan.warnings) };
   }
 
   /** A settings change from the dashboard: checked whole, written to the settings file, applied at once. */
   updateSettings(update: SettingsUpdate): ActionResult {
-    if (this.stopped) return { ok: false, status: 503, error: 'the relay is stopping' };
+    if (this.stopped) return failure(503, 'the relay is stopping');
     const file = this.readFileForChange();
     if (!file.ok) return file;
     const plan = planSettingsUpdate(file.file, update, this.manager.settings, this.envOverrides, this.env);
@@ -416,12 +414,12 @@ export class Relay {
    * The kill switch alone takes the kill switch's own path (no other setting can block it).
    */
   async assignSettings(request: AssignSettingsRequest): Promise<ActionResult> {
-    if (this.stopped) return { ok: false, status: 503, error: 'the relay is stopping' };
+    if (this.stopped) return failure(503, 'the relay is stopping');
     const only = request.assignments.length === 1 ? request.assignments[0] : undefined;
     if (only && /^(relay_kill_switch|killswitch)$/i.test(only.name)) {
       const on = readKillSwitch(only.value);
       if (on === undefined) {
-        return { ok: false, status: 400, error: 'the kill switch was not changed', problems: [`${KILL_SWITCH_VARIABLE}: got ${JSON.stringify(only.value)}; expected 1 (on) or 0 (off), or true/false, on/off, yes/no; nothing was changed`] };
+        return failure(400, 'the kill switch was not changed', [`${KILL_SWITCH_VARIABLE}: got ${JSON.stringify(only.value)}; expected 1 (on) or 0 (off), or true/false, on/off, yes/no; nothing was changed`]);
       }
       return this.setKillSwitchConfirmed({ on });
     }
@@ -434,31 +432,31 @@ export class Relay {
 
   /** A whole settings file from the cutover: checked with this relay's environment, written, applied. */
   private writeSettings(file: Record<string, unknown>, why: string): ActionResult {
-    if (this.stopped) return { ok: false, status: 503, error: 'the relay is stopping' };
+    if (this.stopped) return failure(503, 'the relay is stopping');
     let warnings: string[];
     try {
       warnings = resolveSettings(file, this.env).warnings;
     } catch (e) {
-      if (e instanceof SettingsError) return { ok: false, status: 400, error: 'the settings are not valid; nothing was saved', problems: e.problems.map(formatProblem) };
+      if (e instanceof SettingsError) return failure(400, 'the settings are not valid; nothing was saved', e.problems.map(formatProblem));
       throw e;
     }
     return this.applyPlan({ ok: true, file, changed: [], warnings }, `(${why})`);
   }
 
   cutoverRequest(request: CutoverRequest): CutoverResult {
-    if (this.stopped) return { ok: false, status: 503, error: 'the relay is stopping' };
+    if (this.stopped) return failure(503, 'the relay is stopping');
     return this.cutover.request(request);
   }
 
-  private readFileForChange(): { ok: true; file: Record<string, unknown> } | Extract<ActionResult, { ok: false }> {
+  private readFileForChange(): { ok: true; file: Record<string, unknown> } | ActionFailure {
     try {
       return { ok: true, file: this.store.read() };
     } catch (e) {
-      return { ok: false, status: 500, error: `the settings file cannot be read, so nothing was changed: ${(e as Error).message}` };
+      return failure(500, `the settings file cannot be read, so nothing was changed: ${(e as Error).message}`);
     }
   }
 
-  async exportReport(): Promise<ReportExport | Extract<ActionResult, { ok: false }>> {
+  async exportReport(): Promise<ReportExport | ActionFailure> {
     try {
       // 'pending' names the wait for the sim's first session, before any frame: not a session of its own.
       const sessions = [...this.sessions].filter((s) => s !== 'pending' || s === this.builder.sessionId);
@@ -479,7 +477,7 @@ export class Relay {
       });
     } catch (e) {
       this.log.error(`report failed: ${(e as Error).message}`);
-      return { ok: false, status: 500, error: `the report could not be built: ${(e as Error).message}` };
+      return failure(500, `the report could not be built: ${(e as Error).message}`);
     }
   }
 

@@ -2,7 +2,7 @@
 // the reasons it cannot be: the same rules as the relay applies at start, checked before
 // anything is written. The dashboard only ever saw masked URLs and "has a token" flags, so
 // its edits are mapped back onto the real URLs and tokens here, and never the reverse.
-import { PANEL_SETTING_KEYS, validateBackendEdits, type ActionResult, type BackendEdit, type SettingsUpdate } from '../src-shared/bridge';
+import { PANEL_SETTING_KEYS, failure, validateBackendEdits, type ActionFailure, type BackendEdit, type SettingsUpdate } from '../src-shared/bridge';
 import { redactText } from '../src-shared/redact';
 import {
   BACKENDS_VARIABLE,
@@ -27,7 +27,7 @@ import {
   type Settings,
 } from '../src-shared/settings';
 
-export type UpdatePlan = { ok: true; file: Record<string, unknown>; changed: string[]; warnings: string[] } | Extract<ActionResult, { ok: false }>;
+export type UpdatePlan = { ok: true; file: Record<string, unknown>; changed: string[]; warnings: string[] } | ActionFailure;
 
 /** The scalar settings a dashboard update may carry, each with its variable. */
 const SCALAR_KEYS: readonly ScalarSettingKey[] = ['mode', 'primaryIndex', ...PANEL_SETTING_KEYS];
@@ -35,14 +35,13 @@ const BACKEND_VARIABLES = [BACKENDS_VARIABLE, ENABLED_VARIABLE, TOKENS_VARIABLE,
 export { KILL_SWITCH_VARIABLE };
 
 /** 409: the named variables pin these settings for the run; nothing was saved. */
-function pinnedByEnvironment(names: readonly string[], by: string): Extract<ActionResult, { ok: false }> {
+function pinnedByEnvironment(names: readonly string[], by: string): ActionFailure {
   const unique = [...new Set(names)];
   const many = unique.length > 1;
-  return {
-    ok: false,
-    status: 409,
-    error: `${unique.join(', ')} ${many ? 'are' : 'is'} set in the environment of the running relay and override${many ? '' : 's'} the settings file for this run: a change ${by} would not take effect. Unset ${many ? 'them' : 'it'} and restart the relay to change ${many ? 'them' : 'it'} this way. Nothing was saved.`,
-  };
+  return failure(
+    409,
+    `${unique.join(', ')} ${many ? 'are' : 'is'} set in the environment of the running relay and override${many ? '' : 's'} the settings file for this run: a change ${by} would not take effect. Unset ${many ? 'them' : 'it'} and restart the relay to change ${many ? 'them' : 'it'} this way. Nothing was saved.`,
+  );
 }
 
 /** The file key a settings change writes when it forces settings that send nowhere, and removes once they deliver again. */
@@ -107,10 +106,10 @@ export function planSettingsUpdate(file: Record<string, unknown>, update: Settin
     // Refused before the edits are matched to the backends in force, which costs the square of their number.
     if (update.backends.length > current.maxBackends) {
       const p = tooManyBackends(update.backends.length, current.maxBackends, 'default');
-      return { ok: false, status: 400, error: 'too many backends; nothing was saved', problems: [`${p.variable}: got ${p.value} from the dashboard; expected ${p.expected}`] };
+      return failure(400, 'too many backends; nothing was saved', [`${p.variable}: got ${p.value} from the dashboard; expected ${p.expected}`]);
     }
     const mapped = mapBackendEdits(update.backends, current.backends);
-    if (mapped.problems.length > 0) return { ok: false, status: 400, error: 'the backends are not valid; nothing was saved', problems: mapped.problems.map((p) => redactText(p)) };
+    if (mapped.problems.length > 0) return failure(400, 'the backends are not valid; nothing was saved', mapped.problems.map((p) => redactText(p)));
     const pinned = BACKEND_VARIABLES.filter(overridden);
     if (pinned.length > 0) {
       if (!sameBackends(mapped.backends, current.backends)) conflicts.push(...pinned);
@@ -128,14 +127,14 @@ export function planSettingsUpdate(file: Record<string, unknown>, update: Settin
     backends.map((b) => ({ url: b.url, enabled: b.enabled, ...(b.name ? { name: b.name } : {}) })),
     primaryIndex,
   );
-  if (problems.length > 0) return { ok: false, status: 400, error: 'the settings are not valid; nothing was saved', problems: problems.map((p) => redactText(p)) };
+  if (problems.length > 0) return failure(400, 'the settings are not valid; nothing was saved', problems.map((p) => redactText(p)));
 
   markForce(next, update.force === true, env);
   let warnings: string[];
   try {
     warnings = resolveSettings(next, env).warnings;
   } catch (e) {
-    if (e instanceof SettingsError) return { ok: false, status: 400, error: 'the settings are not valid; nothing was saved', problems: e.problems.map((p) => redactText(formatProblem(p))) };
+    if (e instanceof SettingsError) return failure(400, 'the settings are not valid; nothing was saved', e.problems.map((p) => redactText(formatProblem(p))));
     throw e;
   }
   return { ok: true, file: next, changed, warnings };
@@ -187,7 +186,7 @@ export function planAssignments(file: Record<string, unknown>, assignments: read
       context.force ? { force: true } : {},
     );
   } catch (e) {
-    if (e instanceof SettingsError) return { ok: false, status: 400, error: 'the settings are not valid; nothing was saved', problems: e.problems.map((p) => redactText(formatProblem(p))) };
+    if (e instanceof SettingsError) return failure(400, 'the settings are not valid; nothing was saved', e.problems.map((p) => redactText(formatProblem(p))));
     throw e;
   }
   if (pinned.length > 0) return pinnedByEnvironment(pinned, 'from relay set');
@@ -197,7 +196,7 @@ export function planAssignments(file: Record<string, unknown>, assignments: read
     warnings = resolveSettings(next, context.env).warnings;
   } catch (e) {
     if (e instanceof SettingsError) {
-      return { ok: false, status: 400, error: 'with the running relay\'s environment these settings are not valid; nothing was saved', problems: e.problems.map((p) => redactText(formatProblem(p))) };
+      return failure(400, 'with the running relay\'s environment these settings are not valid; nothing was saved', e.problems.map((p) => redactText(formatProblem(p))));
     }
     throw e;
   }

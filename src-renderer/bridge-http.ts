@@ -6,6 +6,8 @@ import {
   HTTP_ROUTES,
   SECRET_HEADER,
   SNAPSHOT_INTERVAL_MS,
+  failure,
+  type ActionFailure,
   type ActionResult,
   type ChangeConfirmation,
   type ConnectionStatus,
@@ -17,8 +19,6 @@ import {
 } from '../src-shared/bridge';
 import type { CutoverRequest, CutoverView } from '../src-shared/cutover';
 import { READ_ONLY_MESSAGE, type DashboardBridge } from './store';
-
-type Failure = Extract<ActionResult, { ok: false }>;
 
 export interface ResponseLike {
   ok: boolean;
@@ -107,8 +107,8 @@ export function createHttpBridge(env: HttpBridgeEnv, options: HttpBridgeOptions 
     return 'failure' in answer ? answer.failure : toResult(answer.res, answer.body);
   }
 
-  async function postRaw(route: string, payload: unknown): Promise<{ res: ResponseLike; body: string } | { failure: Failure }> {
-    if (!secret) return { failure: { ok: false, status: 403, error: READ_ONLY_MESSAGE } };
+  async function postRaw(route: string, payload: unknown): Promise<{ res: ResponseLike; body: string } | { failure: ActionFailure }> {
+    if (!secret) return { failure: failure(403, READ_ONLY_MESSAGE) };
     let res: ResponseLike;
     try {
       res = await env.fetch(base + route, {
@@ -138,10 +138,10 @@ export function createHttpBridge(env: HttpBridgeEnv, options: HttpBridgeOptions 
       if (!result.ok) return result;
       const parsed = parseJson(answer.body) as { cutover?: CutoverView } | undefined;
       if (parsed?.cutover && typeof parsed.cutover === 'object') return { ok: true, cutover: parsed.cutover };
-      return { ok: false, status: 500, error: 'The relay answered the cutover request without its state' };
+      return failure(500, 'The relay answered the cutover request without its state');
     },
 
-    async exportReport(): Promise<ReportExport | Failure> {
+    async exportReport(): Promise<ReportExport | ActionFailure> {
       // A report is redacted and changes nothing, so it needs no secret; sent when we have one anyway.
       const headers: Record<string, string> = { accept: 'application/json' };
       if (secret) headers[SECRET_HEADER] = secret;
@@ -152,10 +152,10 @@ export function createHttpBridge(env: HttpBridgeEnv, options: HttpBridgeOptions 
         return unreachable(e);
       }
       const body = await res.text().catch(() => '');
-      if (!res.ok) return toResult(res, body) as Failure;
+      if (!res.ok) return toResult(res, body) as ActionFailure;
       const parsed = parseJson(body);
       if (isReport(parsed)) return parsed;
-      return { ok: false, status: 500, error: 'The relay answered the report request with something that is not a report' };
+      return failure(500, 'The relay answered the report request with something that is not a report');
     },
 
     subscribe(onState: (state: DashboardState) => void, onStatus?: (status: ConnectionStatus) => void): () => void {
@@ -246,19 +246,19 @@ function toResult(res: ResponseLike, body: string): ActionResult {
   }
   if (parsed && typeof parsed === 'object') return failureFrom(parsed, res.status);
   const text = firstLine(body) || res.statusText || 'no explanation given';
-  return { ok: false, status: res.status, error: res.status === 403 ? `${text}. ${READ_ONLY_MESSAGE}` : text };
+  return failure(res.status, res.status === 403 ? `${text}. ${READ_ONLY_MESSAGE}` : text);
 }
 
-function failureFrom(parsed: object, httpStatus: number): Failure {
+function failureFrom(parsed: object, httpStatus: number): ActionFailure {
   const p = parsed as { status?: unknown; error?: unknown; problems?: unknown };
   const status = typeof p.status === 'number' ? p.status : httpStatus;
   const error = typeof p.error === 'string' && p.error ? p.error : `HTTP ${httpStatus}`;
   const problems = Array.isArray(p.problems) ? p.problems.filter((x): x is string => typeof x === 'string') : [];
-  return { ok: false, status, error, ...(problems.length > 0 ? { problems } : {}) };
+  return failure(status, error, problems.length > 0 ? problems : undefined);
 }
 
-function unreachable(e: unknown): Failure {
-  return { ok: false, status: 503, error: `The relay did not answer: ${e instanceof Error ? e.message : String(e)}` };
+function unreachable(e: unknown): ActionFailure {
+  return failure(503, `The relay did not answer: ${e instanceof Error ? e.message : String(e)}`);
 }
 
 function isReport(v: unknown): v is ReportExport {

@@ -5,18 +5,20 @@
 // with a hard cap on points per target, history for targets that are gone empties and is
 // deleted, and everything else is replaced wholesale by each snapshot.
 import { createStore, type StoreApi } from 'zustand/vanilla';
-import type {
-  ActionResult,
-  ChangeConfirmation,
-  ConnectionStatus,
-  CutoverResult,
-  DashboardState,
-  LatencyHistory,
-  LatencyPoint,
-  RelayBridge,
-  ReportExport,
-  SaveReportResult,
-  SettingsUpdate,
+import {
+  failure,
+  type ActionFailure,
+  type ActionResult,
+  type ChangeConfirmation,
+  type ConnectionStatus,
+  type CutoverResult,
+  type DashboardState,
+  type LatencyHistory,
+  type LatencyPoint,
+  type RelayBridge,
+  type ReportExport,
+  type SaveReportResult,
+  type SettingsUpdate,
 } from '../src-shared/bridge';
 import type { CutoverRequest } from '../src-shared/cutover';
 
@@ -145,7 +147,7 @@ export function createDashboardStore(bridge: DashboardBridge, options: StoreOpti
   let confirmTimer: ReturnType<typeof setTimeout> | undefined;
 
   return createStore<DashboardStoreState>()((set, get) => {
-    const fail = (action: ActionName, result: Extract<ActionResult, { ok: false }>): void => {
+    const fail = (action: ActionName, result: ActionFailure): void => {
       set((s) => ({
         lastError: { action, status: result.status, message: result.error, problems: result.problems ?? [], at: now() },
         readOnly: result.status === 403 ? (s.readOnly ?? 'refused') : s.readOnly,
@@ -157,17 +159,17 @@ export function createDashboardStore(bridge: DashboardBridge, options: StoreOpti
     };
 
     /** An action shown as pending while it runs, its refusal shown like any other. */
-    const tracked = async <R extends { ok: boolean }>(flag: 'pendingSettings' | 'pendingCutover', action: ActionName, call: () => Promise<R>): Promise<R | Extract<ActionResult, { ok: false }>> => {
+    const tracked = async <R extends { ok: boolean }>(flag: 'pendingSettings' | 'pendingCutover', action: ActionName, call: () => Promise<R>): Promise<R | ActionFailure> => {
       set({ [flag]: true } as Pick<DashboardData, typeof flag>);
       const result = await settle(call);
       set({ [flag]: false } as Pick<DashboardData, typeof flag>);
       if (result.ok) succeed(action);
-      else fail(action, result as Extract<ActionResult, { ok: false }>);
+      else fail(action, result as ActionFailure);
       return result;
     };
 
     /** Export and save alike: one report at a time shown as pending, its failure shown like any refused action. */
-    const reportAction = async <T extends { ok: true }>(call: () => Promise<T | Extract<ActionResult, { ok: false }>>): Promise<T | null> => {
+    const reportAction = async <T extends { ok: true }>(call: () => Promise<T | ActionFailure>): Promise<T | null> => {
       set({ pendingReport: true });
       const result = await settle(call);
       set({ pendingReport: false });
@@ -270,7 +272,7 @@ export function createDashboardStore(bridge: DashboardBridge, options: StoreOpti
       saveReport() {
         const save = bridge.saveReport;
         if (!save) {
-          fail('report', { ok: false, status: 400, error: 'this dashboard cannot save files itself; use Export parity report' });
+          fail('report', failure(400, 'this dashboard cannot save files itself; use Export parity report'));
           return Promise.resolve(null);
         }
         return reportAction(() => save.call(bridge));
@@ -394,11 +396,11 @@ function trim(points: readonly LatencyPoint[], cutoff: number, maxPoints: number
   return start === 0 ? points : points.slice(start);
 }
 
-async function settle<T extends { ok: boolean }>(call: () => Promise<T>): Promise<T | Extract<ActionResult, { ok: false }>> {
+async function settle<T extends { ok: boolean }>(call: () => Promise<T>): Promise<T | ActionFailure> {
   try {
     return await call();
   } catch (e) {
-    return { ok: false, status: 503, error: `The relay did not answer: ${errorText(e)}` };
+    return failure(503, `The relay did not answer: ${errorText(e)}`);
   }
 }
 

@@ -162,6 +162,22 @@ export type ActionResult =
       problems?: string[];
     };
 
+/** A refused or failed request, in the one shape the HTTP API, the IPC bridge and the dashboard share. */
+export type ActionFailure = Extract<ActionResult, { ok: false }>;
+
+/** The one way a refusal is built: `problems` only when there are some to list. */
+export function failure(status: number, error: string, problems?: string[]): ActionFailure {
+  return { ok: false, status, error, ...(problems ? { problems } : {}) };
+}
+
+/**
+ * A schema's refusal as one line per problem, naming the field; `whole` names the value
+ * itself when the problem is not in one of its fields ('(body)' over HTTP, '(argument)' over IPC).
+ */
+export function schemaProblems(error: z.ZodError, whole: string): string[] {
+  return error.issues.map((i) => `${i.path.length ? i.path.join('.') : whole}: ${i.message}`);
+}
+
 /**
  * Checks backend edits before anything is sent or saved, with the same rules the relay
  * applies, so the form can explain each problem next to its field.
@@ -205,7 +221,7 @@ export interface BridgeChannels {
   'relay:get-history': { request: void; response: LatencyHistory };
   'relay:set-kill-switch': { request: KillSwitchRequest; response: ActionResult };
   'relay:update-settings': { request: SettingsUpdate; response: ActionResult };
-  'relay:export-report': { request: void; response: ReportExport | Extract<ActionResult, { ok: false }> };
+  'relay:export-report': { request: void; response: ReportExport | ActionFailure };
   /** The guided cutover: start it, or pause, resume, abort, roll back, remove the old backend. */
   'relay:cutover': { request: CutoverRequest; response: CutoverResult };
   /** Desktop only: asks where to save with the system's save dialog, then writes the .html and .json. */
@@ -217,10 +233,10 @@ import { BRIDGE_CHANNELS, STATE_EVENT_CHANNEL } from './ipc-channels';
 export { BRIDGE_CHANNELS, STATE_EVENT_CHANNEL };
 
 /** The cutover as the relay holds it after the request, or why the request was refused. */
-export type CutoverResult = { ok: true; cutover: CutoverView } | Extract<ActionResult, { ok: false }>;
+export type CutoverResult = { ok: true; cutover: CutoverView } | ActionFailure;
 
 /** The report saved by the desktop shell: where, or that the person cancelled the dialog. */
-export type SaveReportResult = { ok: true; files: string[] } | { ok: true; cancelled: true } | Extract<ActionResult, { ok: false }>;
+export type SaveReportResult = { ok: true; files: string[] } | { ok: true; cancelled: true } | ActionFailure;
 
 export type BridgeChannel = keyof BridgeChannels;
 
@@ -257,7 +273,7 @@ export interface RelayBridge {
   subscribe(onState: (state: DashboardState) => void, onStatus?: (status: ConnectionStatus) => void): () => void;
   setKillSwitch(on: boolean): Promise<ActionResult>;
   updateSettings(update: SettingsUpdate): Promise<ActionResult>;
-  exportReport(): Promise<ReportExport | Extract<ActionResult, { ok: false }>>;
+  exportReport(): Promise<ReportExport | ActionFailure>;
   cutover(request: CutoverRequest): Promise<CutoverResult>;
   /** Where the shell can save files itself (the desktop app), the export goes through its save dialog. */
   saveReport?(): Promise<SaveReportResult>;

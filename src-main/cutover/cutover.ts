@@ -11,7 +11,7 @@
 // Every step keeps the settings as they were before it, so rollback restores exactly those,
 // and only after checking that telemetry would still reach a backend whose gateway is
 // confirming deliveries right now. The kill switch is never touched.
-import type { ActionResult, CutoverResult } from '../../src-shared/bridge';
+import { failure, type ActionFailure, type ActionResult, type CutoverResult } from '../../src-shared/bridge';
 import {
   CUTOVER_STEPS,
   CUTOVER_STEP_TITLES,
@@ -110,7 +110,6 @@ interface Run {
   undoing: { step: StepState; since: number; expect: string[] } | null;
 }
 
-const refuse = (status: number, error: string): Extract<ActionResult, { ok: false }> => ({ ok: false, status, error });
 
 /** The variables a cutover changes: pinned by the environment, it cannot run. */
 const CUTOVER_VARIABLES = [BACKENDS_VARIABLE, ENABLED_VARIABLE, TOKENS_VARIABLE, NAMES_VARIABLE, variableOf('mode'), variableOf('primaryIndex')];
@@ -166,21 +165,21 @@ export class CutoverController {
 
   private start(request: Extract<CutoverRequest, { action: 'start' }>): ActionResult {
     if (this.run && this.active(this.run)) {
-      return refuse(409, `a cutover to ${this.run.to.url} is in progress (${this.run.phase}${this.run.current ? ` at "${CUTOVER_STEP_TITLES[this.run.current]}"` : ''}): finish, roll back or abort it first`);
+      return failure(409, `a cutover to ${this.run.to.url} is in progress (${this.run.phase}${this.run.current ? ` at "${CUTOVER_STEP_TITLES[this.run.current]}"` : ''}): finish, roll back or abort it first`);
     }
     const pinned = CUTOVER_VARIABLES.filter((v) => this.host.envOverrides.includes(v));
     if (pinned.length > 0) {
-      return refuse(409, `${pinned.join(', ')} ${pinned.length > 1 ? 'are' : 'is'} set in the environment of the running relay: a cutover changes ${pinned.length > 1 ? 'them' : 'it'} in the settings file, where the change would not take effect. Restart the relay without ${pinned.length > 1 ? 'them' : 'it'} first.`);
+      return failure(409, `${pinned.join(', ')} ${pinned.length > 1 ? 'are' : 'is'} set in the environment of the running relay: a cutover changes ${pinned.length > 1 ? 'them' : 'it'} in the settings file, where the change would not take effect. Restart the relay without ${pinned.length > 1 ? 'them' : 'it'} first.`);
     }
     const settings = this.host.settings();
-    if (settings.killSwitch) return refuse(409, 'the kill switch is on: nothing is sent, so no step of a cutover could be confirmed. Turn it off first.');
+    if (settings.killSwitch) return failure(409, 'the kill switch is on: nothing is sent, so no step of a cutover could be confirmed. Turn it off first.');
     const to = request.to.trim();
-    if (!isWsUrl(to)) return refuse(400, `--to: "${maskUrl(to)}" is not a ws:// or wss:// URL; expected the new gateway, such as wss://gateway-b.example.com/relay`);
+    if (!isWsUrl(to)) return failure(400, `--to: "${maskUrl(to)}" is not a ws:// or wss:// URL; expected the new gateway, such as wss://gateway-b.example.com/relay`);
     const name = request.name?.trim() || undefined;
-    if (name !== undefined && !isBackendName(name)) return refuse(400, `the name "${name}" is not valid; expected a name of 1 to 40 characters, without commas or control characters`);
+    if (name !== undefined && !isBackendName(name)) return failure(400, `the name "${name}" is not valid; expected a name of 1 to 40 characters, without commas or control characters`);
     const from = settings.backends[settings.primaryIndex];
-    if (!from) return refuse(409, 'no backend is configured: there is nothing to cut over from. Add the new backend with relay set RELAY_BACKENDS instead.');
-    if (from.url === to) return refuse(409, `${backendLabel(from)} is the primary already: nothing to cut over`);
+    if (!from) return failure(409, 'no backend is configured: there is nothing to cut over from. Add the new backend with relay set RELAY_BACKENDS instead.');
+    if (from.url === to) return failure(409, `${backendLabel(from)} is the primary already: nothing to cut over`);
     const existing = settings.backends.find((b) => b.url === to);
     const fromLabel: CutoverBackend = { url: maskUrl(from.url), name: from.name ?? null };
     const toLabel: CutoverBackend = { url: maskUrl(to), name: name ?? existing?.name ?? null };
@@ -217,17 +216,17 @@ export class CutoverController {
 
   private act(action: 'pause' | 'resume' | 'abort' | 'rollback' | 'remove' | 'retry'): ActionResult {
     const run = this.run;
-    if (!run) return refuse(409, 'no cutover has run in this relay: start one with relay cutover --to <url>');
+    if (!run) return failure(409, 'no cutover has run in this relay: start one with relay cutover --to <url>');
     switch (action) {
       case 'pause':
-        if (run.phase !== 'running') return refuse(409, `the cutover is ${run.phase}, not running: nothing to pause`);
+        if (run.phase !== 'running') return failure(409, `the cutover is ${run.phase}, not running: nothing to pause`);
         run.phase = 'paused';
         run.problem = 'paused by the operator';
         this.record(run, run.current, 'paused', 'paused by the operator: no further step until resumed');
         return { ok: true };
       case 'resume':
       case 'retry': {
-        if (run.phase !== 'paused' && run.phase !== 'failed') return refuse(409, `the cutover is ${run.phase}: nothing to ${action}`);
+        if (run.phase !== 'paused' && run.phase !== 'failed') return failure(409, `the cutover is ${run.phase}: nothing to ${action}`);
         const step = run.current ? this.step(run, run.current) : null;
         // A failed step is tried again from its start: its settings are already in force, its effect is
         // awaited anew. A step that was waiting when paused waits afresh too: its time limit counts from now.
@@ -243,9 +242,9 @@ export class CutoverController {
         return { ok: true };
       }
       case 'remove': {
-        if (run.phase !== 'completed') return refuse(409, `the old backend is removed at the end of a completed cutover; this one is ${run.phase}`);
+        if (run.phase !== 'completed') return failure(409, `the old backend is removed at the end of a completed cutover; this one is ${run.phase}`);
         const remove = this.step(run, 'remove');
-        if (remove.status === 'done') return refuse(409, `${labelOf(run.from)} was removed already`);
+        if (remove.status === 'done') return failure(409, `${labelOf(run.from)} was removed already`);
         remove.status = 'pending';
         remove.detail = '';
         run.removeOld = true;
@@ -265,9 +264,9 @@ export class CutoverController {
 
   /** Undoes the last step that changed the settings: restores them as they were before it. */
   private rollback(run: Run): ActionResult {
-    if (run.phase === 'rolling-back') return refuse(409, 'a rollback is in progress: wait for it to be confirmed');
+    if (run.phase === 'rolling-back') return failure(409, 'a rollback is in progress: wait for it to be confirmed');
     const undo = [...run.steps].reverse().find((s) => s.before !== null && (s.status === 'done' || s.status === 'running' || s.status === 'failed'));
-    if (!undo) return refuse(409, 'no step of this cutover is left to roll back: the settings are as they were before it began');
+    if (!undo) return failure(409, 'no step of this cutover is left to roll back: the settings are as they were before it began');
     const check = this.safeToRestore(undo.before as CutoverSnapshot);
     if (!check.ok) {
       this.record(run, undo.name, 'refused', `rollback of "${CUTOVER_STEP_TITLES[undo.name]}" refused: ${check.error}`);
@@ -297,7 +296,7 @@ export class CutoverController {
 
   /** Stops the procedure; a step applied but not yet confirmed is undone first (when that is safe). */
   private abort(run: Run): ActionResult {
-    if (!this.active(run)) return refuse(409, `the cutover is ${run.phase} already`);
+    if (!this.active(run)) return failure(409, `the cutover is ${run.phase} already`);
     let detail = 'aborted by the operator; the steps done stay in force (relay rollback undoes them one by one)';
     const open = run.steps.find((s) => (s.status === 'running' || s.status === 'failed') && s.before !== null);
     if (open) {
@@ -325,12 +324,12 @@ export class CutoverController {
    * confirming deliveries now. Otherwise the rollback is refused: it must never trade a
    * working state for one that sends to a dead gateway.
    */
-  private safeToRestore(before: CutoverSnapshot): ({ ok: true; expect: string[] }) | Extract<ActionResult, { ok: false }> {
+  private safeToRestore(before: CutoverSnapshot): ({ ok: true; expect: string[] }) | ActionFailure {
     let restored: Settings;
     try {
       restored = resolveSettings({ ...this.host.readFile(), ...before }, this.host.env).settings;
     } catch (e) {
-      return refuse(409, `the settings before that step are no longer valid with the rest of the file: ${(e as Error).message}`);
+      return failure(409, `the settings before that step are no longer valid with the rest of the file: ${(e as Error).message}`);
     }
     const parity = this.host.parity();
     const confirming = new Set(parity.perTarget.filter((p) => p.confirming).map((p) => p.url));
@@ -339,7 +338,7 @@ export class CutoverController {
     if (this.host.settings().killSwitch) return { ok: true, expect: [] };
     if (healthy.length === 0) {
       const names = active.map((b) => backendLabel(b)).join(' and ') || 'no backend';
-      return refuse(409, `it would send telemetry only to ${names}, whose gateway is not confirming deliveries now; nothing was changed. Fix that gateway first, or roll forward.`);
+      return failure(409, `it would send telemetry only to ${names}, whose gateway is not confirming deliveries now; nothing was changed. Fix that gateway first, or roll forward.`);
     }
     return { ok: true, expect: healthy.map((b) => maskUrl(b.url)) };
   }

@@ -4,7 +4,7 @@
 // only builds the ports and calls DesktopApp.start.
 import fs from 'node:fs';
 import path from 'node:path';
-import { STATE_EVENT_CHANNEL, SNAPSHOT_INTERVAL_MS, type ActionResult, type SaveReportResult } from '../../src-shared/bridge';
+import { STATE_EVENT_CHANNEL, SNAPSHOT_INTERVAL_MS, failure, type ActionFailure, type ActionResult, type SaveReportResult } from '../../src-shared/bridge';
 import type { DesktopPrefs } from '../../src-shared/desktop';
 import { safeFileBase } from '../../src-shared/report';
 import type { Env } from '../../src-shared/settings';
@@ -440,7 +440,7 @@ export class DesktopApp {
         this.store.write({ ...this.store.read(), killSwitch: on });
         result = { ok: true };
       } catch (e) {
-        result = { ok: false, status: 500, error: `the kill switch could not be saved: ${(e as Error).message}` };
+        result = failure(500, `the kill switch could not be saved: ${(e as Error).message}`);
       }
       this.refreshTray();
     }
@@ -461,8 +461,8 @@ export class DesktopApp {
     else this.ports.notifications.show('Kill switch off', 'The backends reconnect by themselves.', undefined, { sound: true });
   }
 
-  private notRunning(): Extract<ActionResult, { ok: false }> {
-    return { ok: false, status: 503, error: statusLine(this.phase) };
+  private notRunning(): ActionFailure {
+    return failure(503, statusLine(this.phase));
   }
 
   /** The report through the system's save dialog: the .html chosen, the .json beside it. */
@@ -483,7 +483,7 @@ export class DesktopApp {
       fs.writeFileSync(htmlFile, report.html);
       fs.writeFileSync(jsonFile, report.json);
     } catch (e) {
-      return { ok: false, status: 500, error: `the report could not be written to ${path.dirname(htmlFile)}: ${(e as Error).message}` };
+      return failure(500, `the report could not be written to ${path.dirname(htmlFile)}: ${(e as Error).message}`);
     }
     this.log.info(`parity report saved: ${htmlFile} and ${path.basename(jsonFile)}`);
     return { ok: true, files: [htmlFile, jsonFile] };

@@ -6,14 +6,15 @@ import {
   BRIDGE_CHANNELS,
   KillSwitchRequestSchema,
   SettingsUpdateSchema,
+  failure,
+  schemaProblems,
+  type ActionFailure,
   type ActionResult,
   type BridgeChannel,
   type BridgeChannels,
 } from '../../src-shared/bridge';
 import { CutoverRequestSchema } from '../../src-shared/cutover';
 import type { IpcPort, IpcSender } from './ports';
-
-type Failure = Extract<ActionResult, { ok: false }>;
 
 /** What the handlers call: the running relay's dashboard calls, or an explanation why there is none. */
 export interface BridgeBackend {
@@ -33,12 +34,6 @@ export class IpcRefusedError extends Error {
   }
 }
 
-const failure = (status: number, error: string, problems?: string[]): Failure => ({ ok: false, status, error, ...(problems ? { problems } : {}) });
-
-function problemsOf(error: z.ZodError): string[] {
-  return error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(argument)'}: ${i.message}`);
-}
-
 export interface RegisterOptions {
   isTrusted(sender: IpcSender): boolean;
   log(message: string): void;
@@ -50,11 +45,11 @@ export function registerBridgeHandlers(ipc: IpcPort, backend: BridgeBackend, opt
     options.log(`IPC ${channel} refused: sender webContents ${sender.webContentsId} (${sender.frameUrl ?? 'no frame'}${sender.isMainFrame ? '' : ', a subframe'}) is not the dashboard window`);
     throw new IpcRefusedError(`${channel} refused: only the dashboard window may call the relay`);
   };
-  const noArgument = (channel: string, arg: unknown): Failure | null =>
+  const noArgument = (channel: string, arg: unknown): ActionFailure | null =>
     arg === undefined || arg === null ? null : failure(400, `${channel} takes no argument; got ${typeof arg}`);
-  const parsed = <T>(schema: z.ZodType<T>, arg: unknown): { ok: true; value: T } | { ok: false; failure: Failure } => {
+  const parsed = <T>(schema: z.ZodType<T>, arg: unknown): { ok: true; value: T } | { ok: false; failure: ActionFailure } => {
     const r = schema.safeParse(arg);
-    return r.success ? { ok: true, value: r.data } : { ok: false, failure: failure(400, 'the request does not match what this action expects; nothing was changed', problemsOf(r.error)) };
+    return r.success ? { ok: true, value: r.data } : { ok: false, failure: failure(400, 'the request does not match what this action expects; nothing was changed', schemaProblems(r.error, '(argument)')) };
   };
 
   const handlers: { [C in BridgeChannel]: (arg: unknown) => unknown } = {
