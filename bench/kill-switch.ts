@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { HTTP_ROUTES, SECRET_HEADER } from '../src-shared/http-routes';
+import { HTTP_ROUTES, SECRET_HEADER } from '../src-shared/bridge-operations';
 import type { CliCommand } from './build';
 import type { BenchChild } from './child';
 import { PROJECT_DIR } from './paths';
@@ -82,7 +82,7 @@ export async function measureKillSwitch(cli: CliCommand, child: BenchChild, urls
       const t0 = process.hrtime.bigint();
       await child.mark(t0);
       const sent = process.hrtime.bigint();
-      const answer = await post(relay.port, HTTP_ROUTES.killSwitch, secret, { on: true });
+      const answer = await post(relay.port, HTTP_ROUTES.setKillSwitch, secret, { on: true });
       if (answer.status !== 200) throw new Error(`kill on: HTTP ${answer.status} ${answer.text}`);
       await sleep(plan.afterMs);
       const marked = await child.marked();
@@ -98,7 +98,7 @@ export async function measureKillSwitch(cli: CliCommand, child: BenchChild, urls
         if (at > BigInt(zero[f.gateway] as string)) framesAfter++;
         else inTransit++;
       }
-      await post(relay.port, HTTP_ROUTES.killSwitch, secret, { on: false });
+      await post(relay.port, HTTP_ROUTES.setKillSwitch, secret, { on: false });
     }
 
     const cliRuns: number[] = [];
@@ -108,14 +108,14 @@ export async function measureKillSwitch(cli: CliCommand, child: BenchChild, urls
     await wallOf(['-e', '0']);
     await relay.waitConnected();
     await wallOf([...cli.args, 'kill', 'on', '--config-dir', relay.dir]);
-    await post(relay.port, HTTP_ROUTES.killSwitch, secret, { on: false });
+    await post(relay.port, HTTP_ROUTES.setKillSwitch, secret, { on: false });
     for (let r = 0; r < plan.rounds; r++) {
       await relay.waitConnected();
       nodeRuns.push(round((await wallOf(['-e', '0'])).ms, 1));
       const k = await wallOf([...cli.args, 'kill', 'on', '--config-dir', relay.dir]);
       cliRuns.push(round(k.ms, 1));
       cliSays = k.stdout.trim().split('\n').pop() ?? '';
-      await post(relay.port, HTTP_ROUTES.killSwitch, secret, { on: false });
+      await post(relay.port, HTTP_ROUTES.setKillSwitch, secret, { on: false });
     }
     const ratios = cliRuns.map((c, i) => c / (nodeRuns[i] as number));
     return {

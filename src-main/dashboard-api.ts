@@ -7,27 +7,19 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
-import type { z } from 'zod';
 import {
-  AssignSettingsSchema,
+  BRIDGE_OPERATIONS,
+  HTTP_OPERATIONS,
   HTTP_ROUTES,
-  KillSwitchRequestSchema,
   SECRET_HEADER,
-  SettingsUpdateSchema,
   SNAPSHOT_INTERVAL_MS,
   failure,
-  schemaProblems,
+  parseRequest,
   type ActionFailure,
-  type ActionResult,
-  type AssignSettingsRequest,
-  type CutoverResult,
-  type DashboardState,
-  type KillSwitchRequest,
-  type LatencyHistory,
-  type ReportExport,
-  type SettingsUpdate,
+  type Handler,
+  type HttpOperation,
 } from '../src-shared/bridge';
-import { CutoverRequestSchema, type CutoverRequest, type CutoverView } from '../src-shared/cutover';
+import type { HttpMethod } from '../src-shared/bridge-operations';
 import { sendJson } from './http-json';
 import { resolveStaticFile } from './static-files';
 import { DASHBOARD_SECRET_FILE } from './runtime-lock';
@@ -51,19 +43,8 @@ const HTML_HEADERS = {
   'x-frame-options': 'DENY',
 };
 
-
-/** What the relay offers the dashboard; the same calls serve the desktop shell's IPC. */
-export interface DashboardBackend {
-  state(): DashboardState;
-  history(): LatencyHistory;
-  setKillSwitch(request: KillSwitchRequest): ActionResult | Promise<ActionResult>;
-  updateSettings(update: SettingsUpdate): ActionResult;
-  /** The CLI's `relay set NAME=VALUE ...`. */
-  assignSettings(request: AssignSettingsRequest): ActionResult | Promise<ActionResult>;
-  cutover(request: CutoverRequest): CutoverResult;
-  cutoverView(): CutoverView | null;
-  exportReport(): Promise<ReportExport | ActionFailure>;
-}
+/** The relay's actions, one per HTTP operation of the map (the desktop shell's IPC calls the same relay). */
+export type RelayActions = { readonly [N in HttpOperation]: Handler<N> };
 
 export interface DashboardApiOptions {
   secret: string;
@@ -115,8 +96,12 @@ export function secretMatches(given: string | string[] | undefined, secret: stri
 
 // ---- HTTP -----------------------------------------------------------------------------------
 
-function sendResult(res: ServerResponse, result: ActionResult | CutoverResult, headers: Record<string, string> = {}): void {
-  sendJson(res, result.ok ? 200 : result.status, result, headers);
+const isFailure = (result: unknown): result is ActionFailure =>
+  typeof result === 'object' && result !== null && (result as { ok?: unknown }).ok === false && typeof (result as { status?: unknown }).status === 'number';
+
+/** An operation's answer: a refusal with its own status, anything else 200. */
+function sendResult(res: ServerResponse, result: unknown, headers: Record<string, string> = {}): void {
+  sendJson(res, isFailure(result) ? result.status : 200, result, headers);
 }
 
 function sendHtml(res: ServerResponse, status: number, html: string, method: string): void {
@@ -173,7 +158,7 @@ interface SseClient {
   blocked: boolean;
 }
 
-export function createDashboardApi(backend: DashboardBackend, options: DashboardApiOptions): DashboardApi {
+export function createDashboardApi(backend: RelayActions, options: DashboardApiOptions): DashboardApi {
   const root = path.resolve(options.staticRoot ?? DEFAULT_DASHBOARD_ROOT);
   const maxClients = options.maxSseClients ?? MAX_SSE_CLIENTS;
   const interval = options.snapshotIntervalMs ?? SNAPSHOT_INTERVAL_MS;
@@ -192,7 +177,7 @@ export function createDashboardApi(backend: DashboardBackend, options: Dashboard
   const broadcast = () => {
     if (clients.size === 0) return;
     // One snapshot per tick for every client: the cost does not grow with the number of tabs.
-    const text = `event: state\ndata: ${JSON.stringify(backend.state())}\n\n`;
+    const text = `event: state\ndata: ${JSON.stringify(backend.getState())}\n\n`;
     for (const c of clients) writeTo(c, text);
   };
   const startTimers = () => {
@@ -235,11 +220,12 @@ export function createDashboardApi(backend: DashboardBackend, options: Dashboard
     req.socket.setNoDelay(true);
     // An SSE stream is meant to stay open: the request timeouts of the debug endpoints do not apply.
     req.socket.setTimeout(0);
-    writeTo(client, `retry: 1000\n\nevent: state\ndata: ${JSON.stringify(backend.state())}\n\n`);
+    writeTo(client, `retry: 1000\n\nevent: state\ndata: ${JSON.stringify(backend.getState())}\n\n`);
     startTimers();
   };
 
-  const action = async <T>(req: IncomingMessage, res: ServerResponse, schema: z.ZodType<T>, run: (value: T) => ActionResult | CutoverResult | Promise<ActionResult | CutoverResult>) => {
+  /** A POST: the secret, the origin, a JSON body within the limit and the operation's schema, before the relay acts. */
+  const action = async <N extends HttpOperation>(req: IncomingMessage, res: ServerResponse, name: N): Promise<void> => {
     if (!secretMatches(req.headers[SECRET_HEADER], options.secret)) {
       sendResult(
         res,
@@ -274,12 +260,21 @@ export function createDashboardApi(backend: DashboardBackend, options: Dashboard
       sendResult(res, failure(400, `the body is not valid JSON: ${(e as Error).message}`));
       return;
     }
-    const parsed = schema.safeParse(value);
-    if (!parsed.success) {
-      sendResult(res, failure(400, 'the request does not match what this action expects; nothing was changed', schemaProblems(parsed.error, '(body)')));
+    const parsed = parseRequest(name, value, '(body)');
+    if (!parsed.ok) {
+      sendResult(res, parsed.failure);
       return;
     }
-    sendResult(res, await run(parsed.data));
+    sendResult(res, await backend[name](parsed.value));
+  };
+
+  /** A GET: a read anyone on this machine may make, answered as the relay gives it. */
+  const read = <N extends HttpOperation>(res: ServerResponse, name: N): void | Promise<void> => {
+    const parsed = parseRequest(name, undefined, '(query)');
+    if (!parsed.ok) return sendResult(res, parsed.failure);
+    const result = backend[name](parsed.value);
+    if (result instanceof Promise) return result.then((r) => sendResult(res, r));
+    sendResult(res, result);
   };
 
   const serveStatic = (req: IncomingMessage, res: ServerResponse, pathname: string): boolean => {
@@ -310,56 +305,30 @@ export function createDashboardApi(backend: DashboardBackend, options: Dashboard
     return true;
   };
 
-  const routes: Record<string, { method: 'GET' | 'POST'; run: (req: IncomingMessage, res: ServerResponse) => void | Promise<void> }> = {
-    [HTTP_ROUTES.state]: { method: 'GET', run: (_req, res) => sendJson(res, 200, backend.state()) },
-    [HTTP_ROUTES.history]: { method: 'GET', run: (_req, res) => sendJson(res, 200, backend.history()) },
-    [HTTP_ROUTES.events]: { method: 'GET', run: events },
-    [HTTP_ROUTES.report]: {
-      method: 'GET',
-      run: async (_req, res) => {
-        const r = await backend.exportReport();
-        sendJson(res, r.ok ? 200 : r.status, r);
-      },
-    },
-    [HTTP_ROUTES.killSwitch]: { method: 'POST', run: (req, res) => action(req, res, KillSwitchRequestSchema, (v) => backend.setKillSwitch(v)) },
-    [HTTP_ROUTES.settings]: { method: 'POST', run: (req, res) => action(req, res, SettingsUpdateSchema, (v) => backend.updateSettings(v)) },
-    [HTTP_ROUTES.assign]: { method: 'POST', run: (req, res) => action(req, res, AssignSettingsSchema, (v) => backend.assignSettings(v)) },
-  };
-
-  // The cutover's one path: reading its state needs no secret, acting on it does.
-  const cutoverRoute = (req: IncomingMessage, res: ServerResponse): void | Promise<void> => {
-    if (req.method === 'GET') return sendJson(res, 200, { ok: true, cutover: backend.cutoverView() });
-    return action(req, res, CutoverRequestSchema, (v) => backend.cutover(v));
-  };
+  type Run = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+  /** Path, then method: one path may serve a read and an action (the cutover's state and its steps). */
+  const routes = new Map<string, Map<HttpMethod, Run>>([[HTTP_ROUTES.events, new Map([['GET', events]])]]);
+  for (const name of HTTP_OPERATIONS) {
+    const { method, path: route } = BRIDGE_OPERATIONS[name].http;
+    const run: Run = method === 'POST' ? (req, res) => action(req, res, name) : (_req, res) => read(res, name);
+    routes.set(route, (routes.get(route) ?? new Map<HttpMethod, Run>()).set(method, run));
+  }
 
   return {
     handle(req, res, pathname) {
       if (closed) return false;
-      if (pathname === HTTP_ROUTES.cutover) {
-        if (req.method !== 'GET' && req.method !== 'POST') {
-          sendJson(res, 405, failure(405, `method ${req.method} not allowed on ${pathname}; expected GET or POST`), { allow: 'GET, POST' });
+      const methods = routes.get(pathname);
+      if (methods) {
+        const run = methods.get(req.method as HttpMethod);
+        if (!run) {
+          const allowed = [...methods.keys()].sort();
+          sendJson(res, 405, failure(405, `method ${req.method} not allowed on ${pathname}; expected ${allowed.join(' or ')}`), { allow: allowed.join(', ') });
           return true;
         }
-        const done = cutoverRoute(req, res);
-        done?.catch((e: unknown) => {
+        run(req, res)?.catch((e: unknown) => {
           if (res.headersSent) res.destroy();
           else sendJson(res, 500, failure(500, `internal error: ${(e as Error).message}`));
         });
-        return true;
-      }
-      const route = Object.hasOwn(routes, pathname) ? routes[pathname] : undefined;
-      if (route) {
-        if (req.method !== route.method) {
-          sendJson(res, 405, failure(405, `method ${req.method} not allowed on ${pathname}; expected ${route.method}`), { allow: route.method });
-          return true;
-        }
-        const done = route.run(req, res);
-        if (done) {
-          done.catch((e: unknown) => {
-            if (res.headersSent) res.destroy();
-            else sendJson(res, 500, failure(500, `internal error: ${(e as Error).message}`));
-          });
-        }
         return true;
       }
       if (pathname.startsWith('/api/')) return false;

@@ -167,13 +167,13 @@ export class Relay {
     };
     const dashboard = createDashboardApi(
       {
-        state: () => started.relay?.dashboardState() ?? notReady(),
-        history: () => started.relay?.latencyHistory() ?? notReady(),
+        getState: () => started.relay?.dashboardState() ?? notReady(),
+        getHistory: () => started.relay?.latencyHistory() ?? notReady(),
         setKillSwitch: (r) => started.relay?.setKillSwitchConfirmed(r) ?? notReady(),
         updateSettings: (u) => started.relay?.updateSettings(u) ?? notReady(),
         assignSettings: (a) => started.relay?.assignSettings(a) ?? notReady(),
         cutover: (r) => started.relay?.cutoverRequest(r) ?? notReady(),
-        cutoverView: () => (started.relay ? started.relay.cutover.view() : notReady()),
+        cutoverView: () => (started.relay ? { ok: true, cutover: started.relay.cutover.view() } : notReady()),
         exportReport: () => started.relay?.exportReport() ?? notReady(),
       },
       {

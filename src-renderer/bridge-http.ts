@@ -15,7 +15,6 @@ import {
   type DashboardState,
   type LatencyHistory,
   type ReportExport,
-  type SettingsUpdate,
 } from '../src-shared/bridge';
 import type { CutoverRequest, CutoverView } from '../src-shared/cutover';
 import { READ_ONLY_MESSAGE, type DashboardBridge } from './store';
@@ -125,11 +124,11 @@ export function createHttpBridge(env: HttpBridgeEnv, options: HttpBridgeOptions 
   return {
     readOnly: secret === null,
 
-    getState: () => getJson<DashboardState>(HTTP_ROUTES.state),
-    getHistory: () => getJson<LatencyHistory>(HTTP_ROUTES.history),
+    getState: () => getJson<DashboardState>(HTTP_ROUTES.getState),
+    getHistory: () => getJson<LatencyHistory>(HTTP_ROUTES.getHistory),
 
-    setKillSwitch: (on: boolean) => post(HTTP_ROUTES.killSwitch, { on }),
-    updateSettings: (update: SettingsUpdate) => post(HTTP_ROUTES.settings, update),
+    setKillSwitch: (request) => post(HTTP_ROUTES.setKillSwitch, request),
+    updateSettings: (update) => post(HTTP_ROUTES.updateSettings, update),
 
     async cutover(request: CutoverRequest): Promise<CutoverResult> {
       const answer = await postRaw(HTTP_ROUTES.cutover, request);
@@ -147,7 +146,7 @@ export function createHttpBridge(env: HttpBridgeEnv, options: HttpBridgeOptions 
       if (secret) headers[SECRET_HEADER] = secret;
       let res: ResponseLike;
       try {
-        res = await env.fetch(base + HTTP_ROUTES.report, { headers, cache: 'no-store' });
+        res = await env.fetch(base + HTTP_ROUTES.exportReport, { headers, cache: 'no-store' });
       } catch (e) {
         return unreachable(e);
       }

@@ -245,7 +245,7 @@ export function createDashboardStore(bridge: DashboardBridge, options: StoreOpti
       async setKillSwitch(on) {
         clearTimeout(confirmTimer);
         set({ pendingKillSwitch: on });
-        const result = await settle(() => bridge.setKillSwitch(on));
+        const result = await settle(() => bridge.setKillSwitch({ on }));
         if (get().pendingKillSwitch !== on) return result; // a later click owns the pending state
         if (!result.ok) {
           set({ pendingKillSwitch: null });

@@ -1,10 +1,10 @@
 // The one typed interface between the dashboard (renderer) and the relay. Two
 // implementations: HTTP + server-sent events for a browser on a headless rig, and IPC for
-// the desktop shell. The channel map below is the single list of what crosses, with the
-// request and response types of each, as GitHub Desktop keeps one typed map of its IPC.
+// the desktop shell. What crosses is listed once, in the map of bridge-operations.ts; this
+// module holds the types and schemas of the requests and answers, and what is typed from it.
 import { z } from 'zod';
 import type { HealthResponse, ParityResponse, TargetsResponse } from './debug-api';
-import type { CutoverRequest, CutoverView } from './cutover';
+import { CutoverRequestSchema, type CutoverView } from './cutover';
 import { BACKEND_MODES, MAX_BACKENDS_LIMIT, deliveryProblem, isBackendName, isWsUrl, BACKEND_NAME_EXPECTED, type Settings } from './settings';
 
 /** A relay-wide or per-target event, newest last (connects, disconnects, errors, kill switch). */
@@ -213,24 +213,26 @@ export function noDeliveryProblem(backends: readonly Pick<BackendEdit, 'url' | '
   return problem ? `Telemetry would go nowhere: ${problem.text}. ${problem.remedy}.` : null;
 }
 
-// ---- the channel map ------------------------------------------------------------------------
+// ---- the operations ---------------------------------------------------------------------------
 
-/** Every request the renderer can make, with its argument and result: the IPC channels and HTTP routes both follow it. */
-export interface BridgeChannels {
-  'relay:get-state': { request: void; response: DashboardState };
-  'relay:get-history': { request: void; response: LatencyHistory };
-  'relay:set-kill-switch': { request: KillSwitchRequest; response: ActionResult };
-  'relay:update-settings': { request: SettingsUpdate; response: ActionResult };
-  'relay:export-report': { request: void; response: ReportExport | ActionFailure };
-  /** The guided cutover: start it, or pause, resume, abort, roll back, remove the old backend. */
-  'relay:cutover': { request: CutoverRequest; response: CutoverResult };
-  /** Desktop only: asks where to save with the system's save dialog, then writes the .html and .json. */
-  'relay:save-report': { request: void; response: SaveReportResult };
-}
-
-// The channel names live in a module without zod, so the sandboxed preload bundles them alone.
-import { BRIDGE_CHANNELS, STATE_EVENT_CHANNEL } from './ipc-channels';
-export { BRIDGE_CHANNELS, STATE_EVENT_CHANNEL };
+// The map of operations lives in a module without zod (bridge-operations.ts): the sandboxed
+// preload and the CLI's fast path load it alone. Everything below is typed from it.
+import {
+  BRIDGE_CHANNELS,
+  BRIDGE_OPERATIONS,
+  HTTP_OPERATIONS,
+  HTTP_ROUTES,
+  IPC_OPERATIONS,
+  SECRET_HEADER,
+  STATE_EVENT_CHANNEL,
+  type HttpOperation,
+  type Invoker,
+  type IpcOperation,
+  type OperationName,
+  type RequestOf,
+} from './bridge-operations';
+export { BRIDGE_CHANNELS, BRIDGE_OPERATIONS, HTTP_OPERATIONS, HTTP_ROUTES, IPC_OPERATIONS, SECRET_HEADER, STATE_EVENT_CHANNEL };
+export type { Handler, HttpOperation, Invoker, IpcOperation, OperationName, RequestOf, ResponseOf } from './bridge-operations';
 
 /** The cutover as the relay holds it after the request, or why the request was refused. */
 export type CutoverResult = { ok: true; cutover: CutoverView } | ActionFailure;
@@ -238,22 +240,31 @@ export type CutoverResult = { ok: true; cutover: CutoverView } | ActionFailure;
 /** The report saved by the desktop shell: where, or that the person cancelled the dialog. */
 export type SaveReportResult = { ok: true; files: string[] } | { ok: true; cancelled: true } | ActionFailure;
 
-export type BridgeChannel = keyof BridgeChannels;
-
-// The list in ipc-channels.ts and the map above name the same channels, checked both ways at compile time.
-type ListedChannel = (typeof BRIDGE_CHANNELS)[number];
-const listedChannelsExist: readonly BridgeChannel[] = BRIDGE_CHANNELS;
-const everyChannelListed: Record<BridgeChannel, ListedChannel> = {
-  'relay:get-state': 'relay:get-state',
-  'relay:get-history': 'relay:get-history',
-  'relay:set-kill-switch': 'relay:set-kill-switch',
-  'relay:update-settings': 'relay:update-settings',
-  'relay:export-report': 'relay:export-report',
-  'relay:save-report': 'relay:save-report',
-  'relay:cutover': 'relay:cutover',
+/**
+ * The schema every request of an operation is checked with, over IPC and HTTP alike; null
+ * for an operation that takes no request. An operation added to the map needs its entry here.
+ */
+export const REQUEST_SCHEMAS: { readonly [N in OperationName]: RequestOf<N> extends void ? null : z.ZodType<RequestOf<N>> } = {
+  getState: null,
+  getHistory: null,
+  setKillSwitch: KillSwitchRequestSchema,
+  updateSettings: SettingsUpdateSchema,
+  exportReport: null,
+  cutover: CutoverRequestSchema,
+  cutoverView: null,
+  assignSettings: AssignSettingsSchema,
+  saveReport: null,
 };
-void everyChannelListed;
-void listedChannelsExist;
+
+/** A request read with its operation's schema; an operation without one takes nothing, and gets nothing. */
+export function parseRequest<N extends OperationName>(name: N, value: unknown, whole: string): { ok: true; value: RequestOf<N> } | { ok: false; failure: ActionFailure } {
+  // The map's type pairs each name with the schema of its own request; indexed by a type parameter, TypeScript cannot see that.
+  const schema = REQUEST_SCHEMAS[name] as z.ZodType<RequestOf<N>> | null;
+  if (schema === null) return { ok: true, value: undefined as RequestOf<N> };
+  const r = schema.safeParse(value);
+  if (r.success) return { ok: true, value: r.data };
+  return { ok: false, failure: failure(400, 'the request does not match what this action expects; nothing was changed', schemaProblems(r.error, whole)) };
+}
 
 /** A report ready to save: the JSON for tools and the self-contained HTML for people. */
 export interface ReportExport {
@@ -266,22 +277,16 @@ export interface ReportExport {
 
 export type ConnectionStatus = 'connecting' | 'open' | 'reconnecting';
 
-export interface RelayBridge {
-  getState(): Promise<DashboardState>;
-  getHistory(): Promise<LatencyHistory>;
+/**
+ * The dashboard's view of the relay, over IPC (the desktop window, every operation with a
+ * channel) or HTTP (a browser, those of them with a route as well; the rest are optional).
+ */
+export type RelayBridge = { readonly [N in IpcOperation & HttpOperation]: Invoker<N> } & {
+  readonly [N in Exclude<IpcOperation, HttpOperation>]?: Invoker<N>;
+} & {
   /** Live snapshots a few times a second; returns the unsubscribe function. */
   subscribe(onState: (state: DashboardState) => void, onStatus?: (status: ConnectionStatus) => void): () => void;
-  setKillSwitch(on: boolean): Promise<ActionResult>;
-  updateSettings(update: SettingsUpdate): Promise<ActionResult>;
-  exportReport(): Promise<ReportExport | ActionFailure>;
-  cutover(request: CutoverRequest): Promise<CutoverResult>;
-  /** Where the shell can save files itself (the desktop app), the export goes through its save dialog. */
-  saveReport?(): Promise<SaveReportResult>;
-}
-
-// The routes and the secret's header live in a module without zod: the CLI reads them on its fast path.
-import { HTTP_ROUTES, SECRET_HEADER } from './http-routes';
-export { HTTP_ROUTES, SECRET_HEADER };
+};
 
 /** How often the relay pushes a snapshot: a few Hz, never per frame. */
 export const SNAPSHOT_INTERVAL_MS = 500;

@@ -122,7 +122,7 @@ describe('the dashboard API of a running relay', () => {
   });
 
   it('GET /api/state has every field of DashboardState, URLs masked and no token', async () => {
-    const res = await request(relay.debug.port, HTTP_ROUTES.state);
+    const res = await request(relay.debug.port, HTTP_ROUTES.getState);
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toContain('application/json');
     const state = res.json as DashboardState;
@@ -168,7 +168,7 @@ describe('the dashboard API of a running relay', () => {
   it('GET /api/history gives one latency point a second per target, keyed by the masked URL', async () => {
     let history: LatencyHistory = { targets: {} };
     await waitFor('a latency point for each target', async () => {
-      history = await getJson<LatencyHistory>(relay, HTTP_ROUTES.history);
+      history = await getJson<LatencyHistory>(relay, HTTP_ROUTES.getHistory);
       return Object.keys(history.targets).length === 2 && Object.values(history.targets).every((points) => points.length > 0);
     }, 3000, 100);
     const keys = Object.keys(history.targets);
@@ -182,8 +182,8 @@ describe('the dashboard API of a running relay', () => {
     const before = configText(relay);
     for (const headers of [{ [SECRET_HEADER]: '' }, { [SECRET_HEADER]: 'not-the-secret' }, { [SECRET_HEADER]: relay.dashboardSecret.slice(0, -1) }]) {
       for (const [route, body] of [
-        [HTTP_ROUTES.killSwitch, { on: true }],
-        [HTTP_ROUTES.settings, { mode: 'single' }],
+        [HTTP_ROUTES.setKillSwitch, { on: true }],
+        [HTTP_ROUTES.updateSettings, { mode: 'single' }],
       ] as const) {
         const res = await post(relay, route, body, headers);
         expect(res.status, `${route} ${JSON.stringify(headers)}`).toBe(403);
@@ -191,7 +191,7 @@ describe('the dashboard API of a running relay', () => {
       }
     }
     // No header at all.
-    const bare = await request(relay.debug.port, HTTP_ROUTES.killSwitch, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"on":true}' });
+    const bare = await request(relay.debug.port, HTTP_ROUTES.setKillSwitch, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"on":true}' });
     expect(bare.status).toBe(403);
     expect(configText(relay)).toBe(before);
     expect(relay.settings.killSwitch).toBe(false);
@@ -200,30 +200,30 @@ describe('the dashboard API of a running relay', () => {
 
   it('checks content type (415), size (413), JSON (400) and the schema (400, naming the field)', async () => {
     const before = configText(relay);
-    const wrongType = await post(relay, HTTP_ROUTES.killSwitch, { on: true }, { 'content-type': 'text/plain' });
+    const wrongType = await post(relay, HTTP_ROUTES.setKillSwitch, { on: true }, { 'content-type': 'text/plain' });
     expect(wrongType.status).toBe(415);
     expect(wrongType.json).toMatchObject({ ok: false, status: 415 });
-    const big = await post(relay, HTTP_ROUTES.settings, null, {}, JSON.stringify({ mode: 'single', pad: 'x'.repeat(70 * 1024) }));
+    const big = await post(relay, HTTP_ROUTES.updateSettings, null, {}, JSON.stringify({ mode: 'single', pad: 'x'.repeat(70 * 1024) }));
     expect(big.status).toBe(413);
-    const notJson = await post(relay, HTTP_ROUTES.killSwitch, null, {}, '{"on": tru');
+    const notJson = await post(relay, HTTP_ROUTES.setKillSwitch, null, {}, '{"on": tru');
     expect(notJson.status).toBe(400);
     expect(notJson.json).toMatchObject({ ok: false, status: 400, error: expect.stringContaining('not valid JSON') });
-    const badField = await post(relay, HTTP_ROUTES.killSwitch, { on: 'yes' });
+    const badField = await post(relay, HTTP_ROUTES.setKillSwitch, { on: 'yes' });
     expect(badField.status).toBe(400);
     expect((badField.json as { problems: string[] }).problems.join('\n')).toMatch(/^on: /m);
-    const unknownField = await post(relay, HTTP_ROUTES.settings, { mode: 'single', tokenSealed: 'x' });
+    const unknownField = await post(relay, HTTP_ROUTES.updateSettings, { mode: 'single', tokenSealed: 'x' });
     expect(unknownField.status).toBe(400);
     expect((unknownField.json as { problems: string[] }).problems.join('\n')).toContain('tokenSealed');
-    const badMode = await post(relay, HTTP_ROUTES.settings, { mode: 'sideways' });
+    const badMode = await post(relay, HTTP_ROUTES.updateSettings, { mode: 'sideways' });
     expect((badMode.json as { problems: string[] }).problems.join('\n')).toMatch(/^mode: /m);
     expect(configText(relay)).toBe(before);
   });
 
   it('answers 405 to the wrong method and keeps /debug/* GET only', async () => {
-    const get = await request(relay.debug.port, HTTP_ROUTES.killSwitch);
+    const get = await request(relay.debug.port, HTTP_ROUTES.setKillSwitch);
     expect(get.status).toBe(405);
     expect(get.headers.allow).toBe('POST');
-    const postState = await request(relay.debug.port, HTTP_ROUTES.state, { method: 'POST', body: '{}' });
+    const postState = await request(relay.debug.port, HTTP_ROUTES.getState, { method: 'POST', body: '{}' });
     expect(postState.status).toBe(405);
     expect(postState.headers.allow).toBe('GET');
     const debug = await request(relay.debug.port, '/debug/health', { method: 'POST' });
@@ -232,12 +232,12 @@ describe('the dashboard API of a running relay', () => {
   });
 
   it('refuses a Host header other than its own on every dashboard route (403)', async () => {
-    for (const route of ['/', '/index.html', '/assets/app.js', HTTP_ROUTES.state, HTTP_ROUTES.history, HTTP_ROUTES.events, HTTP_ROUTES.report]) {
+    for (const route of ['/', '/index.html', '/assets/app.js', HTTP_ROUTES.getState, HTTP_ROUTES.getHistory, HTTP_ROUTES.events, HTTP_ROUTES.exportReport]) {
       const res = await request(relay.debug.port, route, { host: 'evil.example' });
       expect(res.status, route).toBe(403);
       expect(res.text).not.toContain('"targets"');
     }
-    for (const route of [HTTP_ROUTES.killSwitch, HTTP_ROUTES.settings]) {
+    for (const route of [HTTP_ROUTES.setKillSwitch, HTTP_ROUTES.updateSettings]) {
       const res = await request(relay.debug.port, route, {
         method: 'POST',
         host: `evil.example:${relay.debug.port}`,
@@ -250,13 +250,13 @@ describe('the dashboard API of a running relay', () => {
   });
 
   it('refuses an action from another origin even with the secret (403)', async () => {
-    const res = await post(relay, HTTP_ROUTES.killSwitch, { on: true }, { origin: 'http://evil.example' });
+    const res = await post(relay, HTTP_ROUTES.setKillSwitch, { on: true }, { origin: 'http://evil.example' });
     expect(res.status).toBe(403);
     expect(relay.settings.killSwitch).toBe(false);
   });
 
   it('kill switch on from the dashboard: saved, both gateways cut off at once, /debug/health says Kill Switch Active; off reconnects', async () => {
-    const on = await post(relay, HTTP_ROUTES.killSwitch, { on: true }, { origin: `http://127.0.0.1:${relay.debug.port}` });
+    const on = await post(relay, HTTP_ROUTES.setKillSwitch, { on: true }, { origin: `http://127.0.0.1:${relay.debug.port}` });
     expect(on.status, on.text).toBe(200);
     // Applied and confirmed before the answer: the relay says which connections it closed, and holds no socket any more.
     expect(on.json).toMatchObject({ ok: true, confirmation: { changed: ['RELAY_KILL_SWITCH'], killSwitch: { on: true, stillOpen: 0 }, configDir: relay.store.dir } });
@@ -268,11 +268,11 @@ describe('the dashboard API of a running relay', () => {
     const health = await getJson<HealthResponse>(relay, '/debug/health');
     expect(health.status).toBe('killed');
     expect(health.message).toContain('Kill Switch Active');
-    const state = await getJson<DashboardState>(relay, HTTP_ROUTES.state);
+    const state = await getJson<DashboardState>(relay, HTTP_ROUTES.getState);
     expect(state.settings.killSwitch).toBe(true);
     expect(state.timeline.some((e) => e.kind === 'kill-switch-on')).toBe(true);
 
-    const off = await post(relay, HTTP_ROUTES.killSwitch, { on: false });
+    const off = await post(relay, HTTP_ROUTES.setKillSwitch, { on: false });
     expect(off.status, off.text).toBe(200);
     expect(configJson(relay).killSwitch).toBe(false);
     await waitFor('both gateways to be reconnected', () => a.connections() === 1 && b.connections() === 1, 5000);
@@ -280,8 +280,8 @@ describe('the dashboard API of a running relay', () => {
   });
 
   it('a settings change switches the mode live and is in the settings file; masked URLs keep their real URL and token', async () => {
-    const state = await getJson<DashboardState>(relay, HTTP_ROUTES.state);
-    const res = await post(relay, HTTP_ROUTES.settings, {
+    const state = await getJson<DashboardState>(relay, HTTP_ROUTES.getState);
+    const res = await post(relay, HTTP_ROUTES.updateSettings, {
       mode: 'single',
       primaryIndex: 1,
       // What the form sends back: the masked URL as shown, token left alone, B with its token untouched.
@@ -302,21 +302,21 @@ describe('the dashboard API of a running relay', () => {
     expect(b.connections()).toBe(1);
 
     // Token edits: clear A's token, then set a new one.
-    const cleared = await post(relay, HTTP_ROUTES.settings, { backends: [{ url: state.settings.backends[0]?.url, enabled: true, token: { clear: true } }, { url: b.url, enabled: true }] });
+    const cleared = await post(relay, HTTP_ROUTES.updateSettings, { backends: [{ url: state.settings.backends[0]?.url, enabled: true, token: { clear: true } }, { url: b.url, enabled: true }] });
     expect(cleared.status, cleared.text).toBe(200);
     expect((configJson(relay).backends as { token?: string }[])[0]?.token).toBeUndefined();
-    const set = await post(relay, HTTP_ROUTES.settings, { backends: [{ url: state.settings.backends[0]?.url, enabled: true, token: { set: 'gw-token-a-123456' } }, { url: b.url, enabled: true, token: { keep: true } }] });
+    const set = await post(relay, HTTP_ROUTES.updateSettings, { backends: [{ url: state.settings.backends[0]?.url, enabled: true, token: { set: 'gw-token-a-123456' } }, { url: b.url, enabled: true, token: { keep: true } }] });
     expect(set.status, set.text).toBe(200);
     expect((configJson(relay).backends as { token?: string }[])[0]?.token).toBe('gw-token-a-123456');
 
-    const back = await post(relay, HTTP_ROUTES.settings, { mode: 'parallel', primaryIndex: 0 });
+    const back = await post(relay, HTTP_ROUTES.updateSettings, { mode: 'parallel', primaryIndex: 0 });
     expect(back.status, back.text).toBe(200);
     await waitFor('A to be reconnected', () => a.connections() === 1, 5000);
   });
 
   it('an invalid backend is refused (400) with a problem naming it, and nothing is saved', async () => {
     const before = configText(relay);
-    const res = await post(relay, HTTP_ROUTES.settings, {
+    const res = await post(relay, HTTP_ROUTES.updateSettings, {
       mode: 'single',
       backends: [
         { url: b.url, enabled: true },
@@ -332,11 +332,11 @@ describe('the dashboard API of a running relay', () => {
     expect(relay.settings.mode).toBe('parallel');
 
     // A masked URL that matches no backend is not saved with *** as credentials.
-    const masked = await post(relay, HTTP_ROUTES.settings, { backends: [{ url: 'ws://***:***@127.0.0.1:1/relay', enabled: true }] });
+    const masked = await post(relay, HTTP_ROUTES.updateSettings, { backends: [{ url: 'ws://***:***@127.0.0.1:1/relay', enabled: true }] });
     expect(masked.status).toBe(400);
     expect((masked.json as { problems: string[] }).problems[0]).toContain('backend #0');
     // Single mode with a disabled primary would send to no one.
-    const disabledPrimary = await post(relay, HTTP_ROUTES.settings, { mode: 'single', primaryIndex: 1, backends: [{ url: b.url, enabled: true }, { url: `${b.url}2`, enabled: false }] });
+    const disabledPrimary = await post(relay, HTTP_ROUTES.updateSettings, { mode: 'single', primaryIndex: 1, backends: [{ url: b.url, enabled: true }, { url: `${b.url}2`, enabled: false }] });
     expect(disabledPrimary.status).toBe(400);
     expect((disabledPrimary.json as { problems: string[] }).problems.join('\n')).toMatch(/single mode sends to the primary only, and the primary, backend #1 .* is disabled/);
     expect(configText(relay)).toBe(before);
@@ -402,18 +402,18 @@ describe('a relay whose environment overrides settings', () => {
     gateways.push(g);
     const relay = await startRelay({ backends: [{ url: g.url, enabled: true }], mode: 'parallel' }, { env: { RELAY_BACKEND_MODE: 'single', RELAY_KILL_SWITCH: '1' } });
     const before = configText(relay);
-    const state = await getJson<DashboardState>(relay, HTTP_ROUTES.state);
+    const state = await getJson<DashboardState>(relay, HTTP_ROUTES.getState);
     expect(state.settings.envOverrides).toEqual(expect.arrayContaining(['RELAY_BACKEND_MODE', 'RELAY_KILL_SWITCH']));
-    const mode = await post(relay, HTTP_ROUTES.settings, { mode: 'parallel' });
+    const mode = await post(relay, HTTP_ROUTES.updateSettings, { mode: 'parallel' });
     expect(mode.status).toBe(409);
     expect(mode.json).toMatchObject({ ok: false, status: 409, error: expect.stringContaining('RELAY_BACKEND_MODE') });
-    const off = await post(relay, HTTP_ROUTES.killSwitch, { on: false });
+    const off = await post(relay, HTTP_ROUTES.setKillSwitch, { on: false });
     expect(off.status).toBe(409);
     expect(off.json).toMatchObject({ ok: false, status: 409, error: expect.stringContaining('RELAY_KILL_SWITCH') });
     expect(configText(relay)).toBe(before);
     expect(relay.settings.killSwitch).toBe(true);
     // The form sends the pinned field unchanged along with a real change: that is allowed.
-    const same = await post(relay, HTTP_ROUTES.settings, { mode: 'single', paritySampleRate: 0.2 });
+    const same = await post(relay, HTTP_ROUTES.updateSettings, { mode: 'single', paritySampleRate: 0.2 });
     expect(same.status, same.text).toBe(200);
     expect(configJson(relay)).toMatchObject({ mode: 'parallel', paritySampleRate: 0.2 });
   });

@@ -79,11 +79,11 @@ describe('HTTP bridge: the per-run secret', () => {
     const { env, calls } = makeEnv('#secret=abc');
     const bridge = createHttpBridge(env);
     expect(bridge.readOnly).toBe(false);
-    expect(await bridge.setKillSwitch(true)).toEqual({ ok: true });
+    expect(await bridge.setKillSwitch({ on: true })).toEqual({ ok: true });
     expect(await bridge.updateSettings({ mode: 'single' })).toEqual({ ok: true });
     expect(calls.map((c) => [c.method, c.url])).toEqual([
-      ['POST', HTTP_ROUTES.killSwitch],
-      ['POST', HTTP_ROUTES.settings],
+      ['POST', HTTP_ROUTES.setKillSwitch],
+      ['POST', HTTP_ROUTES.updateSettings],
     ]);
     for (const c of calls) {
       expect(c.headers[SECRET_HEADER]).toBe('abc');
@@ -97,18 +97,18 @@ describe('HTTP bridge: the per-run secret', () => {
     const { env, calls } = makeEnv('');
     const bridge = createHttpBridge(env);
     expect(bridge.readOnly).toBe(true);
-    expect(await bridge.setKillSwitch(true)).toEqual({ ok: false, status: 403, error: READ_ONLY_MESSAGE });
+    expect(await bridge.setKillSwitch({ on: true })).toEqual({ ok: false, status: 403, error: READ_ONLY_MESSAGE });
     expect(calls).toEqual([]);
   });
 
   it('reports the relay’s refusal and problems as they came', async () => {
     const { env } = makeEnv('#secret=old', {}, (c) =>
-      c.url === HTTP_ROUTES.killSwitch
+      c.url === HTTP_ROUTES.setKillSwitch
         ? response(403, 'forbidden: wrong secret')
         : response(400, { ok: false, status: 400, error: 'invalid settings', problems: ['backend 1: the URL is empty'] }),
     );
     const bridge = createHttpBridge(env);
-    const refused = await bridge.setKillSwitch(true);
+    const refused = await bridge.setKillSwitch({ on: true });
     expect(refused).toMatchObject({ ok: false, status: 403 });
     expect(refused.ok === false && refused.error).toContain('forbidden: wrong secret');
     expect(await bridge.updateSettings({ backends: [] })).toEqual({ ok: false, status: 400, error: 'invalid settings', problems: ['backend 1: the URL is empty'] });
@@ -117,7 +117,7 @@ describe('HTTP bridge: the per-run secret', () => {
   it('turns a network failure into a 503 result', async () => {
     const { env } = makeEnv('#secret=abc');
     env.fetch = () => Promise.reject(new TypeError('Failed to fetch'));
-    expect(await createHttpBridge(env).setKillSwitch(false)).toMatchObject({ ok: false, status: 503, error: expect.stringContaining('Failed to fetch') });
+    expect(await createHttpBridge(env).setKillSwitch({ on: false })).toMatchObject({ ok: false, status: 503, error: expect.stringContaining('Failed to fetch') });
   });
 });
 
@@ -125,7 +125,7 @@ describe('HTTP bridge: reads and the event stream', () => {
   it('GETs state, history and the report without needing a secret', async () => {
     const report = { ok: true, fileBase: 'relay-parity-report-x', json: '{}', html: '<!doctype html>' };
     const { env, calls } = makeEnv('', {}, (c) =>
-      response(200, c.url === HTTP_ROUTES.report ? report : c.url === HTTP_ROUTES.history ? { targets: {} } : { at: 1 }),
+      response(200, c.url === HTTP_ROUTES.exportReport ? report : c.url === HTTP_ROUTES.getHistory ? { targets: {} } : { at: 1 }),
     );
     const bridge = createHttpBridge(env);
     expect(await bridge.getState()).toEqual({ at: 1 });

@@ -38,7 +38,7 @@ class FakeBridge implements RelayBridge {
       this.unsubscribed = true;
     };
   }
-  setKillSwitch = (on: boolean): Promise<ActionResult> => {
+  setKillSwitch = ({ on }: { on: boolean }): Promise<ActionResult> => {
     this.killCalls.push(on);
     return this.killResult.promise;
   };

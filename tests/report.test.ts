@@ -513,7 +513,7 @@ let b: Gateway;
 const closers: (() => Promise<void>)[] = [];
 
 async function getReport(): Promise<{ exported: ReportExport; report: ParityReport }> {
-  const res = await request(relay.debug.port, HTTP_ROUTES.report, { timeoutMs: 8000 });
+  const res = await request(relay.debug.port, HTTP_ROUTES.exportReport, { timeoutMs: 8000 });
   expect(res.status, res.text).toBe(200);
   const exported = res.json as ReportExport;
   expect(exported.ok).toBe(true);
@@ -630,7 +630,7 @@ describe('the parity report of a real relay, asking real reference gateways', ()
     expect(report.verdict.sentences.join('\n')).toContain(`${tb.url}: its gateway did not answer (connection refused`);
 
     // The kill switch then drops what B held: the same frames, now attributed to it.
-    const on = await request(relay.debug.port, HTTP_ROUTES.killSwitch, {
+    const on = await request(relay.debug.port, HTTP_ROUTES.setKillSwitch, {
       method: 'POST',
       headers: { 'content-type': 'application/json', [SECRET_HEADER]: relay.dashboardSecret },
       body: '{"on":true}',
@@ -647,7 +647,7 @@ describe('the parity report of a real relay, asking real reference gateways', ()
     const kinds = after.timeline.map((e) => e.kind);
     expect(kinds).toEqual(expect.arrayContaining(['added', 'connected', 'disconnected', 'kill-switch-on']));
     for (const e of after.timeline) expect(new Date(e.at).toISOString()).toBe(e.at);
-    const off = await request(relay.debug.port, HTTP_ROUTES.killSwitch, {
+    const off = await request(relay.debug.port, HTTP_ROUTES.setKillSwitch, {
       method: 'POST',
       headers: { 'content-type': 'application/json', [SECRET_HEADER]: relay.dashboardSecret },
       body: '{"on":false}',

@@ -78,7 +78,7 @@ async function send(where: Running, body: unknown, out: Out): Promise<CutoverVie
 }
 
 async function currentCutover(where: Running): Promise<CutoverView | null> {
-  const answer = await requestJson(where.info.debugPort, 'GET', HTTP_ROUTES.cutover, { timeoutMs: 2000 });
+  const answer = await requestJson(where.info.debugPort, 'GET', HTTP_ROUTES.cutoverView, { timeoutMs: 2000 });
   return ((answer.json as { cutover?: CutoverView | null }).cutover ?? null) as CutoverView | null;
 }
 

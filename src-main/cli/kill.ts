@@ -20,7 +20,7 @@ export async function kill(configDir: string, on: boolean, out: Out): Promise<nu
   if (where.kind !== 'running') return saveForNextStart(where, on, out);
   let answer;
   try {
-    answer = await postAction(where, HTTP_ROUTES.killSwitch, { on });
+    answer = await postAction(where, HTTP_ROUTES.setKillSwitch, { on });
   } catch (e) {
     if (!(e instanceof RelayUnreachableError)) throw e;
     return unconfirmed(where, on, e.message, out);

@@ -51,7 +51,7 @@ export async function setSettings(configDir: string, assignments: Assignment[], 
   if (where.kind === 'running') {
     let answer;
     try {
-      answer = await postAction(where, HTTP_ROUTES.assign, { assignments, ...(force ? { force: true } : {}) });
+      answer = await postAction(where, HTTP_ROUTES.assignSettings, { assignments, ...(force ? { force: true } : {}) });
     } catch (e) {
       if (!(e instanceof RelayUnreachableError)) throw e;
       return out.fail(EXIT_RUNTIME, `${what}: NOT changed: the relay for the config folder ${where.configDir} (pid ${where.info.pid}) did not answer: ${e.message}`);

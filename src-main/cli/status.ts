@@ -44,9 +44,9 @@ export async function report(configDir: string, outFile: string | undefined, out
   let body: ReportExport;
   try {
     // The relay waits up to 2 s for each gateway (in parallel): 10 s is ample.
-    const answer = await requestJson(where.info.debugPort, 'GET', HTTP_ROUTES.report, { timeoutMs: 10_000 });
+    const answer = await requestJson(where.info.debugPort, 'GET', HTTP_ROUTES.exportReport, { timeoutMs: 10_000 });
     const parsed = answer.json as ReportExport | { error?: string };
-    if (answer.status !== 200 || !('ok' in parsed) || parsed.ok !== true) throw new RelayUnreachableError(`${HTTP_ROUTES.report} answered HTTP ${answer.status}${'error' in parsed && parsed.error ? `: ${parsed.error}` : ''}`);
+    if (answer.status !== 200 || !('ok' in parsed) || parsed.ok !== true) throw new RelayUnreachableError(`${HTTP_ROUTES.exportReport} answered HTTP ${answer.status}${'error' in parsed && parsed.error ? `: ${parsed.error}` : ''}`);
     body = parsed;
   } catch (e) {
     if (!(e instanceof RelayUnreachableError)) throw e;

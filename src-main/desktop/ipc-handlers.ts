@@ -1,31 +1,19 @@
-// The main-process side of the typed bridge: one handler per channel of BridgeChannels,
-// each checking who sent the message before anything else and validating its argument
-// with the shared schemas (the same ones the HTTP dashboard uses).
-import type { z } from 'zod';
+// The main-process side of the typed bridge: one handler per IPC operation of the map in
+// src-shared/bridge-operations.ts, each checking who sent the message before anything else
+// and validating its argument with the shared schemas (the same ones the HTTP API uses).
 import {
-  BRIDGE_CHANNELS,
-  KillSwitchRequestSchema,
-  SettingsUpdateSchema,
+  BRIDGE_OPERATIONS,
+  IPC_OPERATIONS,
+  REQUEST_SCHEMAS,
   failure,
-  schemaProblems,
-  type ActionFailure,
-  type ActionResult,
-  type BridgeChannel,
-  type BridgeChannels,
+  parseRequest,
+  type Handler,
+  type IpcOperation,
 } from '../../src-shared/bridge';
-import { CutoverRequestSchema } from '../../src-shared/cutover';
 import type { IpcPort, IpcSender } from './ports';
 
 /** What the handlers call: the running relay's dashboard calls, or an explanation why there is none. */
-export interface BridgeBackend {
-  getState(): BridgeChannels['relay:get-state']['response'];
-  getHistory(): BridgeChannels['relay:get-history']['response'];
-  setKillSwitch(request: BridgeChannels['relay:set-kill-switch']['request']): ActionResult | Promise<ActionResult>;
-  updateSettings(request: BridgeChannels['relay:update-settings']['request']): ActionResult | Promise<ActionResult>;
-  exportReport(): Promise<BridgeChannels['relay:export-report']['response']>;
-  saveReport(): Promise<BridgeChannels['relay:save-report']['response']>;
-  cutover(request: BridgeChannels['relay:cutover']['request']): BridgeChannels['relay:cutover']['response'];
-}
+export type BridgeBackend = { readonly [N in IpcOperation]: Handler<N> };
 
 export class IpcRefusedError extends Error {
   constructor(message: string) {
@@ -45,48 +33,48 @@ export function registerBridgeHandlers(ipc: IpcPort, backend: BridgeBackend, opt
     options.log(`IPC ${channel} refused: sender webContents ${sender.webContentsId} (${sender.frameUrl ?? 'no frame'}${sender.isMainFrame ? '' : ', a subframe'}) is not the dashboard window`);
     throw new IpcRefusedError(`${channel} refused: only the dashboard window may call the relay`);
   };
-  const noArgument = (channel: string, arg: unknown): ActionFailure | null =>
-    arg === undefined || arg === null ? null : failure(400, `${channel} takes no argument; got ${typeof arg}`);
-  const parsed = <T>(schema: z.ZodType<T>, arg: unknown): { ok: true; value: T } | { ok: false; failure: ActionFailure } => {
-    const r = schema.safeParse(arg);
-    return r.success ? { ok: true, value: r.data } : { ok: false, failure: failure(400, 'the request does not match what this action expects; nothing was changed', schemaProblems(r.error, '(argument)')) };
+  /** The argument as the operation's schema reads it, or why it is refused. */
+  const requestOf = <N extends IpcOperation>(name: N, arg: unknown): ReturnType<typeof parseRequest<N>> => {
+    if (REQUEST_SCHEMAS[name] === null && arg !== undefined && arg !== null) {
+      return { ok: false, failure: failure(400, `${BRIDGE_OPERATIONS[name].channel} takes no argument; got ${typeof arg}`) };
+    }
+    return parseRequest(name, arg, '(argument)');
+  };
+  /** An action answers a refused argument with the refusal, as it answers any other. */
+  const action =
+    <N extends IpcOperation>(name: N) =>
+    (arg: unknown): unknown => {
+      const r = requestOf(name, arg);
+      return r.ok ? backend[name](r.value) : r.failure;
+    };
+  /** A read has no refusal in its answer: a refused argument rejects the call. */
+  const read =
+    <N extends IpcOperation>(name: N) =>
+    (arg: unknown): unknown => {
+      const r = requestOf(name, arg);
+      if (!r.ok) throw new Error(r.failure.error);
+      return backend[name](r.value);
+    };
+
+  const handlers: { readonly [N in IpcOperation]: (arg: unknown) => unknown } = {
+    getState: read('getState'),
+    getHistory: read('getHistory'),
+    setKillSwitch: action('setKillSwitch'),
+    updateSettings: action('updateSettings'),
+    exportReport: action('exportReport'),
+    saveReport: action('saveReport'),
+    cutover: action('cutover'),
   };
 
-  const handlers: { [C in BridgeChannel]: (arg: unknown) => unknown } = {
-    'relay:get-state': (arg) => {
-      const bad = noArgument('relay:get-state', arg);
-      if (bad) throw new Error(bad.error);
-      return backend.getState();
-    },
-    'relay:get-history': (arg) => {
-      const bad = noArgument('relay:get-history', arg);
-      if (bad) throw new Error(bad.error);
-      return backend.getHistory();
-    },
-    'relay:set-kill-switch': (arg) => {
-      const r = parsed(KillSwitchRequestSchema, arg);
-      return r.ok ? backend.setKillSwitch(r.value) : r.failure;
-    },
-    'relay:update-settings': (arg) => {
-      const r = parsed(SettingsUpdateSchema, arg);
-      return r.ok ? backend.updateSettings(r.value) : r.failure;
-    },
-    'relay:export-report': (arg) => noArgument('relay:export-report', arg) ?? backend.exportReport(),
-    'relay:save-report': (arg) => noArgument('relay:save-report', arg) ?? backend.saveReport(),
-    'relay:cutover': (arg) => {
-      const r = parsed(CutoverRequestSchema, arg);
-      return r.ok ? backend.cutover(r.value) : r.failure;
-    },
-  };
-
-  for (const channel of BRIDGE_CHANNELS) {
-    const run = handlers[channel];
+  for (const name of IPC_OPERATIONS) {
+    const channel = BRIDGE_OPERATIONS[name].channel;
+    const run = handlers[name];
     ipc.handle(channel, (sender, arg) => {
       if (!options.isTrusted(sender)) return refusedFrom(channel, sender);
       return run(arg);
     });
   }
   return () => {
-    for (const channel of BRIDGE_CHANNELS) ipc.removeHandler(channel);
+    for (const name of IPC_OPERATIONS) ipc.removeHandler(BRIDGE_OPERATIONS[name].channel);
   };
 }

@@ -1,18 +1,18 @@
 // The preload script of the dashboard window: the IPC implementation of the typed bridge,
 // exposed to the page through contextBridge. It runs sandboxed (bundled to one CommonJS
 // file: a sandboxed preload cannot load modules), hands the page functions only (never
-// ipcRenderer itself), and the main process validates every call again.
+// ipcRenderer itself), and the main process validates every call again. One invoker per
+// IPC operation of the map, so the page gets every operation the main process handles.
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
-import type { BridgeChannel, BridgeChannels, DashboardState, RelayBridge } from '../../src-shared/bridge';
-import { STATE_EVENT_CHANNEL } from '../../src-shared/ipc-channels';
+import type { DashboardState, RelayBridge } from '../../src-shared/bridge';
+import { BRIDGE_OPERATIONS, IPC_OPERATIONS, STATE_EVENT_CHANNEL, type IpcOperation, type Invoker } from '../../src-shared/bridge-operations';
 
-function invoke<C extends BridgeChannel>(channel: C, request?: BridgeChannels[C]['request']): Promise<BridgeChannels[C]['response']> {
-  return ipcRenderer.invoke(channel, request) as Promise<BridgeChannels[C]['response']>;
-}
+const invokers = Object.fromEntries(
+  IPC_OPERATIONS.map((name) => [name, (request?: unknown) => ipcRenderer.invoke(BRIDGE_OPERATIONS[name].channel, request)]),
+) as { [N in IpcOperation]: Invoker<N> };
 
 const bridge: RelayBridge = {
-  getState: () => invoke('relay:get-state'),
-  getHistory: () => invoke('relay:get-history'),
+  ...invokers,
   subscribe(onState, onStatus) {
     const listener = (_event: IpcRendererEvent, state: DashboardState) => onState(state);
     ipcRenderer.on(STATE_EVENT_CHANNEL, listener);
@@ -22,11 +22,6 @@ const bridge: RelayBridge = {
       ipcRenderer.removeListener(STATE_EVENT_CHANNEL, listener);
     };
   },
-  setKillSwitch: (on) => invoke('relay:set-kill-switch', { on }),
-  updateSettings: (update) => invoke('relay:update-settings', update),
-  exportReport: () => invoke('relay:export-report'),
-  saveReport: () => invoke('relay:save-report'),
-  cutover: (request) => invoke('relay:cutover', request),
 };
 
 contextBridge.exposeInMainWorld('relayBridge', bridge);
