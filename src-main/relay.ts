@@ -20,7 +20,23 @@ import {
 } from '../src-shared/bridge';
 import type { CutoverRequest } from '../src-shared/cutover';
 import type { HealthResponse } from '../src-shared/debug-api';
-import { backendLabel, fileAsksForKillSwitch, killSwitchInText, readKillSwitch, maskUrl, resolveSettings, redactSettings, formatProblem, type Env, type ResolvedSettings, type Settings, SettingsError } from '../src-shared/settings';
+import {
+  SettingsError,
+  backendLabel,
+  fileAsksForKillSwitch,
+  formatProblem,
+  isKillSwitchName,
+  killSwitchInText,
+  killSwitchValueProblem,
+  maskUrl,
+  readKillSwitch,
+  redactSettings,
+  resolveSettings,
+  variableOf,
+  type Env,
+  type ResolvedSettings,
+  type Settings,
+} from '../src-shared/settings';
 import { BackendManager, type ManagerOptions } from './relay/backend-manager';
 import type { FinishResult } from './relay/target';
 import { FrameBuilder } from './relay/frame-builder';
@@ -374,7 +390,8 @@ export class Relay {
 
   private confirmationBase(changed: string[], warnings: string[] = []): ChangeConfirmation {
     const notes: string[] = [];
-    if (changed.includes('RELAY_DEBUG_PORT')) notes.push(`RELAY_DEBUG_PORT applies at the next start; this relay keeps listening on ${this.debug.port}`);
+    const port = variableOf('debugPort');
+    if (changed.includes(port)) notes.push(`${port} applies at the next start; this relay keeps listening on ${this.debug.port}`);
     return { pid: process.pid, configDir: this.store.dir, summary: describe(this.manager.settings), changed, notes, warnings };
   }
 
@@ -416,11 +433,9 @@ export class Relay {
   async assignSettings(request: AssignSettingsRequest): Promise<ActionResult> {
     if (this.stopped) return failure(503, 'the relay is stopping');
     const only = request.assignments.length === 1 ? request.assignments[0] : undefined;
-    if (only && /^(relay_kill_switch|killswitch)$/i.test(only.name)) {
+    if (only && isKillSwitchName(only.name)) {
       const on = readKillSwitch(only.value);
-      if (on === undefined) {
-        return failure(400, 'the kill switch was not changed', [`${KILL_SWITCH_VARIABLE}: got ${JSON.stringify(only.value)}; expected 1 (on) or 0 (off), or true/false, on/off, yes/no; nothing was changed`]);
-      }
+      if (on === undefined) return failure(400, 'the kill switch was not changed', [formatProblem(killSwitchValueProblem(only.value))]);
       return this.setKillSwitchConfirmed({ on });
     }
     const file = this.readFileForChange();
@@ -514,7 +529,7 @@ export class Relay {
     const next = resolved.settings;
     const before = this.manager.settings;
     if (JSON.stringify(before) === JSON.stringify(next)) return;
-    if (next.debugPort !== before.debugPort) this.log.warn('RELAY_DEBUG_PORT changed: it applies at the next start');
+    if (next.debugPort !== before.debugPort) this.log.warn(`${variableOf('debugPort')} changed: it applies at the next start`);
     if (next.killSwitch !== before.killSwitch) this.log.warn(next.killSwitch ? 'KILL SWITCH ON: every backend cut off' : 'kill switch off: backends reconnecting');
     this.builder.setSampleRate(next.paritySampleRate);
     this.manager.apply(next);

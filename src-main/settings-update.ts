@@ -6,12 +6,10 @@ import { PANEL_SETTING_KEYS, failure, validateBackendEdits, type ActionFailure, 
 import { redactText } from '../src-shared/redact';
 import {
   BACKENDS_VARIABLE,
-  ENABLED_VARIABLE,
+  BACKEND_LIST_VARIABLES,
   KILL_SWITCH_KEY,
   KILL_SWITCH_VARIABLE,
-  NAMES_VARIABLE,
   SettingsError,
-  TOKENS_VARIABLE,
   applySettingTexts,
   deliveryProblem,
   formatProblem,
@@ -31,7 +29,6 @@ export type UpdatePlan = { ok: true; file: Record<string, unknown>; changed: str
 
 /** The scalar settings a dashboard update may carry, each with its variable. */
 const SCALAR_KEYS: readonly ScalarSettingKey[] = ['mode', 'primaryIndex', ...PANEL_SETTING_KEYS];
-const BACKEND_VARIABLES = [BACKENDS_VARIABLE, ENABLED_VARIABLE, TOKENS_VARIABLE, NAMES_VARIABLE];
 export { KILL_SWITCH_VARIABLE };
 
 /** 409: the named variables pin these settings for the run; nothing was saved. */
@@ -110,7 +107,7 @@ export function planSettingsUpdate(file: Record<string, unknown>, update: Settin
     }
     const mapped = mapBackendEdits(update.backends, current.backends);
     if (mapped.problems.length > 0) return failure(400, 'the backends are not valid; nothing was saved', mapped.problems.map((p) => redactText(p)));
-    const pinned = BACKEND_VARIABLES.filter(overridden);
+    const pinned = BACKEND_LIST_VARIABLES.filter(overridden);
     if (pinned.length > 0) {
       if (!sameBackends(mapped.backends, current.backends)) conflicts.push(...pinned);
     } else {
@@ -175,7 +172,7 @@ export function planAssignments(file: Record<string, unknown>, assignments: read
       if (context.envOverrides.includes(KILL_SWITCH_VARIABLE) && readKillSwitch(value) === false) pinned.push(KILL_SWITCH_VARIABLE);
       continue;
     }
-    const family = BACKEND_VARIABLES.includes(variable) ? BACKEND_VARIABLES : [variable];
+    const family = BACKEND_LIST_VARIABLES.includes(variable) ? BACKEND_LIST_VARIABLES : [variable];
     pinned.push(...family.filter((v) => context.envOverrides.includes(v)));
   }
   let next: Record<string, unknown>;

@@ -1,7 +1,7 @@
 // The backends form's model, kept apart from React so it is unit-tested in Node: the draft
 // rows, what each becomes on the wire, and every problem worded and tied to its row.
-import { SettingsUpdateSchema, noDeliveryProblem, validateBackendEdits, type BackendEdit, type DashboardSettings } from '../src-shared/bridge';
-import { maskUrl } from '../src-shared/settings';
+import { MAX_TOKEN_EDIT_LENGTH, SettingsUpdateSchema, noDeliveryProblem, validateBackendEdits, type BackendEdit, type DashboardSettings } from '../src-shared/bridge';
+import { BACKEND_LIST_VARIABLES, BACKEND_TOKEN_EXPECTED, DEFAULT_SETTINGS, isBackendToken, maskUrl, tooManyBackends } from '../src-shared/settings';
 
 export type TokenDraft = { kind: 'keep' } | { kind: 'set'; value: string } | { kind: 'clear' };
 
@@ -23,8 +23,6 @@ export interface Draft {
   rows: Row[];
   primaryIndex: number;
 }
-
-const TOKEN_PATTERN = /^[\x21-\x7e]+$/;
 
 let nextKey = 1;
 
@@ -53,17 +51,24 @@ export function toEdit(row: Row): BackendEdit {
   return edit;
 }
 
-/** Every problem, in the relay's own words where it has rules, keyed to the row it concerns (-1: the list). */
-export function problemsOf(draft: Draft): { row: number; text: string }[] {
+/**
+ * Every problem, in the relay's own words where it has rules, keyed to the row it concerns
+ * (-1: the list). `maxBackends` is the relay's cap in force (RELAY_MAX_BACKENDS).
+ */
+export function problemsOf(draft: Draft, maxBackends: number = DEFAULT_SETTINGS.maxBackends): { row: number; text: string }[] {
   const edits = draft.rows.map(toEdit);
   const lines = validateBackendEdits(edits, draft.primaryIndex);
+  if (edits.length > maxBackends) {
+    const p = tooManyBackends(edits.length, maxBackends, 'default');
+    lines.push(`backends: ${p.value}; expected ${p.expected}`);
+  }
   draft.rows.forEach((r, i) => {
     if (r.token.kind !== 'set') return;
     if (r.token.value === '') lines.push(`backend #${i}: the new token is empty; type it, or cancel to keep ${r.hasToken ? 'the current one' : 'none'}`);
-    else if (!TOKEN_PATTERN.test(r.token.value)) lines.push(`backend #${i}: the token has spaces or characters that cannot go in an HTTP header; expected printable characters without spaces`);
-    else if (r.token.value.length > 4096) lines.push(`backend #${i}: the token is longer than 4096 characters`);
+    else if (!isBackendToken(r.token.value)) lines.push(`backend #${i}: the token has spaces, commas or characters that cannot go in an HTTP header; expected ${BACKEND_TOKEN_EXPECTED}`);
+    else if (r.token.value.length > MAX_TOKEN_EDIT_LENGTH) lines.push(`backend #${i}: the token is longer than ${MAX_TOKEN_EDIT_LENGTH} characters`);
   });
-  // Anything else the relay's schema would refuse (URL length, number of backends).
+  // Anything else the relay's schema would refuse (the length of a URL or a name).
   const parsed = SettingsUpdateSchema.safeParse({ backends: edits, primaryIndex: draft.primaryIndex });
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
@@ -71,7 +76,7 @@ export function problemsOf(draft: Draft): { row: number; text: string }[] {
       if (top === 'backends' && typeof index === 'number') {
         if (field === 'token') continue; // worded above
         lines.push(`backend #${index}: ${String(field ?? 'entry')}: ${issue.message}`);
-      } else if (top === 'backends') lines.push(`backends: ${issue.message} (at most 32)`);
+      } else if (top === 'backends') lines.push(`backends: ${issue.message}`);
       else lines.push(`${issue.path.join('.') || 'settings'}: ${issue.message}`);
     }
   }
@@ -81,6 +86,16 @@ export function problemsOf(draft: Draft): { row: number; text: string }[] {
 /** Settings that would send to no one: not a mistake the form refuses, but one it asks to confirm (sent with force). */
 export function nowhereOf(draft: Draft, mode: string): string | null {
   return noDeliveryProblem(draft.rows.map(toEdit), draft.primaryIndex, mode);
+}
+
+/** Whether another backend may be added under the relay's cap. */
+export function canAddRow(draft: Draft, maxBackends: number): boolean {
+  return draft.rows.length < maxBackends;
+}
+
+/** The backend variables the relay's environment sets for this run: while one is, edits to the list are refused. */
+export function envLockedVariables(settings: Pick<DashboardSettings, 'envOverrides'>): string[] {
+  return BACKEND_LIST_VARIABLES.filter((v) => settings.envOverrides.includes(v));
 }
 
 export function attribute(lines: readonly string[]): { row: number; text: string }[] {

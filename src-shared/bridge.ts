@@ -5,7 +5,19 @@
 import { z } from 'zod';
 import type { HealthResponse, ParityResponse, TargetsResponse } from './debug-api';
 import { CutoverRequestSchema, type CutoverView } from './cutover';
-import { BACKEND_MODES, MAX_BACKENDS_LIMIT, deliveryProblem, isBackendName, isWsUrl, BACKEND_NAME_EXPECTED, type Settings } from './settings';
+import {
+  BACKEND_MODES,
+  BACKEND_NAME_EXPECTED,
+  BACKEND_TOKEN_EXPECTED,
+  MAX_BACKENDS_LIMIT,
+  deliveryProblem,
+  isBackendName,
+  isBackendToken,
+  isWsUrl,
+  primaryInRange,
+  repeatedBackendUrls,
+  type Settings,
+} from './settings';
 
 /** A relay-wide or per-target event, newest last (connects, disconnects, errors, kill switch). */
 export interface TimelineEntry {
@@ -76,9 +88,12 @@ export interface LatencyHistory {
 
 // ---- changes the dashboard may ask for ----------------------------------------------------
 
+/** The longest token the dashboard may send: a bound on the request, not a rule of the settings. */
+export const MAX_TOKEN_EDIT_LENGTH = 4096;
+
 const tokenEdit = z.union([
   z.object({ keep: z.literal(true) }),
-  z.object({ set: z.string().min(1).max(4096).regex(/^[\x21-\x7e]+$/, 'printable characters without spaces') }),
+  z.object({ set: z.string().min(1).max(MAX_TOKEN_EDIT_LENGTH).refine(isBackendToken, BACKEND_TOKEN_EXPECTED) }),
   z.object({ clear: z.literal(true) }),
 ]);
 
@@ -184,17 +199,18 @@ export function schemaProblems(error: z.ZodError, whole: string): string[] {
  */
 export function validateBackendEdits(backends: readonly BackendEdit[], primaryIndex: number): string[] {
   const problems: string[] = [];
-  const seen = new Set<string>();
-  backends.forEach((b, i) => {
-    const url = b.url.trim();
+  const urls = backends.map((b) => b.url.trim());
+  const repeated = new Set(repeatedBackendUrls(urls));
+  urls.forEach((url, i) => {
     if (url === '') problems.push(`backend #${i}: the URL is empty; expected a ws:// or wss:// URL such as ws://127.0.0.1:8080/relay`);
     else if (!isWsUrl(url)) problems.push(`backend #${i}: "${url}" is not a ws:// or wss:// URL; expected something like wss://gateway.example.com/relay`);
-    else if (seen.has(url)) problems.push(`backend #${i}: ${url} is listed twice; each gateway once (twice would send every frame twice)`);
-    seen.add(url);
-    if (b.name !== undefined && b.name.trim() !== '' && !isBackendName(b.name)) problems.push(`backend #${i}: the name "${b.name}" is not valid; expected ${BACKEND_NAME_EXPECTED}`);
+    else if (repeated.has(i)) problems.push(`backend #${i}: ${url} is listed twice; each gateway once (twice would send every frame twice)`);
+    const name = backends[i]?.name;
+    if (name !== undefined && name.trim() !== '' && !isBackendName(name)) problems.push(`backend #${i}: the name "${name}" is not valid; expected ${BACKEND_NAME_EXPECTED}`);
   });
-  if (backends.length > 0 && (primaryIndex < 0 || primaryIndex >= backends.length)) {
-    problems.push(`primary: backend #${primaryIndex} does not exist; expected one of #0 to #${backends.length - 1}`);
+  if (!primaryInRange(primaryIndex, backends.length)) {
+    const expected = backends.length === 0 ? '#0 (no backends are configured)' : `one of #0 to #${backends.length - 1}`;
+    problems.push(`primary: backend #${primaryIndex} does not exist; expected ${expected}`);
   }
   return problems;
 }

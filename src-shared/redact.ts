@@ -1,7 +1,7 @@
 // Free text (log lines, error messages) made safe to store or show: whatever a caller forgot
 // to mask is masked here, so a log file or a report attached to a support ticket never
 // carries a credential.
-import { maskUrl } from './settings';
+import { isSecretQueryKey, maskUrl } from './settings';
 
 const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>`]+/gi;
 const BEARER = /\b(Bearer)\s+[^\s"',;]+/gi;
@@ -32,7 +32,7 @@ export function secretsOfUrl(url: string): string[] {
       if (part) out.push(part, safeDecode(part));
     }
     for (const [key, value] of u.searchParams) {
-      if (/^(token|access_token|key|api[_-]?key|secret|password|auth|sig|signature)$/i.test(key) && value) out.push(value, encodeURIComponent(value));
+      if (isSecretQueryKey(key) && value) out.push(value, encodeURIComponent(value));
     }
     return [...new Set(out)];
   } catch {

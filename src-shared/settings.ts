@@ -157,6 +157,19 @@ export function readKillSwitch(value: unknown): boolean | undefined {
 /** Fail-safe reading of a kill-switch value that is present: on unless it plainly means off. */
 export const killSwitchMeansOn = (value: unknown): boolean => readKillSwitch(value) !== false;
 
+/**
+ * Whether a name given to `relay set` means the kill switch: its variable or its file key, in
+ * any case. Typed in a hurry, the emergency control must still be understood.
+ */
+export function isKillSwitchName(name: string): boolean {
+  return name.toUpperCase() === KILL_SWITCH_VARIABLE || name.toLowerCase() === KILL_SWITCH_KEY.toLowerCase();
+}
+
+/** A kill-switch value from the command line that is neither on nor off: it changes nothing. */
+export function killSwitchValueProblem(text: string): SettingsProblem {
+  return { variable: KILL_SWITCH_VARIABLE, source: 'cli', value: text, expected: KILL_SWITCH_EXPECTED, note: 'nothing was changed' };
+}
+
 // ---------------------------------------------------------------------------------------
 // Names: unknown keys and variables are reported with the nearest known name.
 
@@ -395,6 +408,11 @@ export const ENABLED_VARIABLE = 'RELAY_TARGETS_ENABLED';
 export const TOKENS_VARIABLE = 'RELAY_BACKEND_TOKENS';
 export const NAMES_VARIABLE = 'RELAY_BACKEND_NAMES';
 const URL_EXPECTED = 'comma-separated ws:// or wss:// URLs, such as ws://127.0.0.1:8080/relay';
+/**
+ * The variables that together describe the backend list. An environment that sets any one
+ * of them pins the list for the run: the dashboard, relay set and the cutover refuse to change it.
+ */
+export const BACKEND_LIST_VARIABLES: readonly string[] = [BACKENDS_VARIABLE, ENABLED_VARIABLE, TOKENS_VARIABLE, NAMES_VARIABLE];
 
 /** Every variable the relay reads, with the settings key it sets: the CLI's `set` takes either name. */
 export const SETTING_VARIABLES: Record<string, keyof Settings | 'enabled' | 'tokens' | 'names'> = {
@@ -644,7 +662,7 @@ export function resolveSettings(fileValue: unknown, env: Env = {}): ResolvedSett
         const shown = typeof e.url === 'string' ? maskUrl(e.url) : e.url !== undefined ? display(e.url) : typeof entry === 'string' ? maskUrl(entry) : entry && typeof entry === 'object' ? '(no url)' : display(entry);
         if (!isWsUrl(url)) problems.push({ variable: BACKENDS_VARIABLE, source: 'file', fileKey: `backends[${i}].url`, value: shown, expected: 'a ws:// or wss:// URL' });
         if (e.enabled !== undefined && typeof e.enabled !== 'boolean') problems.push({ variable: ENABLED_VARIABLE, source: 'file', fileKey: `backends[${i}].enabled`, value: display(e.enabled), expected: 'true or false' });
-        if (e.token !== undefined && (typeof e.token !== 'string' || !isToken(e.token))) problems.push({ variable: TOKENS_VARIABLE, source: 'file', fileKey: `backends[${i}].token`, value: '(redacted)', expected: 'a token of printable characters without spaces or commas' });
+        if (e.token !== undefined && (typeof e.token !== 'string' || !isBackendToken(e.token))) problems.push({ variable: TOKENS_VARIABLE, source: 'file', fileKey: `backends[${i}].token`, value: '(redacted)', expected: BACKEND_TOKEN_EXPECTED });
         if (e.name !== undefined && (typeof e.name !== 'string' || !isBackendName(e.name))) problems.push({ variable: NAMES_VARIABLE, source: 'file', fileKey: `backends[${i}].name`, value: display(e.name), expected: BACKEND_NAME_EXPECTED });
         const name = typeof e.name === 'string' ? e.name.trim() : '';
         backends.push({ url, enabled: e.enabled !== false, ...(typeof e.token === 'string' && e.token ? { token: e.token } : {}), ...(name ? { name } : {}) });
@@ -707,20 +725,17 @@ export function resolveSettings(fileValue: unknown, env: Env = {}): ResolvedSett
       return values[i] ? { ...rest, [key]: values[i] } : rest;
     });
   };
-  perBackend(TOKENS_VARIABLE, 'token', isToken, '(redacted)', 'tokens, one per backend (empty for none), without spaces');
+  perBackend(TOKENS_VARIABLE, 'token', isBackendToken, '(redacted)', 'tokens, one per backend (empty for none), without spaces');
   perBackend(NAMES_VARIABLE, 'name', isBackendName, env[NAMES_VARIABLE] ?? '', `names, one per backend (empty for none); each ${BACKEND_NAME_EXPECTED}`);
   out.backends = backends;
-  const seen = new Set<string>();
-  for (const b of backends) {
-    if (b.url && seen.has(b.url)) {
-      problems.push({ variable: BACKENDS_VARIABLE, source: backendsFrom, ...(backendsFrom === 'file' ? { fileKey: 'backends' } : {}), value: maskUrl(b.url), expected: 'each backend URL listed once (the same gateway twice would receive every frame twice)' });
-    }
-    seen.add(b.url);
+  for (const i of repeatedBackendUrls(backends.map((b) => b.url))) {
+    const value = maskUrl((backends[i] as Backend).url);
+    problems.push({ variable: BACKENDS_VARIABLE, source: backendsFrom, ...(backendsFrom === 'file' ? { fileKey: 'backends' } : {}), value, expected: DUPLICATE_URL_EXPECTED });
   }
 
   const primarySource: SettingSource = env[scalarRules.primaryIndex.variable] ? 'env' : file.primaryIndex !== undefined ? 'file' : 'default';
   const primaryBad = problems.some((p) => p.variable === scalarRules.primaryIndex.variable);
-  if (!primaryBad && !tooMany && out.primaryIndex >= Math.max(1, backends.length)) {
+  if (!primaryBad && !tooMany && !primaryInRange(out.primaryIndex, backends.length)) {
     problems.push({
       variable: scalarRules.primaryIndex.variable,
       source: primarySource,
@@ -809,6 +824,28 @@ export function isBackendName(n: string): boolean {
   return t.length >= 1 && t.length <= 40 && !/[,\u0000-\u001f\u007f]/.test(t);
 }
 
+/** Why a backend list names no gateway twice. */
+export const DUPLICATE_URL_EXPECTED = 'each backend URL listed once (the same gateway twice would receive every frame twice)';
+
+/**
+ * The positions of backends whose URL an earlier backend already has: the one duplicate rule of
+ * the settings file, the environment, relay set and the dashboard. Empty URLs are left to the URL rule.
+ */
+export function repeatedBackendUrls(urls: readonly string[]): number[] {
+  const seen = new Set<string>();
+  const repeated: number[] = [];
+  urls.forEach((url, i) => {
+    if (url && seen.has(url)) repeated.push(i);
+    seen.add(url);
+  });
+  return repeated;
+}
+
+/** Whether the primary is a backend of a list of `count`; with none configured, only 0 is. */
+export function primaryInRange(primaryIndex: number, count: number): boolean {
+  return Number.isInteger(primaryIndex) && primaryIndex >= 0 && primaryIndex < Math.max(1, count);
+}
+
 /** "Gateway B (ws://127.0.0.1:8082/relay)", or the masked URL alone: how a backend is named in every text. */
 export function backendLabel(b: { url: string; name?: string | null | undefined }): string {
   const url = maskUrl(b.url);
@@ -845,18 +882,24 @@ export function deliveryProblem(s: Pick<Settings, 'backends' | 'mode' | 'primary
   return null;
 }
 
-function isToken(t: string): boolean {
+/** What a backend's token may be: it goes in an HTTP header, and RELAY_BACKEND_TOKENS separates tokens with commas. */
+export const BACKEND_TOKEN_EXPECTED = 'a token of printable characters without spaces or commas';
+
+export function isBackendToken(t: string): boolean {
   return /^[\x21-\x7e]+$/.test(t) && !t.includes(',');
 }
 
 export type SetTarget = ScalarSettingKey | 'backends' | 'enabled' | 'tokens' | 'names';
-const LIST_TARGETS: readonly string[] = ['backends', 'enabled', 'tokens', 'names'];
+/** The targets that together make the backend list, as BACKEND_LIST_VARIABLES name them. */
+const BACKEND_LIST_TARGETS: readonly SetTarget[] = ['backends', 'enabled', 'tokens', 'names'];
+const LIST_TARGETS: readonly string[] = BACKEND_LIST_TARGETS;
 
 /**
  * The setting a name given to `relay set` means: the variable (RELAY_BACKEND_MODE, in any
  * case) or the file key (mode). An unknown name is refused with the nearest known one.
  */
 export function settingTarget(name: string, text = ''): SetTarget {
+  if (isKillSwitchName(name)) return KILL_SWITCH_KEY;
   const byKey = Object.values(scalarRules).find((r) => r.key === name || r.variable === name.toUpperCase());
   const target = byKey?.key ?? SETTING_VARIABLES[name.toUpperCase()] ?? (LIST_TARGETS.includes(name) ? name : undefined);
   if (target !== undefined) return target as SetTarget;
@@ -890,8 +933,6 @@ export function variableOf(target: SetTarget): string {
       return scalarRules[target].variable;
   }
 }
-
-const BACKEND_LIST_TARGETS: readonly SetTarget[] = ['backends', 'enabled', 'tokens', 'names'];
 
 export interface ApplyOptions {
   /** Accept settings under which no backend receives frames (writes allowNoDelivery). */
@@ -930,7 +971,7 @@ export function applySettingTexts(fileValue: unknown, pairs: readonly (readonly 
       // `set` is the one place, with `relay kill off`, that may turn the kill switch off in the file.
       const flag = readKillSwitch(text);
       // A command can be typed again: a value that is neither on nor off changes nothing.
-      if (flag === undefined) problems.push({ variable: KILL_SWITCH_VARIABLE, source: 'cli', value: text, expected: KILL_SWITCH_EXPECTED, note: 'nothing was changed' });
+      if (flag === undefined) problems.push(killSwitchValueProblem(text));
       else file[KILL_SWITCH_KEY] = flag;
       continue;
     }
@@ -979,14 +1020,21 @@ export function redactSettings(settings: Settings): Settings {
   return { ...settings, backends: settings.backends.map((b) => ({ url: maskUrl(b.url), enabled: b.enabled, ...(b.token ? { token: '(redacted)' } : {}), ...(b.name ? { name: b.name } : {}) })) };
 }
 
-const SECRET_QUERY = /^(token|access_token|key|api[_-]?key|secret|password|auth|sig|signature)$/i;
+/** Query parameters whose value is a secret, wherever a URL is shown or scrubbed (maskUrl, redact's secretsOfUrl). */
+const SECRET_QUERY_KEYS = 'token|access_token|key|api[_-]?key|secret|password|auth|sig|signature';
+const SECRET_QUERY_KEY = new RegExp(`^(?:${SECRET_QUERY_KEYS})$`, 'i');
+const SECRET_QUERY_IN_TEXT = new RegExp(`([?&](?:${SECRET_QUERY_KEYS})=)[^&#]*`, 'gi');
+
+export function isSecretQueryKey(key: string): boolean {
+  return SECRET_QUERY_KEY.test(key);
+}
 
 /** A URL safe to show: credentials and secret-looking query values replaced. */
 export function maskUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.host) {
-      const secretKeys = [...u.searchParams.keys()].filter((key) => SECRET_QUERY.test(key));
+      const secretKeys = [...u.searchParams.keys()].filter(isSecretQueryKey);
       // Nothing to hide: show the value exactly as given (toString would rewrite http://x as http://x/).
       if (!u.username && !u.password && secretKeys.length === 0) return url;
       if (u.username) u.username = '***';
@@ -1001,5 +1049,5 @@ export function maskUrl(url: string): string {
   // still carry credentials or a secret query value: a bad URL is exactly the one that gets printed.
   return url
     .replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/?#]*@/i, (_m, scheme?: string) => `${scheme ?? ''}***@`)
-    .replace(/([?&](?:token|access_token|key|api[_-]?key|secret|password|auth|sig|signature)=)[^&#]*/gi, '$1***');
+    .replace(SECRET_QUERY_IN_TEXT, '$1***');
 }

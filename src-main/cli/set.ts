@@ -2,7 +2,7 @@
 // the folder checks the change with its own environment, saves and applies it, and confirms
 // what it now runs with; with none running, the change is checked the same way and saved for
 // the next start (exit 3).
-import { KILL_SWITCH_KEY, KILL_SWITCH_VARIABLE, maskUrl, readKillSwitch, redactSettings, resolveSettings, settingTarget } from '../../src-shared/settings';
+import { formatProblem, isKillSwitchName, killSwitchValueProblem, maskUrl, readKillSwitch, redactSettings, resolveSettings, settingTarget } from '../../src-shared/settings';
 import { planAssignments, type Assignment } from '../settings-update';
 import { SettingsStore } from '../settings-store';
 import { EXIT_NOT_RUNNING, EXIT_RUNTIME, EXIT_USAGE, UsageError, type Out } from './exit';
@@ -19,14 +19,6 @@ export function assignmentsOf(args: readonly string[]): Assignment[] {
     if (at <= 0) throw new UsageError(`expected: ${form} (got ${JSON.stringify(arg)}${args.length === 1 ? ' without a value' : ', which is not NAME=VALUE'})`, 'set');
     return { name: arg.slice(0, at), value: arg.slice(at + 1) };
   });
-}
-
-function settingTargetOrNull(a: Assignment): string | null {
-  try {
-    return settingTarget(a.name, a.value);
-  } catch {
-    return null;
-  }
 }
 
 /** NAME = value, never echoing a secret: tokens hidden, backend URLs with credentials masked. */
@@ -69,10 +61,10 @@ export async function setSettings(configDir: string, assignments: Assignment[], 
   }
   // No relay for this folder: the same checks (without a relay's environment), saved for its next start.
   const only = assignments.length === 1 ? (assignments[0] as Assignment) : undefined;
-  if (only && settingTargetOrNull(only) === KILL_SWITCH_KEY) {
+  if (only && isKillSwitchName(only.name)) {
     // Written like relay kill: no other setting, valid or not, stands in its way.
     const flag = readKillSwitch(only.value);
-    if (flag === undefined) return out.fail(EXIT_USAGE, `Relay Agent: bad settings, nothing was changed. Fix:\n  - ${KILL_SWITCH_VARIABLE}: got ${JSON.stringify(only.value)} (from command line); expected 1 (on) or 0 (off), or true/false, on/off, yes/no`);
+    if (flag === undefined) return out.fail(EXIT_USAGE, `Relay Agent: bad settings, nothing was changed. Fix:\n  - ${formatProblem(killSwitchValueProblem(only.value))}`);
     const saved = saveKillSwitch(configDir, flag);
     const why = where.kind === 'none' ? where.why : `the relay for the config folder ${where.configDir} did not finish starting`;
     out.fail(EXIT_NOT_RUNNING, `${why}: nothing was applied now. ${what} saved in ${saved.file}; it applies when a relay starts there.${saved.notes}${where.kind === 'none' ? elsewhereHint(where.others) : ''}`);

@@ -27,10 +27,8 @@ import {
 } from '../../src-shared/cutover';
 import type { ParityResponse, TargetView, TargetsResponse } from '../../src-shared/debug-api';
 import {
-  BACKENDS_VARIABLE,
-  ENABLED_VARIABLE,
-  NAMES_VARIABLE,
-  TOKENS_VARIABLE,
+  BACKEND_LIST_VARIABLES,
+  BACKEND_NAME_EXPECTED,
   backendLabel,
   isBackendName,
   isWsUrl,
@@ -112,7 +110,7 @@ interface Run {
 
 
 /** The variables a cutover changes: pinned by the environment, it cannot run. */
-const CUTOVER_VARIABLES = [BACKENDS_VARIABLE, ENABLED_VARIABLE, TOKENS_VARIABLE, NAMES_VARIABLE, variableOf('mode'), variableOf('primaryIndex')];
+const CUTOVER_VARIABLES = [...BACKEND_LIST_VARIABLES, variableOf('mode'), variableOf('primaryIndex')];
 
 export class CutoverController {
   private run: Run | null = null;
@@ -176,7 +174,7 @@ export class CutoverController {
     const to = request.to.trim();
     if (!isWsUrl(to)) return failure(400, `--to: "${maskUrl(to)}" is not a ws:// or wss:// URL; expected the new gateway, such as wss://gateway-b.example.com/relay`);
     const name = request.name?.trim() || undefined;
-    if (name !== undefined && !isBackendName(name)) return failure(400, `the name "${name}" is not valid; expected a name of 1 to 40 characters, without commas or control characters`);
+    if (name !== undefined && !isBackendName(name)) return failure(400, `the name "${name}" is not valid; expected ${BACKEND_NAME_EXPECTED}`);
     const from = settings.backends[settings.primaryIndex];
     if (!from) return failure(409, 'no backend is configured: there is nothing to cut over from. Add the new backend with relay set RELAY_BACKENDS instead.');
     if (from.url === to) return failure(409, `${backendLabel(from)} is the primary already: nothing to cut over`);

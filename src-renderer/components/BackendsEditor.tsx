@@ -1,6 +1,19 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
-import { BACKENDS_VARIABLE, ENABLED_VARIABLE, TOKENS_VARIABLE } from '../../src-shared/settings';
-import { attribute, fromSettings, moveRow, newRow, nowhereOf, problemsOf, removeRow, toEdit, type Draft, type Row, type TokenDraft } from '../backends-draft';
+import {
+  attribute,
+  canAddRow,
+  envLockedVariables,
+  fromSettings,
+  moveRow,
+  newRow,
+  nowhereOf,
+  problemsOf,
+  removeRow,
+  toEdit,
+  type Draft,
+  type Row,
+  type TokenDraft,
+} from '../backends-draft';
 import { useDashboard } from '../context';
 
 export function BackendsEditor() {
@@ -24,7 +37,8 @@ export function BackendsEditor() {
   }, [settings, dirty, serverKey]);
 
   const mode = settings?.mode ?? 'single';
-  const problems = useMemo(() => (draft ? problemsOf(draft) : []), [draft]);
+  const maxBackends = settings?.values.maxBackends;
+  const problems = useMemo(() => (draft ? problemsOf(draft, maxBackends) : []), [draft, maxBackends]);
   const nowhere = useMemo(() => (draft ? nowhereOf(draft, mode) : null), [draft, mode]);
   if (!settings || !draft) return null;
 
@@ -75,7 +89,7 @@ export function BackendsEditor() {
   };
 
   const invalid = problems.length > 0 || (nowhere !== null && !forceNowhere);
-  const envLocked = [BACKENDS_VARIABLE, ENABLED_VARIABLE, TOKENS_VARIABLE].filter((v) => settings.envOverrides.includes(v));
+  const envLocked = envLockedVariables(settings);
   const rowProblems = (i: number) => [...problems, ...serverProblems].filter((p) => p.row === i);
   const listProblems = [...problems.filter((p) => p.row === -1 || p.row >= draft.rows.length), ...serverProblems.filter((p) => p.row === -1 || p.row >= draft.rows.length)];
 
@@ -191,7 +205,7 @@ export function BackendsEditor() {
         </div>
       )}
       <div className="editor-actions">
-        <button type="button" data-testid="add-backend" onClick={add} disabled={draft.rows.length >= 32}>
+        <button type="button" data-testid="add-backend" onClick={add} disabled={!canAddRow(draft, settings.values.maxBackends)}>
           Add backend
         </button>
         <span className="spacer" />

@@ -1,3 +1,4 @@
+import { KILL_SWITCH_VARIABLE } from '../../src-shared/settings';
 import { useDashboard } from '../context';
 import { selectKillSwitch } from '../store';
 
@@ -11,7 +12,7 @@ export const KILL_OFF_LABEL = 'Kill switch: off';
 export function KillSwitch() {
   const on = useDashboard(selectKillSwitch);
   const pending = useDashboard((s) => s.pendingKillSwitch !== null);
-  const envLocked = useDashboard((s) => s.state?.settings.envOverrides.includes('RELAY_KILL_SWITCH') ?? false);
+  const envLocked = useDashboard((s) => s.state?.settings.envOverrides.includes(KILL_SWITCH_VARIABLE) ?? false);
   // Said only while a gateway is confirming deliveries: a switch that is off does not mean telemetry flows.
   const delivering = useDashboard((s) => s.status === 'open' && (s.state?.parity.perTarget.some((p) => p.confirming) ?? false));
   const notDelivering = useDashboard((s) =>
@@ -56,7 +57,7 @@ export function KillSwitch() {
         </p>
       )}
       {envLocked && (
-        <p className="note">RELAY_KILL_SWITCH is set in the relay&apos;s environment for this run: a change here may be refused.</p>
+        <p className="note">{KILL_SWITCH_VARIABLE} is set in the relay&apos;s environment for this run: a change here may be refused.</p>
       )}
     </div>
   );

@@ -1,4 +1,4 @@
-import { BACKEND_MODES, backendLabel } from '../../src-shared/settings';
+import { BACKEND_MODES, backendLabel, variableOf } from '../../src-shared/settings';
 import { noDeliveryProblem, validateBackendEdits, type SettingsUpdate } from '../../src-shared/bridge';
 import { useEffect, useState } from 'react';
 import { useDashboard } from '../context';
@@ -8,6 +8,9 @@ const MODE_WORDS: Record<(typeof BACKEND_MODES)[number], string> = {
   single: 'Single: the primary only',
   parallel: 'Parallel: every enabled backend',
 };
+
+const MODE_VARIABLE = variableOf('mode');
+const PRIMARY_VARIABLE = variableOf('primaryIndex');
 
 /**
  * Mode and primary, changed live: each change is one POST, checked first with the relay's own
@@ -68,10 +71,10 @@ export function ModeControls() {
             </option>
           ))}
         </select>
-        {overridden('RELAY_BACKEND_MODE') && <p className="note">Set by RELAY_BACKEND_MODE for this run: a change here does not take effect.</p>}
+        {overridden(MODE_VARIABLE) && <p className="note">Set by {MODE_VARIABLE} for this run: a change here does not take effect.</p>}
       </div>
       <div className="field">
-        <label htmlFor="primary-select">Primary (RELAY_PRIMARY_INDEX)</label>
+        <label htmlFor="primary-select">Primary ({PRIMARY_VARIABLE})</label>
         <select
           id="primary-select"
           data-testid="primary-select"
@@ -87,7 +90,7 @@ export function ModeControls() {
             </option>
           ))}
         </select>
-        {overridden('RELAY_PRIMARY_INDEX') && <p className="note">Set by RELAY_PRIMARY_INDEX for this run: a change here does not take effect.</p>}
+        {overridden(PRIMARY_VARIABLE) && <p className="note">Set by {PRIMARY_VARIABLE} for this run: a change here does not take effect.</p>}
       </div>
       <p className="mode-explain">
         {shownMode === 'single'
