@@ -1,7 +1,7 @@
 // The parity report for support: what the relay did, what each gateway says it received,
-// and the two compared figure by figure. The JSON is for tools; report-html.ts renders the
-// same object as a page for people. Nothing in it is ever a secret: URLs are masked and
-// the settings redacted before the report is built.
+// and the two compared figure by figure. The JSON is for tools (this module is its contract);
+// src-main/report/report-html.ts renders the same object as a page for people. Nothing in it
+// is ever a secret: URLs are masked and the settings redacted before the report is built.
 //
 // A frame counts as delivered only when its gateway confirmed it (wire protocol 2). Per
 // target and stream the relay's account closes: produced = delivered + inFlight + queued +

@@ -25,7 +25,7 @@ import {
   type StreamAccount,
   type TargetProof,
 } from '../../src-shared/report';
-import { renderReportHtml } from '../../src-shared/report-html';
+import { renderReportHtml } from './report-html';
 import type { CutoverView } from '../../src-shared/cutover';
 import { redactSettings, type Settings } from '../../src-shared/settings';
 import { systemClock, type Clock } from '../clock';

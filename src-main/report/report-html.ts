@@ -2,11 +2,11 @@
 // email attachment, so the styles are inline, the charts are SVG drawn here, and there is
 // no script and no external resource. Every value from the report is escaped: URLs, error
 // texts and log lines come from the network and must not become markup.
-import type { LatencyPoint } from './bridge';
-import { HEALTH_THRESHOLDS } from './metrics';
-import { latencyLinePath } from './line-path';
-import { GAP_REASONS } from './protocol';
-import { CUTOVER_STEP_TITLES, type CutoverParity, type CutoverView } from './cutover';
+import type { LatencyPoint } from '../../src-shared/bridge';
+import { HEALTH_THRESHOLDS } from '../../src-shared/metrics';
+import { latencyLinePath } from '../../src-shared/line-path';
+import { GAP_REASONS } from '../../src-shared/protocol';
+import { CUTOVER_STEP_TITLES, type CutoverParity, type CutoverView } from '../../src-shared/cutover';
 import {
   describeFigure,
   describeReasons,
@@ -17,7 +17,7 @@ import {
   type ReportTarget,
   type StreamAccount,
   type TargetProofStatus,
-} from './report';
+} from '../../src-shared/report';
 
 export function escapeHtml(value: unknown): string {
   return String(value).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
