@@ -462,6 +462,25 @@ describe('live reader: its own cost', () => {
   });
 });
 
+describe('live reader: session info updates', () => {
+  it('fetches and parses the session YAML only when its version changes, not per tick', () => {
+    const r = rig();
+    r.simUp();
+    r.backend.deliver(0, 100);
+    r.drain();
+    expect(r.backend.yamlReads).toBe(1);
+    // The sim updates its session info (as it does every lap in a race): read once more, and only once.
+    r.backend.setYaml(recording.yaml.replace(/TrackAirTemp: [^\n]*/, 'TrackAirTemp: 25.00 C'));
+    r.backend.deliver(100, 390);
+    r.drain();
+    expect(r.backend.yamlReads).toBe(2);
+    const stats = r.source.stats();
+    expect(stats).toMatchObject({ samples: 390, ticksSkipped: 0 });
+    expect(typeof stats.sessionSetupMs).toBe('number');
+    expect(steps(ticksOf(r.sink.frames('controls'))).every((d) => d === 1)).toBe(true);
+  });
+});
+
 describe('live reader: how it runs', () => {
   it('runs its own polling loop with an injected backend, and stop() detaches and ends it', async () => {
     const backend = new RecordedBackend(recording);

@@ -3,6 +3,7 @@
 import { parseDocument, type YAMLError } from 'yaml';
 import { decodeCp1252 } from './cp1252';
 import { IbtError } from './errors';
+import { parseIracingYaml } from './iracing-yaml';
 
 export function decodeSessionInfo(bytes: Uint8Array): string {
   let end = bytes.length;
@@ -69,8 +70,17 @@ function isMapping(v: unknown): v is Record<string, unknown> {
  * Parses the session info text found at byte `offset`. Returns null for an empty block.
  * Errors name the byte offset and the key of the offending line, never its value: the
  * lines that break are the ones holding user names.
+ *
+ * Text in the subset of YAML iRacing writes goes through its own parser (iracing-yaml.ts,
+ * a fraction of a millisecond); anything else through the general one, with the same result.
  */
 export function parseSessionInfo(text: string, offset: number): unknown {
+  if (text.trim() === '') return null;
+  return parseIracingYaml(text) ?? parseSessionInfoGeneral(text, offset);
+}
+
+/** parseSessionInfo with the general YAML parser alone (the yaml package), for any text. */
+export function parseSessionInfoGeneral(text: string, offset: number): unknown {
   if (text.trim() === '') return null;
   const first = tryParse(text);
   let result = first;

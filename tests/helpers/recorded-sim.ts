@@ -40,6 +40,8 @@ export class RecordedBackend implements SimBackend {
   closes = 0;
   /** The names passed to each read(). */
   readonly reads: string[][] = [];
+  /** How many times the session YAML was fetched (the SDK copies it out of shared memory each time). */
+  yamlReads = 0;
   /** Calls that broke the SimBackend contract (read before data, names not on offer). */
   readonly misuse: string[] = [];
   /** Make the next SDK call throw, as a native failure would. */
@@ -126,6 +128,7 @@ export class RecordedBackend implements SimBackend {
   }
 
   sessionInfoYaml(): string | null {
+    this.yamlReads++;
     return this.attached ? this.yaml : null;
   }
 
