@@ -181,12 +181,16 @@ export function createDashboardStore(bridge: DashboardBridge, options: StoreOpti
       return result;
     };
 
-    const apply = (state: DashboardState): void => {
+    const apply = (snapshot: DashboardState): void => {
       const prev = get();
       // The first GET and the event stream race: never let an older snapshot replace a newer one.
-      if (prev.state && state.at < prev.state.at) return;
+      if (prev.state && snapshot.at < prev.state.at) return;
       lastApplied = now();
-      const confirmed = prev.pendingKillSwitch !== null && state.targets.killSwitch === prev.pendingKillSwitch;
+      const confirmed = prev.pendingKillSwitch !== null && snapshot.targets.killSwitch === prev.pendingKillSwitch;
+      // Each snapshot is a fresh object tree; parts equal to the last one's keep its objects, so
+      // a component whose slice did not change (settings, the timeline, a quiet cutover) is not
+      // rendered again for it.
+      const state = prev.state ? shareUnchanged(prev.state, snapshot) : snapshot;
       set({
         state,
         loadError: null,
@@ -324,6 +328,41 @@ export function createDashboardStore(bridge: DashboardBridge, options: StoreOpti
       },
     };
   });
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype;
+
+/**
+ * `next`, with every part deep-equal to the same part of `prev` replaced by prev's own: the
+ * same value, and the same identity wherever nothing changed (all of `prev` when nothing
+ * did). For plain data (JSON snapshots); anything else is taken from `next` unless identical.
+ */
+export function shareUnchanged<T>(prev: T, next: T): T {
+  if (Object.is(prev, next)) return prev;
+  if (Array.isArray(prev) && Array.isArray(next)) {
+    let same = prev.length === next.length;
+    const out: unknown[] = new Array<unknown>(next.length);
+    for (let i = 0; i < next.length; i++) {
+      const v = i < prev.length ? shareUnchanged(prev[i] as unknown, next[i] as unknown) : next[i];
+      out[i] = v;
+      if (!Object.is(v, prev[i])) same = false;
+    }
+    return (same ? prev : out) as T;
+  }
+  if (isPlainObject(prev) && isPlainObject(next)) {
+    const keys = Object.keys(next);
+    let same = keys.length === Object.keys(prev).length;
+    const out: Record<string, unknown> = {};
+    for (const k of keys) {
+      const had = Object.hasOwn(prev, k);
+      const v = had ? shareUnchanged(prev[k], next[k]) : next[k];
+      out[k] = v;
+      if (!had || !Object.is(v, prev[k])) same = false;
+    }
+    return (same ? prev : out) as T;
+  }
+  return next;
 }
 
 /** Appends one point per target (when the last is old enough) and trims to the window. */

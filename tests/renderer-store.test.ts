@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ActionResult, ConnectionStatus, CutoverResult, DashboardState, LatencyHistory, RelayBridge, ReportExport, SaveReportResult } from '../src-shared/bridge';
-import { HISTORY_KEEP_MS, createDashboardStore, selectKillSwitch, type DashboardBridge } from '../src-renderer/store';
+import type { TargetView } from '../src-shared/debug-api';
+import { HISTORY_KEEP_MS, createDashboardStore, selectKillSwitch, shareUnchanged, type DashboardBridge } from '../src-renderer/store';
 import { snapshot, target, T0, URL_A, URL_B } from './helpers/dashboard-state';
 import { waitFor } from './helpers/wait';
 
@@ -145,6 +146,51 @@ describe('dashboard store: how often the page renders', () => {
     store.getState().ingest(snapshot(T0 + 1300, { killSwitch: true }));
     expect(renders).toHaveBeenCalledTimes(5);
     expect(selectKillSwitch(store.getState())).toBe(true);
+  });
+
+  it('keeps the objects of every part a snapshot did not change, so the panels showing them are not rendered again', () => {
+    const store = makeStore(new FakeBridge());
+    const first = snapshot(T0);
+    store.getState().ingest(first);
+    const a = store.getState().state as DashboardState;
+    // The next snapshot: the same settings and timeline in new objects, one target's counters moved.
+    const next = snapshot(T0 + 1000);
+    (next.targets.targets[1] as TargetView).counters.delivered = 150;
+    store.getState().ingest(next);
+    const b = store.getState().state as DashboardState;
+    expect(b).toEqual(next);
+    expect(b).not.toBe(a);
+    expect(b.settings).toBe(a.settings);
+    expect(b.timeline).toBe(a.timeline);
+    expect(b.health.reasons).toBe(a.health.reasons);
+    expect(b.targets.targets[0]).toBe(a.targets.targets[0]);
+    expect(b.targets.targets[1]).not.toBe(a.targets.targets[1]);
+    expect(b.targets.targets[1]?.health).toBe(a.targets.targets[1]?.health);
+    // A settings change reaches the panels as a new object; an element added or removed, a new list.
+    const changed = snapshot(T0 + 2000);
+    changed.settings.mode = 'single';
+    changed.timeline = [{ ts: T0 + 1500, kind: 'connected', url: URL_A, detail: 'up' }];
+    store.getState().ingest(changed);
+    const c = store.getState().state as DashboardState;
+    expect(c).toEqual(changed);
+    expect(c.settings).not.toBe(b.settings);
+    expect(c.settings.backends).toBe(b.settings.backends);
+    expect(c.timeline).not.toBe(b.timeline);
+  });
+
+  it('shares by value, never by shape alone: keys and elements added or gone make a new object', () => {
+    const inner = { c: 2 };
+    const prev = { a: 1, b: inner, list: [inner, 3], n: Number.NaN, z: null as { c: number } | null };
+    expect(shareUnchanged(prev, { a: 1, b: { c: 2 }, list: [{ c: 2 }, 3], n: Number.NaN, z: null })).toBe(prev);
+    const fewer = shareUnchanged<Record<string, unknown>>(prev, { a: 1, b: { c: 2 } });
+    expect(fewer).toEqual({ a: 1, b: { c: 2 } });
+    expect(fewer.b).toBe(inner);
+    const longer = shareUnchanged(prev, { ...prev, list: [{ c: 2 }, 3, 4] });
+    expect(longer.list).toEqual([{ c: 2 }, 3, 4]);
+    expect(longer.list[0]).toBe(inner);
+    expect(shareUnchanged(prev, { ...prev, z: { c: 2 } }).z).toEqual({ c: 2 });
+    expect(shareUnchanged(prev, { ...prev, list: [3, inner] }).list).toEqual([3, inner]);
+    expect(shareUnchanged<unknown>(prev, [prev])).toEqual([prev]);
   });
 
   it('applies every snapshot while an action waits for its confirmation', async () => {

@@ -1,7 +1,7 @@
 import { BACKEND_MODES, backendLabel, variableOf } from '../../src-shared/settings';
 import { noDeliveryProblem, validateBackendEdits, type SettingsUpdate } from '../../src-shared/bridge';
 import { useEffect, useState } from 'react';
-import { useDashboard } from '../context';
+import { useDashboard, useDashboardStore } from '../context';
 import { NowhereConfirm } from './NowhereConfirm';
 
 const MODE_WORDS: Record<(typeof BACKEND_MODES)[number], string> = {
@@ -21,19 +21,24 @@ export function ModeControls() {
   const pending = useDashboard((s) => s.pendingSettings);
   const update = useDashboard((s) => s.updateSettings);
   const reportLocalError = useDashboard((s) => s.reportLocalError);
+  const store = useDashboardStore();
   // The value asked for, shown until the relay answers and the next snapshot tells the truth,
-  // so the select does not snap back for half a second after each change.
-  const [asked, setAsked] = useState<{ change: SettingsUpdate; answered: boolean } | null>(null);
+  // so the select does not snap back for half a second after each change. `answeredAt`: the
+  // time of the last snapshot when the relay answered.
+  const [asked, setAsked] = useState<{ change: SettingsUpdate; answeredAt: number | null } | null>(null);
   const [confirm, setConfirm] = useState<{ change: SettingsUpdate; text: string } | null>(null);
+  // Snapshots keep the same settings object while nothing in it changes, so while a change
+  // waits the panel follows the snapshots' time too (and only then: it would render every second).
+  const snapshotAt = useDashboard((s) => (asked ? (s.state?.at ?? 0) : 0));
   useEffect(() => {
-    setAsked((a) => (a?.answered ? null : a));
-  }, [settings]);
+    setAsked((a) => (a && a.answeredAt !== null && snapshotAt > a.answeredAt ? null : a));
+  }, [settings, snapshotAt]);
   if (!settings) return null;
 
   const send = (change: SettingsUpdate): void => {
     setConfirm(null);
-    setAsked({ change, answered: false });
-    void update(change).then((result) => setAsked(result.ok ? { change, answered: true } : null));
+    setAsked({ change, answeredAt: null });
+    void update(change).then((result) => setAsked(result.ok ? { change, answeredAt: store.getState().state?.at ?? 0 } : null));
   };
   const apply = (change: SettingsUpdate, what: string): void => {
     const mode = change.mode ?? settings.mode;

@@ -114,6 +114,22 @@ describe('the dashboard', () => {
     expect(relay.settings.killSwitch).toBe(false);
   });
 
+  it('changes the mode from its select, which keeps the choice until the relay confirms it, then follows the relay again', async () => {
+    await page.goto(relay.dashboardUrl);
+    const select = page.getByTestId('mode-select');
+    await expect.poll(() => select.inputValue(), { timeout: 10_000 }).toBe('parallel');
+    await select.selectOption('single');
+    await waitFor('the relay to apply single mode', () => relay.settings.mode === 'single', 5000);
+    // Snapshots keep the settings object while nothing in it changes: the select must not hold on to the change regardless.
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(await select.inputValue()).toBe('single');
+    // Changed elsewhere (a hand edit of the settings file): the page shows the relay's value, not what it last asked for.
+    const config = path.join(dir, 'config.json');
+    fs.writeFileSync(config, JSON.stringify({ ...JSON.parse(fs.readFileSync(config, 'utf8')), mode: 'parallel' }));
+    await waitFor('the relay to apply the edit', () => relay.settings.mode === 'parallel', 5000);
+    await expect.poll(() => select.inputValue(), { timeout: 5000 }).toBe('parallel');
+  });
+
   it('refuses an invalid backend with its explanation, before anything is saved', async () => {
     await page.goto(relay.dashboardUrl);
     const before = fs.readFileSync(path.join(dir, 'config.json'), 'utf8');
