@@ -4,7 +4,7 @@ import globals from 'globals';
 
 // The layering of DESIGN.md, as import bans. A ban is a regular expression over the module
 // specifier as written: a package name, or a folder of this repository as a path segment
-// ("../desktop/ports", "../../src-main/log"). ESLint keeps one setting per rule per file, so
+// ("../desktop/ports", "../../src-main/log/logger"). ESLint keeps one setting per rule per file, so
 // each zone below lists every ban that holds in it, and no two zones cover the same file.
 export const BANS = {
   electron: {
@@ -21,9 +21,10 @@ export const BANS = {
     message: 'src-main/desktop/ does not import src-main/shell/: the shell implements the desktop ports, not the other way round.',
   },
   relay: {
-    // src-main/relay.ts and src-main/relay/**, by any relative path.
-    regex: '(?:^|/)relay(?:$|/|\\.[cm]?[jt]s$)',
-    message: 'Sources (sources/, ibt/, telemetry/) do not import the relay (relay.ts, relay/): the relay consumes them through sources/source.ts.',
+    // src-main/relay/** (the fan-out) and src-main/runtime/** (the composition root and its
+    // parts), by any relative path.
+    regex: '(?:^|/)(?:relay|runtime)(?:$|/|\\.[cm]?[jt]s$)',
+    message: 'Sources (sources/, ibt/, telemetry/) do not import the relay (relay/, runtime/): the relay consumes them through sources/source.ts.',
   },
   srcMain: {
     regex: '(?:^|/)src-main(?:$|/)',

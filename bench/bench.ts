@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { APP_VERSION } from '../src-main/version';
+import { APP_VERSION } from '../src-main/runtime/version';
 import { DEFAULT_SETTINGS } from '../src-shared/settings';
 import { buildBenchScripts, relayCli } from './build';
 import { BenchChild } from './child';

@@ -22,7 +22,7 @@ export const PROJECT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.u
 export const CLI_DIR = path.join(PROJECT_DIR, 'dist', 'cli');
 export const CLI_ENTRY = path.join(CLI_DIR, 'relay-agent.mjs');
 const INPUTS_FILE = path.join(CLI_DIR, 'inputs.json');
-const SOURCE = 'src-main/cli-bin.ts';
+const SOURCE = 'src-main/cli/bin.ts';
 // A chunk no build has named for this long is left over from an older build.
 const OLD_CHUNK_MS = 10 * 60_000;
 

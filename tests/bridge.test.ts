@@ -24,8 +24,8 @@ import {
   type RequestOf,
 } from '../src-shared/bridge';
 import { OPERATION_NAMES } from '../src-shared/bridge-operations';
-import { createDashboardApi, type RelayActions } from '../src-main/dashboard-api';
-import { startDebugServer } from '../src-main/debug-server';
+import { createDashboardApi, type RelayActions } from '../src-main/http/dashboard-api';
+import { startDebugServer } from '../src-main/http/debug-server';
 import { registerBridgeHandlers, type BridgeBackend } from '../src-main/desktop/ipc-handlers';
 import { FakeIpc } from './helpers/desktop-ports';
 import { request } from './helpers/cli';

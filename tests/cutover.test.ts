@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startGateway, type Gateway } from '../src-gateway/gateway';
 import type { CutoverView } from '../src-shared/cutover';
 import type { ParityReport } from '../src-shared/report';
-import { Relay } from '../src-main/relay';
+import { Relay } from '../src-main/runtime/relay';
 import { FAST_TUNING } from './helpers/relay-harness';
 import { waitFor } from './helpers/wait';
 

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { Relay } from '../src-main/relay';
+import { Relay } from '../src-main/runtime/relay';
 import { IbtReplaySource } from '../src-main/sources/ibt-replay';
 import { killAllGatewayProcesses, spawnGateway, type GatewayProcess } from './helpers/gateway-process';
 import { VALID_IBT } from './helpers/fixtures';

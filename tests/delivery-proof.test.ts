@@ -164,7 +164,7 @@ describe('a backend removed (cutover step 6)', () => {
 
 describe('the end of a replay at full speed', () => {
   it('eight runs in a row: each says delivered only when both gateways hold every frame', async () => {
-    const { Relay } = await import('../src-main/relay');
+    const { Relay } = await import('../src-main/runtime/relay');
     const { IbtReplaySource } = await import('../src-main/sources/ibt-replay');
     const { VALID_IBT } = await import('./helpers/fixtures');
     for (let run = 0; run < 8; run++) {

@@ -58,6 +58,10 @@ async function expectClean(file: string, spec: string, form = 'import'): Promise
 /** The core: src-main apart from shell/ and desktop/; the sources (sources/, ibt/, telemetry/) are held to its rules too. */
 const CORE_FILES = [
   'src-main/relay/probe.ts',
+  'src-main/runtime/probe.ts',
+  'src-main/http/probe.ts',
+  'src-main/settings/probe.ts',
+  'src-main/log/probe.ts',
   'src-main/report/probe.ts',
   'src-main/cutover/probe.ts',
   'src-main/cli/probe.ts',
@@ -98,15 +102,15 @@ describe('lint: the core never imports desktop/ or shell/', () => {
   });
 
   it.each(Object.keys(FORMS))('refuses desktop/ in the core by %s', async (form) => {
-    await expectRefused('src-main/settings-probe.ts', './desktop/ports', 'desktopOrShell', form);
+    await expectRefused('src-main/settings/probe.ts', '../desktop/ports', 'desktopOrShell', form);
   });
 
   it('lets the core use the shared desktop contract, and the shell and desktop/ build on the core', async () => {
     await expectClean('src-main/probe.ts', '../src-shared/desktop');
     await expectClean('src-main/relay/probe.ts', '../../src-shared/desktop');
     await expectClean('src-main/shell/probe.ts', '../desktop/desktop-app');
-    await expectClean('src-main/desktop/probe.ts', '../relay');
-    await expectClean('src-main/desktop/probe.ts', '../settings-store');
+    await expectClean('src-main/desktop/probe.ts', '../runtime/relay');
+    await expectClean('src-main/desktop/probe.ts', '../settings/settings-store');
     await expectClean('src-main/desktop/probe.ts', './ports');
   });
 });
@@ -118,7 +122,16 @@ describe('lint: desktop/ never imports the shell', () => {
 });
 
 describe('lint: the sources never import the relay', () => {
-  const targets = ['src-main/relay', 'src-main/relay/backend-manager', 'src-main/relay/frame-builder', 'src-main/relay/target'];
+  const targets = [
+    'src-main/relay',
+    'src-main/relay/backend-manager',
+    'src-main/relay/frame-builder',
+    'src-main/relay/target',
+    'src-main/runtime',
+    'src-main/runtime/relay',
+    'src-main/runtime/dashboard-actions',
+    'src-main/runtime/runtime-lock',
+  ];
   it.each(SOURCE_FILES.flatMap((file) => targets.map((target) => [file, target])))('refuses %s importing %s', async (file, target) => {
     await expectRefused(file, from(file, target), 'relay');
   });
@@ -127,27 +140,37 @@ describe('lint: the sources never import the relay', () => {
     await expectRefused('src-main/sources/probe.ts', '../relay', 'relay', form);
   });
 
+  it.each(Object.keys(FORMS))('refuses the composition root in a source by %s', async (form) => {
+    await expectRefused('src-main/sources/probe.ts', '../runtime/relay', 'relay', form);
+  });
+
   it('lets the sources use each other, the shared contracts and the core modules they need', async () => {
     await expectClean('src-main/sources/probe.ts', './source');
     await expectClean('src-main/sources/probe.ts', '../telemetry/frame-mapper');
     await expectClean('src-main/sources/iracing/probe.ts', '../../ibt/ibt-file');
-    await expectClean('src-main/telemetry/probe.ts', '../log');
+    await expectClean('src-main/telemetry/probe.ts', '../log/logger');
+    await expectClean('src-main/sources/probe.ts', '../log/log-file');
+    await expectClean('src-main/sources/probe.ts', './runtime-stats');
+    await expectClean('src-main/sources/probe.ts', './relay-stats');
     await expectClean('src-main/sources/probe.ts', '../../src-shared/settings');
   });
 
   it('lets the rest of the core import the relay', async () => {
     await expectClean('src-main/probe.ts', './relay/backend-manager');
-    await expectClean('src-main/cli/probe.ts', '../relay');
+    await expectClean('src-main/runtime/probe.ts', '../relay/backend-manager');
+    await expectClean('src-main/cli/probe.ts', '../runtime/relay');
+    await expectClean('src-main/http/probe.ts', '../runtime/runtime-lock');
+    await expectClean('src-main/report/probe.ts', '../runtime/clock');
   });
 });
 
 describe('lint: src-gateway never imports src-main', () => {
-  it.each(['src-main/log', 'src-main/relay', 'src-main/relay/target', 'src-main/sources/source'])('refuses the gateway importing %s', async (target) => {
+  it.each(['src-main/log/logger', 'src-main/runtime/relay', 'src-main/relay/target', 'src-main/sources/source'])('refuses the gateway importing %s', async (target) => {
     await expectRefused('src-gateway/probe.ts', from('src-gateway/probe.ts', target), 'srcMain');
   });
 
   it.each(Object.keys(FORMS))('refuses src-main in the gateway by %s', async (form) => {
-    await expectRefused('src-gateway/probe.ts', '../src-main/log', 'srcMain', form);
+    await expectRefused('src-gateway/probe.ts', '../src-main/log/logger', 'srcMain', form);
   });
 
   it('lets the gateway use the shared contracts and its own modules', async () => {
@@ -157,12 +180,12 @@ describe('lint: src-gateway never imports src-main', () => {
 });
 
 describe('lint: src-shared imports nothing else of the repository', () => {
-  it.each(['../src-main/log', '../src-gateway/gateway', '../src-renderer/store', '../tests/helpers/wait', '../package.json', '..', '/etc/hosts'])('refuses src-shared importing %s', async (spec) => {
+  it.each(['../src-main/log/logger', '../src-gateway/gateway', '../src-renderer/store', '../tests/helpers/wait', '../package.json', '..', '/etc/hosts'])('refuses src-shared importing %s', async (spec) => {
     await expectRefused('src-shared/probe.ts', spec, 'outsideShared');
   });
 
   it.each(Object.keys(FORMS))('refuses a path out of src-shared by %s', async (form) => {
-    await expectRefused('src-shared/probe.ts', '../src-main/relay', 'outsideShared', form);
+    await expectRefused('src-shared/probe.ts', '../src-main/runtime/relay', 'outsideShared', form);
   });
 
   it('lets src-shared import its own modules and packages', async () => {
@@ -174,7 +197,7 @@ describe('lint: src-shared imports nothing else of the repository', () => {
 
 describe('lint: the renderer talks to the main process only through src-shared', () => {
   it.each([
-    ['../src-main/relay', 'srcMain'],
+    ['../src-main/runtime/relay', 'srcMain'],
     ['../src-main/relay/backend-manager', 'srcMain'],
     ['../src-gateway/gateway', 'srcGateway'],
   ] as const)('refuses the renderer importing %s', async (spec, ban) => {

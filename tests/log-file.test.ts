@@ -6,9 +6,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { redactText } from '../src-shared/redact';
-import { LOG_DIR_NAME, LogFile, teeLogger, type LogLine } from '../src-main/log-file';
-import { createLogger } from '../src-main/log';
-import { Relay } from '../src-main/relay';
+import { LOG_DIR_NAME, LogFile, teeLogger, type LogLine } from '../src-main/log/log-file';
+import { createLogger } from '../src-main/log/logger';
+import { Relay } from '../src-main/runtime/relay';
 import { SyntheticSource } from '../src-main/sources/synthetic';
 
 const dirs: string[] = [];

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startGateway, type Gateway } from '../src-gateway/gateway';
 import type { DashboardState } from '../src-shared/bridge';
-import { Relay } from '../src-main/relay';
+import { Relay } from '../src-main/runtime/relay';
 import { SyntheticSource } from '../src-main/sources/synthetic';
 import { createHttpBridge, type EventSourceLike } from '../src-renderer/bridge-http';
 import { createDashboardStore, selectKillSwitch, type DashboardStore } from '../src-renderer/store';

@@ -30,7 +30,7 @@ import { GAP_REASONS, type GapReason } from '../src-shared/protocol';
 import { REPORT_SCHEMA, type GatewayAnswer, type ParityReport, type StreamAccount } from '../src-shared/report';
 import { renderReportHtml } from '../src-main/report/report-html';
 import { DEFAULT_SETTINGS, type Settings } from '../src-shared/settings';
-import { Relay } from '../src-main/relay';
+import { Relay } from '../src-main/runtime/relay';
 import { buildReport, exportReport, fetchGatewayParity, parseGatewayParity, resumeOf, type ReportInputs, type ReportSource } from '../src-main/report/build-report';
 import { SyntheticSource } from '../src-main/sources/synthetic';
 import { CliRunner, request } from './helpers/cli';

@@ -23,7 +23,7 @@ import {
   settingTarget,
   type Settings,
 } from '../src-shared/settings';
-import { planAssignments, planSettingsUpdate } from '../src-main/settings-update';
+import { planAssignments, planSettingsUpdate } from '../src-main/settings/settings-update';
 import { envLockedVariables, newRow, problemsOf } from '../src-renderer/backends-draft';
 import { mulberry32 } from './helpers/random';
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import Conf from 'conf';
 import { writeDesktopPrefs } from '../src-main/desktop/desktop-prefs';
-import { SEALED_TOKEN_KEY, SETTINGS_FILE_NAME, SettingsFileError, SettingsStore } from '../src-main/settings-store';
+import { SEALED_TOKEN_KEY, SETTINGS_FILE_NAME, SettingsFileError, SettingsStore } from '../src-main/settings/settings-store';
 import { resolveSettings } from '../src-shared/settings';
 import { TestVault } from './helpers/test-vault';
 

@@ -1,7 +1,7 @@
 // The one settings schema, pure: defaults, environment parsing, file + environment merge,
 // the sticky kill switch, tokens, the bad-settings matrix and secret hygiene.
 import { describe, expect, it } from 'vitest';
-import { planAssignments, planSettingsUpdate } from '../src-main/settings-update';
+import { planAssignments, planSettingsUpdate } from '../src-main/settings/settings-update';
 import {
   DEFAULT_SETTINGS,
   SettingsError,

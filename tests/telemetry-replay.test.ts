@@ -8,7 +8,7 @@ import { startGateway, type Gateway } from '../src-gateway/gateway';
 import type { Frame } from '../src-shared/protocol';
 import { DEFAULT_SETTINGS, type Settings } from '../src-shared/settings';
 import { IbtFile } from '../src-main/ibt/ibt-file';
-import { Relay, RUNTIME_FILE_NAME } from '../src-main/relay';
+import { Relay, RUNTIME_FILE_NAME } from '../src-main/runtime/relay';
 import { IbtReplaySource } from '../src-main/sources/ibt-replay';
 import { SessionRegistry } from '../src-main/telemetry/session-registry';
 import { VALID_IBT } from './helpers/fixtures';

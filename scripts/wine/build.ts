@@ -1,5 +1,5 @@
 // Bundles what Node for Windows runs under Wine into dist/wine/relay: the headless relay
-// (src-main/cli.ts) with the live reader's worker thread beside it (reader-thread.ts finds
+// (src-main/cli/main.ts) with the live reader's worker thread beside it (reader-thread.ts finds
 // ./worker.js through import.meta.url), and the sim watch that "start with iRacing" uses.
 // Production dependencies stay external, as in the desktop bundles: irsdk-node is native
 // and loads its real win32 prebuild from node_modules, which the bundles find by walking up.
@@ -23,7 +23,7 @@ export async function buildWineBundle(outDir = path.join(WINE_DIST, 'relay')): P
     simWatch: path.join(outDir, 'sim-watch.js'),
   };
   await Promise.all([
-    bundle('src-main/cli.ts', { ...common, outfile: out.cli }),
+    bundle('src-main/cli/main.ts', { ...common, outfile: out.cli }),
     bundle('src-main/sources/iracing/worker.ts', { ...common, outfile: out.worker }),
     bundle('scripts/wine/sim-watch.ts', { ...common, outfile: out.simWatch }),
   ]);

@@ -2,7 +2,7 @@
 // of every setting (from src-shared/settings, where the dashboard reads them too). Loaded
 // only when help is asked for or a command line is wrong.
 import { DEFAULT_SETTINGS, SETTING_MEANINGS, SETTING_VARIABLES, nearestName, type Settings } from '../../src-shared/settings';
-import { APP_VERSION } from '../version';
+import { APP_VERSION } from '../runtime/version';
 
 export const COMMANDS = ['run', 'set', 'kill', 'status', 'config', 'report', 'cutover', 'rollback', 'help'] as const;
 export type Command = (typeof COMMANDS)[number];

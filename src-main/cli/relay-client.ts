@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { HTTP_ROUTES, SECRET_HEADER } from '../../src-shared/bridge-operations';
-import { DASHBOARD_SECRET_FILE, findRunningRelay, otherRunningRelays, type RuntimeInfo } from '../runtime-lock';
+import { DASHBOARD_SECRET_FILE, findRunningRelay, otherRunningRelays, type RuntimeInfo } from '../runtime/runtime-lock';
 
 export { HTTP_ROUTES };
 

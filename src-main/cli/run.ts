@@ -1,8 +1,8 @@
 // `relay run`: the relay in the foreground until Ctrl-C, SIGTERM or the end of a recording.
-import { Relay, describe, describeUnconfirmed } from '../relay';
+import { Relay, describe, describeUnconfirmed } from '../runtime/relay';
 import { parseSourceSpec } from '../sources/source-spec';
-import { createLogger } from '../log';
-import { APP_VERSION } from '../version';
+import { createLogger } from '../log/logger';
+import { APP_VERSION } from '../runtime/version';
 import { EXIT_OK, EXIT_RUNTIME, type Out } from './exit';
 
 export interface RunOptions {

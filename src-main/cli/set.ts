@@ -3,8 +3,8 @@
 // what it now runs with; with none running, the change is checked the same way and saved for
 // the next start (exit 3).
 import { formatProblem, isKillSwitchName, killSwitchValueProblem, maskUrl, readKillSwitch, redactSettings, resolveSettings, settingTarget } from '../../src-shared/settings';
-import { planAssignments, type Assignment } from '../settings-update';
-import { SettingsStore } from '../settings-store';
+import { planAssignments, type Assignment } from '../settings/settings-update';
+import { SettingsStore } from '../settings/settings-store';
 import { EXIT_NOT_RUNNING, EXIT_RUNTIME, EXIT_USAGE, UsageError, type Out } from './exit';
 import { HTTP_ROUTES, RelayUnreachableError, elsewhereHint, locateRelay, postAction, waitWhileStarting } from './relay-client';
 import { saveKillSwitch, warningLines } from './settings-file';

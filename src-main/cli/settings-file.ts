@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SettingsError, resolveSettings } from '../../src-shared/settings';
 import type { HealthResponse } from '../../src-shared/debug-api';
-import { SETTINGS_FILE_NAME, SettingsFileError, SettingsStore } from '../settings-store';
+import { SETTINGS_FILE_NAME, SettingsFileError, SettingsStore } from '../settings/settings-store';
 import { requestJson } from './relay-client';
 
 /** Warnings (unknown keys and variables), one indented line each after a heading; nothing when there are none. */

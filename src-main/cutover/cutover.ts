@@ -38,8 +38,8 @@ import {
   type Env,
   type Settings,
 } from '../../src-shared/settings';
-import { systemClock, type Clock } from '../clock';
-import type { Logger } from '../log';
+import { systemClock, type Clock } from '../runtime/clock';
+import type { Logger } from '../log/logger';
 
 /** The part of the settings file a cutover changes, and restores on rollback. */
 export interface CutoverSnapshot {

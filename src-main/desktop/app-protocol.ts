@@ -2,7 +2,7 @@
 // server or remote content. This decides the answer to each request; the shell only turns
 // it into a Response (protocol.handle), so the rules are tested without Electron.
 import { APP_HOST, APP_SCHEME, DESKTOP_CSP } from '../../src-shared/desktop';
-import { resolveStaticFile } from '../static-files';
+import { resolveStaticFile } from '../http/static-files';
 
 export type AppProtocolAnswer =
   | { status: 200; file: string; headers: Record<string, string> }

@@ -8,11 +8,11 @@ import { STATE_EVENT_CHANNEL, SNAPSHOT_INTERVAL_MS, failure, type ActionFailure,
 import type { DesktopPrefs } from '../../src-shared/desktop';
 import { safeFileBase } from '../../src-shared/report';
 import type { Env } from '../../src-shared/settings';
-import { Relay, type RelayOptions } from '../relay';
+import { Relay, type RelayOptions } from '../runtime/relay';
 import type { SourceFactory } from '../sources/source';
-import { SettingsStore, type SettingsStoreOptions } from '../settings-store';
-import type { Logger } from '../log';
-import { teeLogger } from '../log-file';
+import { SettingsStore, type SettingsStoreOptions } from '../settings/settings-store';
+import type { Logger } from '../log/logger';
+import { teeLogger } from '../log/log-file';
 import { SOURCE_STATES, type SourceState } from '../sources/source';
 import { readDesktopPrefs, writeDesktopPrefs } from './desktop-prefs';
 import { registerBridgeHandlers, type BridgeBackend } from './ipc-handlers';
@@ -22,7 +22,7 @@ import { KillSwitchHotkey } from './kill-hotkey';
 import type { AppPort, CloseEvent, HotkeyPort, DialogPort, IpcPort, NotificationPort, SimProbe, TokenVault, TrayPort, UpdaterPort, WindowFactory, WindowPort } from './ports';
 import { SimWatcher } from './sim-watcher';
 import { buildTrayMenu, DEFER_UPDATES_HOURS, HOTKEY_ITEM_PREFIX, MENU_IDS, statusLine, trayIconState, trayToolTip, type RelayPhase } from './tray-model';
-import { systemClock } from '../clock';
+import { systemClock } from '../runtime/clock';
 import { UpdateGate, type UpdateGateOptions } from './update-gate';
 import { isTrustedSender } from './window-policy';
 

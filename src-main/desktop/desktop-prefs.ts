@@ -2,7 +2,7 @@
 // relay and the desktop shell keep a single file. Only that key is ever changed here: the
 // relay settings beside it (tokens among them) are written back exactly as they were read.
 import { DESKTOP_PREFS_KEY, DesktopPrefsSchema, parseDesktopPrefs, type DesktopPrefs } from '../../src-shared/desktop';
-import type { SettingsStore } from '../settings-store';
+import type { SettingsStore } from '../settings/settings-store';
 
 export function readDesktopPrefs(store: SettingsStore): { prefs: DesktopPrefs; problems: string[] } {
   return parseDesktopPrefs(store.read()[DESKTOP_PREFS_KEY]);

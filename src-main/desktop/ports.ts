@@ -112,7 +112,7 @@ export interface AppPort {
 
 // The vault is the settings store's port (it seals the tokens it writes); the shell's
 // safeStorage adapter implements it beside the other ports.
-export type { TokenVault } from '../settings-store';
+export type { TokenVault } from '../settings/settings-store';
 
 /**
  * Tells whether iRacing runs, by what its SDK offers (its memory map): used to wait for the

@@ -2,7 +2,7 @@
 // and reports only when the answer changes. A probe that fails says nothing about the sim, so
 // it is never taken as "not running": a hiccup must not stop a relay mid-session.
 import type { SimProbe } from './ports';
-import { systemClock, type Clock, type TimerHandle } from '../clock';
+import { systemClock, type Clock, type TimerHandle } from '../runtime/clock';
 
 export const DEFAULT_SIM_POLL_MS = 3000;
 

@@ -3,7 +3,7 @@
 // user can also turn updates off or put them off for a while. electron-updater itself is
 // configured to do nothing on its own (see UpdaterPort): every step starts here.
 import type { DesktopPrefs } from '../../src-shared/desktop';
-import type { Clock, TimerHandle } from '../clock';
+import type { Clock, TimerHandle } from '../runtime/clock';
 import type { SourceState } from '../sources/source';
 import type { Notice } from './notice-queue';
 import type { UpdaterEvent, UpdaterPort } from './ports';

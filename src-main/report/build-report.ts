@@ -28,7 +28,7 @@ import {
 import { renderReportHtml } from './report-html';
 import type { CutoverView } from '../../src-shared/cutover';
 import { redactSettings, type Settings } from '../../src-shared/settings';
-import { systemClock, type Clock } from '../clock';
+import { systemClock, type Clock } from '../runtime/clock';
 import { environmentOf } from './environment';
 
 export const GATEWAY_TIMEOUT_MS = 2000;

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import type { ReportEnvironment } from '../../src-shared/report';
 import type { SourceView } from '../../src-shared/debug-api';
-import { APP_NAME, APP_VERSION } from '../version';
+import { APP_NAME, APP_VERSION } from '../runtime/version';
 
 export const BUILD_TIME_VARIABLE = 'RELAY_BUILD_TIME';
 export const BUILD_TIME_UNKNOWN = 'unknown (running from source)';

@@ -10,8 +10,8 @@ import { claimSingleInstance, DesktopApp } from '../desktop/desktop-app';
 import { parseLaunchArgs } from '../desktop/launch';
 import { sdkSimProbeFor } from '../sources/iracing/sim-probe';
 import { mayGrantPermission, mayNavigate, windowOpenDecision } from '../desktop/window-policy';
-import { createLogger } from '../log';
-import { defaultConfigDir } from '../settings-store';
+import { createLogger } from '../log/logger';
+import { defaultConfigDir } from '../settings/settings-store';
 import { parseSourceSpec } from '../sources/source-spec';
 import { appPort, createTray, createUpdater, dialogPort, hotkeyPort, ipcPort, notificationPort, safeStorageVault, updatesConfigured, windowFactory } from './adapters';
 

@@ -1,7 +1,7 @@
 // One interface for every telemetry source: synthetic, .ibt replay and live iRacing, and
 // what the relay gives a source it starts. The relay imports this; sources never import it.
 import type { Settings } from '../../src-shared/settings';
-import type { Logger } from '../log';
+import type { Logger } from '../log/logger';
 import type { SessionRegistry } from '../telemetry/session-registry';
 
 /**

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type Gateway } from '../../src-gateway/gateway';
-import { Relay } from '../../src-main/relay';
+import { Relay } from '../../src-main/runtime/relay';
 import { launchChromium } from '../helpers/browser';
 import { FAST_TUNING } from '../helpers/relay-harness';
 import { waitFor } from '../helpers/wait';

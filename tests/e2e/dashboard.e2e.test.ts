@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { startGateway, type Gateway } from '../../src-gateway/gateway';
 import type { ParityResponse } from '../../src-shared/debug-api';
 import type { ParityReport } from '../../src-shared/report';
-import { Relay } from '../../src-main/relay';
+import { Relay } from '../../src-main/runtime/relay';
 import { launchChromium } from '../helpers/browser';
 import { waitFor } from '../helpers/wait';
 

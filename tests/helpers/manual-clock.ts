@@ -1,7 +1,7 @@
-// Time and promises driven by hand, for the parts that take a Clock (src-main/clock.ts):
+// Time and promises driven by hand, for the parts that take a Clock (src-main/runtime/clock.ts):
 // a test moves time forward and every timer due in between fires at its own time, so
 // nothing waits for real time.
-import type { Clock, TimerHandle } from '../../src-main/clock';
+import type { Clock, TimerHandle } from '../../src-main/runtime/clock';
 
 /** Lets settled promises run their callbacks (no timers involved). */
 export async function flush(): Promise<void> {

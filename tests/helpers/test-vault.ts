@@ -4,7 +4,7 @@
 // instance cannot be opened by another, just as safeStorage text from another user or
 // machine cannot, and any damage to a sealed text fails its authentication tag.
 import crypto from 'node:crypto';
-import type { TokenVault } from '../../src-main/settings-store';
+import type { TokenVault } from '../../src-main/settings/settings-store';
 
 const IV_BYTES = 12;
 const TAG_BYTES = 16;

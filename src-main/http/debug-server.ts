@@ -3,7 +3,7 @@
 // The dashboard (static files, /api/*) is served by the same server behind the same checks.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { isAllowedHost } from '../src-shared/host-check';
+import { isAllowedHost } from '../../src-shared/host-check';
 import { sendJson } from './http-json';
 
 export type Route = () => unknown;

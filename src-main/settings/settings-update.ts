@@ -2,8 +2,8 @@
 // the reasons it cannot be: the same rules as the relay applies at start, checked before
 // anything is written. The dashboard only ever saw masked URLs and "has a token" flags, so
 // its edits are mapped back onto the real URLs and tokens here, and never the reverse.
-import { PANEL_SETTING_KEYS, failure, validateBackendEdits, type ActionFailure, type BackendEdit, type SettingsUpdate } from '../src-shared/bridge';
-import { redactText } from '../src-shared/redact';
+import { PANEL_SETTING_KEYS, failure, validateBackendEdits, type ActionFailure, type BackendEdit, type SettingsUpdate } from '../../src-shared/bridge';
+import { redactText } from '../../src-shared/redact';
 import {
   BACKENDS_VARIABLE,
   BACKEND_LIST_VARIABLES,
@@ -23,7 +23,7 @@ import {
   type Env,
   type ScalarSettingKey,
   type Settings,
-} from '../src-shared/settings';
+} from '../../src-shared/settings';
 
 export type UpdatePlan = { ok: true; file: Record<string, unknown>; changed: string[]; warnings: string[] } | ActionFailure;
 

@@ -3,12 +3,12 @@
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { startGateway, type Gateway } from '../src-gateway/gateway';
+import { startGateway, type Gateway } from '../../src-gateway/gateway';
 import { Relay } from './relay';
-import { SettingsStore } from './settings-store';
-import { SyntheticSource } from './sources/synthetic';
-import { createLogger } from './log';
-import { formatStatus } from './cli/status-format';
+import { SettingsStore } from '../settings/settings-store';
+import { SyntheticSource } from '../sources/synthetic';
+import { createLogger } from '../log/logger';
+import { formatStatus } from '../cli/status-format';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { 'config-dir': { type: 'string' }, 'debug-port': { type: 'string' } }, strict: true });

@@ -17,9 +17,9 @@ import {
   type PanelSettings,
   type ReportExport,
   type SettingsUpdate,
-} from '../src-shared/bridge';
-import type { CutoverRequest } from '../src-shared/cutover';
-import type { HealthResponse } from '../src-shared/debug-api';
+} from '../../src-shared/bridge';
+import type { CutoverRequest } from '../../src-shared/cutover';
+import type { HealthResponse } from '../../src-shared/debug-api';
 import {
   SettingsError,
   backendLabel,
@@ -36,23 +36,23 @@ import {
   type Env,
   type ResolvedSettings,
   type Settings,
-} from '../src-shared/settings';
-import { BackendManager, type ManagerOptions } from './relay/backend-manager';
-import type { FinishResult } from './relay/target';
-import { FrameBuilder } from './relay/frame-builder';
-import { startDebugServer, type DebugServer } from './debug-server';
-import { createDashboardApi, createSecret, removeSecretFile, writeSecretFile, type DashboardApi } from './dashboard-api';
-import { LogFile, teeLogger, type LogFileOptions } from './log-file';
-import { exportReport, LOG_TAIL_LINES, resumeOf } from './report/build-report';
-import { KILL_SWITCH_VARIABLE, planAssignments, planSettingsUpdate, type UpdatePlan } from './settings-update';
-import { CutoverController, type CutoverOptions } from './cutover/cutover';
+} from '../../src-shared/settings';
+import { BackendManager, type ManagerOptions } from '../relay/backend-manager';
+import type { FinishResult } from '../relay/target';
+import { FrameBuilder } from '../relay/frame-builder';
+import { startDebugServer, type DebugServer } from '../http/debug-server';
+import { createDashboardApi, createSecret, removeSecretFile, writeSecretFile, type DashboardApi } from '../http/dashboard-api';
+import { LogFile, teeLogger, type LogFileOptions } from '../log/log-file';
+import { exportReport, LOG_TAIL_LINES, resumeOf } from '../report/build-report';
+import { KILL_SWITCH_VARIABLE, planAssignments, planSettingsUpdate, type UpdatePlan } from '../settings/settings-update';
+import { CutoverController, type CutoverOptions } from '../cutover/cutover';
 import { acquireRuntimeLock, RUNTIME_FILE_NAME, type RuntimeInfo, type RuntimeLock } from './runtime-lock';
-import { SettingsStore, sealedTokenWarnings } from './settings-store';
-import type { SourceFactory, TelemetrySource } from './sources/source';
-import { SyntheticSource } from './sources/synthetic';
-import { SessionRegistry } from './telemetry/session-registry';
+import { SettingsStore, sealedTokenWarnings } from '../settings/settings-store';
+import type { SourceFactory, TelemetrySource } from '../sources/source';
+import { SyntheticSource } from '../sources/synthetic';
+import { SessionRegistry } from '../telemetry/session-registry';
 import { APP_VERSION } from './version';
-import { silentLogger, type LogLevel, type Logger } from './log';
+import { silentLogger, type LogLevel, type Logger } from '../log/logger';
 
 // The runtime file is the relay's lock on its config folder (runtime-lock.ts).
 export { RUNTIME_FILE_NAME, type RuntimeInfo };

@@ -4,8 +4,8 @@
 // files, each at most maxBytes, ever sit on the racer's disk.
 import fs from 'node:fs';
 import path from 'node:path';
-import { redactText } from '../src-shared/redact';
-import type { LogLevel, Logger } from './log';
+import { redactText } from '../../src-shared/redact';
+import type { LogLevel, Logger } from './logger';
 
 export const LOG_DIR_NAME = 'logs';
 export const LOG_FILE_NAME = 'relay.log';

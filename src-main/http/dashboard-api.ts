@@ -18,12 +18,12 @@ import {
   type ActionFailure,
   type Handler,
   type HttpOperation,
-} from '../src-shared/bridge';
-import type { HttpMethod } from '../src-shared/bridge-operations';
+} from '../../src-shared/bridge';
+import type { HttpMethod } from '../../src-shared/bridge-operations';
 import { sendJson } from './http-json';
 import { resolveStaticFile } from './static-files';
-import { DASHBOARD_SECRET_FILE } from './runtime-lock';
-import { PACKAGE_DIR } from './version';
+import { DASHBOARD_SECRET_FILE } from '../runtime/runtime-lock';
+import { PACKAGE_DIR } from '../runtime/version';
 
 export { DASHBOARD_SECRET_FILE };
 export const MAX_BODY_BYTES = 64 * 1024;

@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-// The package.json sits one level up from the sources (src-main/version.ts) but two from
-// the bundles (dist/main/main.js, also inside the asar; dist/cli/chunks/*.mjs three), so walk up and take the first
-// package.json that is ours rather than hard-coding either depth.
+// The package.json sits two levels up from the sources (src-main/runtime/version.ts), two
+// from the bundles (dist/main/main.js, also inside the asar) and three from dist/cli/chunks/*.mjs,
+// so walk up and take the first package.json that is ours rather than hard-coding a depth.
 function readOwnPackageJson(): { name: string; version: string; dir: string } {
   const start = path.dirname(fileURLToPath(import.meta.url));
   for (let dir = start; ; dir = path.dirname(dir)) {

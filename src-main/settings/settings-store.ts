@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Conf from 'conf';
-import { maskUrl, SEALED_TOKEN_KEY, TOKENS_VARIABLE, type Settings } from '../src-shared/settings';
+import { maskUrl, SEALED_TOKEN_KEY, TOKENS_VARIABLE, type Settings } from '../../src-shared/settings';
 
 export const SETTINGS_FILE_NAME = 'config.json';
 

@@ -5,11 +5,11 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { APP_VERSION } from './version';
-import { defaultConfigDir } from './config-dir';
-import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, UsageError, type Out } from './cli/exit';
+import { APP_VERSION } from '../runtime/version';
+import { defaultConfigDir } from '../settings/config-dir';
+import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, UsageError, type Out } from './exit';
 
-export { EXIT_NOT_RUNNING, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, UsageError } from './cli/exit';
+export { EXIT_NOT_RUNNING, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, UsageError } from './exit';
 
 const out: Out = {
   print(text) {
@@ -55,7 +55,7 @@ async function dispatch(argv: string[], env: NodeJS.ProcessEnv): Promise<number>
   const { values, positionals } = parsed;
   if (values.version) return out.print(APP_VERSION);
   const [command = 'run', ...rest] = positionals;
-  const help = await import('./cli/help');
+  const help = await import('./help');
   if (!(help.COMMANDS as readonly string[]).includes(command)) {
     const near = help.nearestCommand(command);
     throw new UsageError(`unknown command ${JSON.stringify(command)}${near ? `; did you mean "${near}"?` : ''} (the commands: ${help.COMMANDS.join(', ')})`);
@@ -82,42 +82,42 @@ async function dispatch(argv: string[], env: NodeJS.ProcessEnv): Promise<number>
   switch (cmd) {
     case 'run': {
       expectArgs(rest, 0, 'run', cmd);
-      const { run } = await import('./cli/run');
+      const { run } = await import('./run');
       return run(configDir, { source: values.source ?? 'synthetic', speed: values.speed, loop: values.loop ?? false }, env, out);
     }
     case 'set': {
-      const { assignmentsOf, setSettings } = await import('./cli/set');
+      const { assignmentsOf, setSettings } = await import('./set');
       return setSettings(configDir, assignmentsOf(rest), values.force ?? false, env, out);
     }
     case 'kill': {
       expectArgs(rest, 1, 'kill on|off', cmd);
       const flag = (rest[0] as string).toLowerCase();
       if (flag !== 'on' && flag !== 'off') throw new UsageError(`kill: got ${JSON.stringify(rest[0])}; expected "on" or "off"`, cmd);
-      const { kill } = await import('./cli/kill');
+      const { kill } = await import('./kill');
       return kill(configDir, flag === 'on', out);
     }
     case 'status': {
       expectArgs(rest, 0, 'status', cmd);
-      const { status } = await import('./cli/status');
+      const { status } = await import('./status');
       return status(configDir, out);
     }
     case 'config': {
       expectArgs(rest, 0, 'config', cmd);
-      const { showConfig } = await import('./cli/set');
+      const { showConfig } = await import('./set');
       return showConfig(configDir, env, out);
     }
     case 'report': {
       expectArgs(rest, 0, 'report [--out <file>]', cmd);
-      const { report } = await import('./cli/status');
+      const { report } = await import('./status');
       return report(configDir, values.out, out);
     }
     case 'cutover': {
-      const { cutover } = await import('./cli/cutover');
+      const { cutover } = await import('./cutover');
       return cutover(configDir, rest, { to: values.to, name: values.name, window: values.window, remove: values.remove ?? false }, out);
     }
     case 'rollback': {
       expectArgs(rest, 0, 'rollback', cmd);
-      const { rollback } = await import('./cli/cutover');
+      const { rollback } = await import('./cutover');
       return rollback(configDir, out);
     }
   }
@@ -133,7 +133,7 @@ async function argumentError(e: Error, argv: string[]): Promise<UsageError> {
   const code = (e as NodeJS.ErrnoException).code;
   const option = /'(-{1,2}[^'\s]+)'/.exec(e.message)?.[1];
   if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) {
-    const { nearestOption } = await import('./cli/help');
+    const { nearestOption } = await import('./help');
     const near = nearestOption(option.replace(/^-+/, ''));
     return new UsageError(`unknown option ${option}${near ? `; did you mean --${near}?` : ''}`, command);
   }
@@ -148,7 +148,7 @@ async function explain(e: unknown, argv: string[]): Promise<number> {
   const error = e as Error & { problems?: unknown[]; command?: string };
   switch (error.name) {
     case 'UsageError': {
-      const help = await import('./cli/help');
+      const help = await import('./help');
       const command = (help.COMMANDS as readonly string[]).includes(error.command ?? '') ? (error.command as (typeof help.COMMANDS)[number]) : undefined;
       return out.fail(EXIT_USAGE, `Relay Agent: ${error.message}\n\n${command ? help.commandSynopsis(command) : help.usage()}`);
     }
@@ -170,7 +170,7 @@ async function explain(e: unknown, argv: string[]): Promise<number> {
   }
 }
 
-// Set by scripts/build-cli.mjs: in the bundle, cli-bin.ts is the entry and this module may share its file.
+// Set by scripts/build-cli.mjs: in the bundle, cli/bin.ts is the entry and this module may share its file.
 declare const __RELAY_CLI_BUNDLE__: boolean | undefined;
 // fileURLToPath, not URL.pathname: on Windows the pathname is /C:/... and spaces are %20, so the CLI did nothing.
 const invokedDirectly = typeof __RELAY_CLI_BUNDLE__ === 'undefined' && process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url);
