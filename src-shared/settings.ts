@@ -109,7 +109,7 @@ export class SettingsError extends Error {
   /**
    * The kill switch these settings ask for, read fail-safe: on when a kill-switch value in
    * the file or the environment means on or cannot be read as off. A caller that keeps
-   * running on older settings applies it anyway (Relay.reload).
+   * running on older settings applies it anyway (SettingsReload.reload).
    */
   readonly killSwitch: boolean;
   /** Warnings found along the way (unknown keys and variables); not part of the message. */

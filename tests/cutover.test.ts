@@ -53,7 +53,7 @@ describe('the guided cutover', () => {
     const relay = await relayWith({ backends: [{ url: a.url, enabled: true, name: 'Gateway A' }], mode: 'single' });
     await waitFor('A confirming', () => relay.manager.parityView(null).perTarget[0]?.confirming === true, 5000);
 
-    const started = relay.cutoverRequest({ action: 'start', to: b.url, name: 'Gateway B', token: 's3cret-b-token', windowMs: 1500, removeOld: true });
+    const started = relay.actions.cutover({ action: 'start', to: b.url, name: 'Gateway B', token: 's3cret-b-token', windowMs: 1500, removeOld: true });
     expect(started.ok).toBe(true);
     await phase(relay, 'completed', 20_000);
 
@@ -76,14 +76,14 @@ describe('the guided cutover', () => {
 
     // Where it leaves the relay: B alone, the primary, in single mode; A removed with its account kept.
     expect(fileOf(relay)).toMatchObject({ mode: 'single', primaryIndex: 0, backends: [{ url: b.url, enabled: true, name: 'Gateway B', token: 's3cret-b-token' }] });
-    expect(JSON.stringify(relay.dashboardState())).not.toContain('s3cret-b-token');
+    expect(JSON.stringify(relay.actions.getState())).not.toContain('s3cret-b-token');
     const targets = relay.manager.targetsView();
     expect(targets.targets.map((t) => [t.url, t.state, t.primary])).toEqual([[b.url, 'connected', true]]);
     expect(targets.removed.map((t) => t.url)).toEqual([a.url]);
     await waitFor('A closed', () => a.connections() === 0, 5000);
     for (const g of [a, b]) expect(g.parity(relay.builder.sessionId)).toMatchObject({ missing: 0, duplicates: 0, outOfOrder: 0 });
 
-    const exported = await relay.exportReport();
+    const exported = await relay.actions.exportReport();
     expect(exported.ok).toBe(true);
     if (!exported.ok) return;
     const report = JSON.parse(exported.json) as ParityReport;
@@ -100,22 +100,22 @@ describe('the guided cutover', () => {
     const relay = await relayWith({ backends: [{ url: a.url, enabled: true }], mode: 'single' });
     const before = fileOf(relay);
     await waitFor('A confirming', () => relay.manager.parityView(null).perTarget[0]?.confirming === true, 5000);
-    relay.cutoverRequest({ action: 'start', to: b.url, windowMs: 1000, removeOld: false });
+    relay.actions.cutover({ action: 'start', to: b.url, windowMs: 1000, removeOld: false });
     await phase(relay, 'completed', 20_000);
     expect(statuses(relay).remove).toBe('skipped');
     expect(fileOf(relay)).toMatchObject({ mode: 'single', primaryIndex: 1, backends: [{ url: a.url, enabled: false }, { url: b.url, enabled: true }] });
 
     // Undo "disable": A enabled again, B still the primary in single mode.
-    expect(relay.cutoverRequest({ action: 'rollback' }).ok).toBe(true);
+    expect(relay.actions.cutover({ action: 'rollback' }).ok).toBe(true);
     await phase(relay, 'paused');
     expect(statuses(relay).disable).toBe('undone');
     expect(fileOf(relay)).toMatchObject({ mode: 'single', primaryIndex: 1, backends: [{ url: a.url, enabled: true }, { url: b.url, enabled: true }] });
     // Undo "single": both again.
-    expect(relay.cutoverRequest({ action: 'rollback' }).ok).toBe(true);
+    expect(relay.actions.cutover({ action: 'rollback' }).ok).toBe(true);
     await phase(relay, 'paused');
     expect(fileOf(relay)).toMatchObject({ mode: 'parallel', primaryIndex: 1 });
     // Undo "primary": A the primary again (the file had no primary before: the default, #0), still parallel.
-    expect(relay.cutoverRequest({ action: 'rollback' }).ok).toBe(true);
+    expect(relay.actions.cutover({ action: 'rollback' }).ok).toBe(true);
     await phase(relay, 'paused');
     expect(fileOf(relay)).toMatchObject({ mode: 'parallel' });
     expect(fileOf(relay)).not.toHaveProperty('primaryIndex');
@@ -125,13 +125,13 @@ describe('the guided cutover', () => {
     await a.close();
     gateways.splice(gateways.indexOf(a), 1);
     await waitFor('A no longer confirming', () => relay.manager.parityView(null).perTarget[0]?.confirming === false, 10_000);
-    const refused = relay.cutoverRequest({ action: 'rollback' });
+    const refused = relay.actions.cutover({ action: 'rollback' });
     expect(refused).toMatchObject({ ok: false, status: 409 });
     expect(!refused.ok && refused.error).toMatch(/would send telemetry only to ws:\/\/127\.0\.0\.1:\d+\/relay, whose gateway is not confirming deliveries now; nothing was changed/);
     expect(relay.settings).toMatchObject({ mode: 'parallel', primaryIndex: 0 });
     expect(view(relay).events.some((e) => e.kind === 'refused')).toBe(true);
     // Resume goes forward again from where it stands: primary B, single, disable A.
-    expect(relay.cutoverRequest({ action: 'resume' }).ok).toBe(true);
+    expect(relay.actions.cutover({ action: 'resume' }).ok).toBe(true);
     await phase(relay, 'completed', 20_000);
     expect(fileOf(relay)).toMatchObject({ mode: 'single', primaryIndex: 1 });
     expect(before).toMatchObject({ mode: 'single', backends: [{ url: a.url, enabled: true }] });
@@ -142,7 +142,7 @@ describe('the guided cutover', () => {
     const relay = await relayWith({ backends: [{ url: a.url, enabled: true }], mode: 'single' });
     await waitFor('A confirming', () => relay.manager.parityView(null).perTarget[0]?.confirming === true, 5000);
     const nobody = 'ws://127.0.0.1:9/relay';
-    relay.cutoverRequest({ action: 'start', to: nobody, windowMs: 1000, removeOld: false });
+    relay.actions.cutover({ action: 'start', to: nobody, windowMs: 1000, removeOld: false });
     await phase(relay, 'failed', 15_000);
     const v = view(relay);
     expect(v.current).toBe('parallel');
@@ -150,37 +150,37 @@ describe('the guided cutover', () => {
     expect(v.problem).toMatch(/^"Parallel mode: send to both" failed: not confirmed within 4 s: waiting for ws:\/\/127\.0\.0\.1:9\/relay to confirm a delivery/);
     // The procedure stopped there: A keeps receiving, nothing else was changed.
     expect(fileOf(relay)).toMatchObject({ mode: 'parallel' });
-    expect(relay.cutoverRequest({ action: 'rollback' }).ok).toBe(true);
+    expect(relay.actions.cutover({ action: 'rollback' }).ok).toBe(true);
     await phase(relay, 'paused');
     expect(fileOf(relay)).toMatchObject({ mode: 'single' });
     expect(relay.settings).toMatchObject({ mode: 'single', primaryIndex: 0 });
-    expect(relay.cutoverRequest({ action: 'rollback' }).ok).toBe(true);
+    expect(relay.actions.cutover({ action: 'rollback' }).ok).toBe(true);
     await phase(relay, 'paused');
     expect(fileOf(relay).backends).toEqual([{ url: a.url, enabled: true }]);
-    const nothingLeft = relay.cutoverRequest({ action: 'rollback' });
+    const nothingLeft = relay.actions.cutover({ action: 'rollback' });
     expect(!nothingLeft.ok && nothingLeft.error).toMatch(/no step of this cutover is left to roll back/);
-    expect(relay.cutoverRequest({ action: 'abort' }).ok).toBe(true);
+    expect(relay.actions.cutover({ action: 'abort' }).ok).toBe(true);
     expect(view(relay).phase).toBe('aborted');
   });
 
   it('refuses to start when the environment pins what it changes, when the kill switch is on, with a bad URL, or while one runs', async () => {
     const [a, b] = [await gateway('A'), await gateway('B')];
     const pinned = await relayWith({ backends: [{ url: a.url, enabled: true }] }, { RELAY_BACKEND_MODE: 'single' });
-    const r1 = pinned.cutoverRequest({ action: 'start', to: b.url, windowMs: 1000, removeOld: false });
+    const r1 = pinned.actions.cutover({ action: 'start', to: b.url, windowMs: 1000, removeOld: false });
     expect(r1).toMatchObject({ ok: false, status: 409 });
     expect(!r1.ok && r1.error).toMatch(/^RELAY_BACKEND_MODE is set in the environment of the running relay/);
 
     const relay = await relayWith({ backends: [{ url: a.url, enabled: true }], killSwitch: true });
-    expect(relay.cutoverRequest({ action: 'start', to: b.url, windowMs: 1000, removeOld: false })).toMatchObject({ ok: false, status: 409, error: expect.stringMatching(/^the kill switch is on/) });
-    relay.setKillSwitch({ on: false });
-    expect(relay.cutoverRequest({ action: 'start', to: 'http://b.example/relay', windowMs: 1000, removeOld: false })).toMatchObject({ ok: false, status: 400 });
-    expect(relay.cutoverRequest({ action: 'start', to: a.url, windowMs: 1000, removeOld: false })).toMatchObject({ ok: false, status: 409 });
-    expect(relay.cutoverRequest({ action: 'start', to: b.url, windowMs: 60_000, removeOld: false }).ok).toBe(true);
-    expect(relay.cutoverRequest({ action: 'start', to: b.url, windowMs: 1000, removeOld: false })).toMatchObject({ ok: false, status: 409, error: expect.stringMatching(/is in progress/) });
+    expect(relay.actions.cutover({ action: 'start', to: b.url, windowMs: 1000, removeOld: false })).toMatchObject({ ok: false, status: 409, error: expect.stringMatching(/^the kill switch is on/) });
+    relay.actions.applyKillSwitch({ on: false });
+    expect(relay.actions.cutover({ action: 'start', to: 'http://b.example/relay', windowMs: 1000, removeOld: false })).toMatchObject({ ok: false, status: 400 });
+    expect(relay.actions.cutover({ action: 'start', to: a.url, windowMs: 1000, removeOld: false })).toMatchObject({ ok: false, status: 409 });
+    expect(relay.actions.cutover({ action: 'start', to: b.url, windowMs: 60_000, removeOld: false }).ok).toBe(true);
+    expect(relay.actions.cutover({ action: 'start', to: b.url, windowMs: 1000, removeOld: false })).toMatchObject({ ok: false, status: 409, error: expect.stringMatching(/is in progress/) });
     // Paused during the hold and aborted: the steps done stay, nothing is undone behind the operator's back.
     await waitFor('the hold', () => view(relay).current === 'hold', 10_000);
-    expect(relay.cutoverRequest({ action: 'pause' }).ok).toBe(true);
-    expect(relay.cutoverRequest({ action: 'abort' }).ok).toBe(true);
+    expect(relay.actions.cutover({ action: 'pause' }).ok).toBe(true);
+    expect(relay.actions.cutover({ action: 'abort' }).ok).toBe(true);
     expect(view(relay)).toMatchObject({ phase: 'aborted', current: null });
     expect(fileOf(relay)).toMatchObject({ mode: 'parallel', backends: [{ url: a.url }, { url: b.url }] });
   });

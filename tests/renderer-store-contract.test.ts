@@ -158,7 +158,7 @@ describe('the dashboard store, fed by a real relay', () => {
     let s = shown(store);
     expect(store.getState()).toMatchObject({ status: 'open', loadError: null, readOnly: null, lastError: null });
     expect(snapshotProblems(s)).toEqual([]);
-    const direct = relay.dashboardState();
+    const direct = relay.actions.getState();
     expect(s.targets.targets.map((t) => t.url)).toEqual(direct.targets.targets.map((t) => t.url));
     expect(s.settings).toEqual(direct.settings);
     expect(s.health).toMatchObject({ pid: process.pid, configDir: relay.store.dir, sessionId: relay.builder.sessionId });

@@ -550,7 +550,7 @@ describe('the parity report of a real relay, asking real reference gateways', ()
     });
     await waitFor('both gateways to count frames', () => (a.parity(SESSION)?.streams.controls?.framesIn ?? 0) > 20 && (b.parity(SESSION)?.streams.controls?.framesIn ?? 0) > 20, 5000);
     // One latency point a second: the chart needs at least one with a value.
-    await waitFor('a latency point with a value', () => Object.values(relay.latencyHistory().targets).every((points) => points.some((p) => p.p95 !== null)), 4000);
+    await waitFor('a latency point with a value', () => Object.values(relay.actions.getHistory().targets).every((points) => points.some((p) => p.p95 !== null)), 4000);
     // B goes away mid-stream: its frames queue in the relay from now on.
     await b.close();
     await waitFor('the relay to see B gone', () => relay.manager.targetsView().targets[1]?.state !== 'connected', 3000);
@@ -766,7 +766,7 @@ describe('the parity report of a real relay, asking real reference gateways', ()
   it('keeps a backend removed during the run in the report, with its gateway asked and its secrets kept out', async () => {
     // A leaves the configuration: its token and URL credentials are now only in the relay's memory of it.
     const removedUrl = relay.manager.targetsView().targets[0]?.url;
-    const r = relay.updateSettings({ backends: [{ url: b.url, enabled: true }] });
+    const r = relay.actions.updateSettings({ backends: [{ url: b.url, enabled: true }] });
     expect(r).toMatchObject({ ok: true, confirmation: { changed: ['RELAY_BACKENDS'], configDir: relay.store.dir, pid: process.pid } });
     await waitFor('A to be listed as removed', () => relay.manager.targetsView().removed.length === 1, 5000);
     await sleep(300);

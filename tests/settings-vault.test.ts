@@ -407,7 +407,7 @@ describe('Relay.start with a store', () => {
     expect(warnings[0]).toContain(`backend ${server.url} has a token sealed by the desktop app's safe storage, which the headless relay cannot open: set RELAY_BACKEND_TOKENS for this run`);
     // Neither the logs nor the report carry the sealed text.
     expect([...desktopLog, ...headlessLog].join('\n')).not.toContain(sealed);
-    const report = await headless.exportReport();
+    const report = await headless.actions.exportReport();
     expect(JSON.stringify(report)).not.toContain(sealed);
   });
 });

@@ -8,7 +8,8 @@ import { startGateway, type Gateway } from '../src-gateway/gateway';
 import type { Frame } from '../src-shared/protocol';
 import { DEFAULT_SETTINGS, type Settings } from '../src-shared/settings';
 import { IbtFile } from '../src-main/ibt/ibt-file';
-import { Relay, RUNTIME_FILE_NAME } from '../src-main/runtime/relay';
+import { Relay } from '../src-main/runtime/relay';
+import { RUNTIME_FILE_NAME } from '../src-main/runtime/runtime-lock';
 import { IbtReplaySource } from '../src-main/sources/ibt-replay';
 import { SessionRegistry } from '../src-main/telemetry/session-registry';
 import { VALID_IBT } from './helpers/fixtures';
@@ -108,7 +109,7 @@ describe('replaying valid_test_file.ibt', () => {
     } finally {
       await file.close();
     }
-    const health = relay.healthView();
+    const health = relay.actions.healthView();
     expect(health.source).toMatchObject({ kind: 'ibt', state: 'ended', framesProduced: 416, sessionId });
     expect(health.source?.stats).toMatchObject({ samplesReplayed: 390, loops: 1 });
   });

@@ -6,7 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { HealthResponse, SourceView } from '../../src-shared/debug-api';
-import { RUNTIME_FILE_NAME, type RuntimeInfo } from '../../src-main/runtime/relay';
+import { RUNTIME_FILE_NAME, type RuntimeInfo } from '../../src-main/runtime/runtime-lock';
 import { SIM_NICE } from './fake-sim';
 import { windowsPath, type WinePrefix } from './wine';
 

@@ -1,5 +1,6 @@
 // `relay run`: the relay in the foreground until Ctrl-C, SIGTERM or the end of a recording.
-import { Relay, describe, describeUnconfirmed } from '../runtime/relay';
+import { Relay } from '../runtime/relay';
+import { describe, describeUnconfirmed } from '../runtime/describe';
 import { parseSourceSpec } from '../sources/source-spec';
 import { createLogger } from '../log/logger';
 import { APP_VERSION } from '../runtime/version';

@@ -187,7 +187,7 @@ export class DesktopApp {
           log: this.options.log,
           dashboardRoot: this.options.dashboardRoot,
         });
-        this.setPhase({ kind: 'running', state: this.relay.dashboardState() });
+        this.setPhase({ kind: 'running', state: this.relay.actions.getState() });
       } catch (e) {
         const error = (e as Error).message;
         this.log.error(`the relay could not start: ${error}`);
@@ -247,7 +247,7 @@ export class DesktopApp {
 
   private tick(): void {
     if (!this.relay) return;
-    const state = this.relay.dashboardState();
+    const state = this.relay.actions.getState();
     this.setPhase({ kind: 'running', state });
     const window = this.currentWindow;
     if (window?.isVisible()) window.send(STATE_EVENT_CHANNEL, state);
@@ -401,7 +401,7 @@ export class DesktopApp {
     window.show();
     window.focus();
     this.ports.app.setDockVisible?.(true);
-    if (this.relay) window.send(STATE_EVENT_CHANNEL, this.relay.dashboardState());
+    if (this.relay) window.send(STATE_EVENT_CHANNEL, this.relay.actions.getState());
   }
 
   /** A second launch of the app (the single-instance lock sent it here): show the first one. */
@@ -431,9 +431,9 @@ export class DesktopApp {
   setKillSwitch(on: boolean, from: 'tray' | 'window' | 'hotkey'): ActionResult {
     let result: ActionResult;
     if (this.relay) {
-      result = this.relay.setKillSwitch({ on });
+      result = this.relay.actions.applyKillSwitch({ on });
       if (result.ok) this.log.warn(`kill switch ${on ? 'ON' : 'off'} (from the ${from})`);
-      this.setPhase({ kind: 'running', state: this.relay.dashboardState() });
+      this.setPhase({ kind: 'running', state: this.relay.actions.getState() });
     } else {
       // No relay running (waiting for the sim, or failed to start): the saved switch is what the next start obeys.
       try {
@@ -468,7 +468,7 @@ export class DesktopApp {
   /** The report through the system's save dialog: the .html chosen, the .json beside it. */
   async saveReport(): Promise<SaveReportResult> {
     if (!this.relay) return this.notRunning();
-    const report = await this.relay.exportReport();
+    const report = await this.relay.actions.exportReport();
     if (!report.ok) return report;
     const base = safeFileBase(report.fileBase);
     const chosen = await this.ports.dialog.showSaveDialog({
@@ -495,13 +495,13 @@ export class DesktopApp {
       return this.relay;
     };
     return {
-      getState: () => relay().dashboardState(),
-      getHistory: () => relay().latencyHistory(),
+      getState: () => relay().actions.getState(),
+      getHistory: () => relay().actions.getHistory(),
       setKillSwitch: ({ on }) => this.setKillSwitch(on, 'window'),
-      updateSettings: (update) => (this.relay ? this.relay.updateSettings(update) : this.notRunning()),
-      exportReport: () => (this.relay ? this.relay.exportReport() : Promise.resolve(this.notRunning())),
+      updateSettings: (update) => (this.relay ? this.relay.actions.updateSettings(update) : this.notRunning()),
+      exportReport: () => (this.relay ? this.relay.actions.exportReport() : Promise.resolve(this.notRunning())),
       saveReport: () => this.saveReport(),
-      cutover: (request) => (this.relay ? this.relay.cutoverRequest(request) : this.notRunning()),
+      cutover: (request) => (this.relay ? this.relay.actions.cutover(request) : this.notRunning()),
     };
   }
 

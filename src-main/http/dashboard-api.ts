@@ -3,7 +3,7 @@
 // snapshots as server-sent events, and actions that need the per-run secret, the way
 // Jupyter and Syncthing guard their local UIs. A page on another site cannot send the
 // secret header without a CORS preflight, which this server never grants.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
@@ -22,10 +22,8 @@ import {
 import type { HttpMethod } from '../../src-shared/bridge-operations';
 import { sendJson } from './http-json';
 import { resolveStaticFile } from './static-files';
-import { DASHBOARD_SECRET_FILE } from '../runtime/runtime-lock';
 import { PACKAGE_DIR } from '../runtime/version';
 
-export { DASHBOARD_SECRET_FILE };
 export const MAX_BODY_BYTES = 64 * 1024;
 export const MAX_SSE_CLIENTS = 16;
 const KEEP_ALIVE_MS = 15_000;
@@ -64,27 +62,6 @@ export interface DashboardApi {
 }
 
 // ---- the per-run secret ---------------------------------------------------------------------
-
-export function createSecret(): string {
-  return randomBytes(24).toString('base64url');
-}
-
-/** Written readable by the user only: anyone who can read it may change the relay's settings. */
-export function writeSecretFile(configDir: string, secret: string): string {
-  const file = path.join(configDir, DASHBOARD_SECRET_FILE);
-  fs.writeFileSync(file, secret + '\n', { mode: 0o600 });
-  // writeFileSync keeps the mode of a file that already exists: a stale, wider one is narrowed.
-  fs.chmodSync(file, 0o600);
-  return file;
-}
-
-export function removeSecretFile(configDir: string): void {
-  try {
-    fs.rmSync(path.join(configDir, DASHBOARD_SECRET_FILE), { force: true });
-  } catch {
-    /* best effort: the next start overwrites it */
-  }
-}
 
 const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
 

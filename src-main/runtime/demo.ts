@@ -54,7 +54,7 @@ async function main(): Promise<void> {
     ].join('\n'),
   );
   const ticker = setInterval(() => {
-    const lines = formatStatus(relay.healthView(), relay.manager.targetsView(), relay.manager.parityView(relay.builder.sessionId));
+    const lines = formatStatus(relay.actions.healthView(), relay.manager.targetsView(), relay.manager.parityView(relay.builder.sessionId));
     const gw = gateways.map((g) => {
       const p = g.parity(relay.builder.sessionId);
       const frames = p ? Object.values(p.streams).reduce((a, s) => a + s.framesIn, 0) : 0;

@@ -142,7 +142,7 @@ describe('settings that send nowhere', () => {
     expect(await page.getByTestId('nowhere-confirm').count()).toBe(0);
 
     // The relay refuses it too, even when the page is bypassed (no force).
-    const direct = relay.updateSettings({ backends: [{ url: a.url, enabled: false }, { url: b.url, enabled: true }] });
+    const direct = relay.actions.updateSettings({ backends: [{ url: a.url, enabled: false }, { url: b.url, enabled: true }] });
     expect(direct).toMatchObject({ ok: false, status: 400 });
 
     // Applied anyway: the relay sends to no one and every view says so.
@@ -154,7 +154,7 @@ describe('settings that send nowhere', () => {
     expect(await page.getByTestId('health-reasons').getAttribute('open')).not.toBeNull();
     await expect.poll(() => kill.getAttribute('data-delivering'), { timeout: 8000 }).toBe('false');
     expect(await kill.innerText()).toContain('Telemetry is NOT being delivered');
-    expect(relay.healthView()).toMatchObject({ status: 'critical' });
+    expect(relay.actions.healthView()).toMatchObject({ status: 'critical' });
     expect(fileOf(relay)).toMatchObject({ allowNoDelivery: true, backends: [{ url: a.url, enabled: false }, { url: b.url, enabled: true }] });
   });
 });
@@ -170,7 +170,7 @@ describe('every window width', () => {
       mode: 'parallel',
     });
     await waitFor('both confirming', () => relay.manager.parityView(null).perTarget.every((t) => t.confirming), 8000);
-    const report = await relay.exportReport();
+    const report = await relay.actions.exportReport();
     if (!report.ok) throw new Error(report.error);
     // One page of each, resized: a narrow window first (a page loaded narrow), then wider ones.
     const page = await open(relay.dashboardUrl, 360, 900);

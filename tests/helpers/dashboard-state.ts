@@ -1,5 +1,5 @@
 // Dashboard snapshots for the store's unit tests, and the rules every snapshot the relay
-// sends keeps (read off BackendManager and Relay.dashboardState). The contract test
+// sends keeps (read off BackendManager and DashboardActions.getState). The contract test
 // (renderer-store-contract.test.ts) checks the rules against a real relay and against these
 // made-up snapshots, so the store is never tested on a state the relay cannot send.
 import { PANEL_SETTING_KEYS, type DashboardState, type PanelSettings } from '../../src-shared/bridge';
