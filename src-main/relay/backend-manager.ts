@@ -8,6 +8,7 @@ import type { LatencyHistory, LatencyPoint } from '../../src-shared/bridge';
 import { DEFAULT_TUNING, Target, type Activity, type FinishResult, type SessionHello, type TargetEvent, type TargetTuning } from './target';
 import type { OutgoingFrame } from './queue';
 import { countersOf } from './stream-account';
+import type { ReportManager, ReportSource } from '../report/build-report';
 
 export interface TimelineEvent {
   ts: number;
@@ -70,13 +71,6 @@ interface RemovedTarget {
   final: TargetView | null;
 }
 
-export interface ReportSource {
-  view: TargetView;
-  url: string;
-  token: string | undefined;
-  removed: boolean;
-}
-
 /** What a target holds, counted from its queue and its written-but-unconfirmed frames themselves, not from its account. */
 export interface TargetHoldings {
   url: string;
@@ -87,7 +81,7 @@ export interface TargetHoldings {
 /** Drops the relay chose (not the network, not a full queue): they do not count against a target. */
 const DELIBERATE = ['killSwitch', 'standby', 'disabled', 'deactivated', 'removed'] as const;
 
-export class BackendManager {
+export class BackendManager implements ReportManager {
   private targets: Target[] = [];
   private readonly removedTargets: RemovedTarget[] = [];
   private current: Settings;
