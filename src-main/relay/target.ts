@@ -11,15 +11,18 @@
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 import { MAX_MESSAGE_BYTES, PROTOCOL_VERSION, parseGatewayMessage, type Receipt, type Welcome } from '../../src-shared/protocol';
-import type { DropReason, LostReason, StreamCounts, TargetState } from '../../src-shared/debug-api';
-import { SampleWindow } from '../../src-shared/metrics';
+import type { DropReason, StreamCounts, TargetState } from '../../src-shared/debug-api';
 import { maskUrl } from '../../src-shared/settings';
 import { FrameQueue, type OutgoingFrame } from './queue';
 import { SessionOutbox, type Unconfirmed } from './outbox';
-import { StreamAccount, sumStreams } from './stream-account';
+import { sumStreams } from './stream-account';
+import { joinHeartbeat } from './heartbeat';
+import { Backoff } from './backoff';
+import { AckTracker } from './acks';
+import { Accounting, CONFIRMED, RESENT } from './accounting';
+import { Lifecycle, type Activity } from './lifecycle';
 
-/** What the manager wants of a target; the kill switch wins over enabled flags, which win over the mode. */
-export type Activity = 'active' | 'standby' | 'disabled' | 'killed';
+export type { Activity } from './lifecycle';
 
 export interface TargetTuning {
   connectTimeoutMs: number;
@@ -112,46 +115,6 @@ const RESEND_PREFIX = '{"type":"frame",';
 /** Sessions a target keeps state for; an older one beyond it is given up (its unconfirmed frames lost). */
 const MAX_OUTBOXES = 64;
 
-/**
- * One clock per heartbeat interval for every connection in the process: the pings of N
- * gateways go out together, one wake-up a second instead of N (their pongs then come back
- * together too). A relay at 60 Hz pays most of its CPU per wake-up, not per frame.
- */
-class HeartbeatClock {
-  private readonly beats = new Set<() => void>();
-  private timer: NodeJS.Timeout | undefined;
-
-  constructor(private readonly intervalMs: number) {}
-
-  join(beat: () => void): () => void {
-    this.beats.add(beat);
-    if (!this.timer) {
-      this.timer = setInterval(() => {
-        for (const b of this.beats) b();
-      }, this.intervalMs);
-      this.timer.unref();
-    }
-    return () => {
-      this.beats.delete(beat);
-      if (this.beats.size === 0 && this.timer) {
-        clearInterval(this.timer);
-        this.timer = undefined;
-      }
-    };
-  }
-}
-
-const heartbeatClocks = new Map<number, HeartbeatClock>();
-
-function joinHeartbeat(intervalMs: number, beat: () => void): () => void {
-  let clock = heartbeatClocks.get(intervalMs);
-  if (!clock) {
-    clock = new HeartbeatClock(intervalMs);
-    heartbeatClocks.set(intervalMs, clock);
-  }
-  return clock.join(beat);
-}
-
 function resendPayload(payload: string): string {
   return payload.startsWith(RESEND_PREFIX) ? `{"type":"frame","resend":true,${payload.slice(RESEND_PREFIX.length)}` : payload;
 }
@@ -163,31 +126,19 @@ export class Target {
   private tuning: TargetTuning;
   private readonly queue: FrameQueue;
   private conn: Connection | null = null;
-  private activity: Activity = 'disabled';
-  private draining = false;
-  private finishing = false;
-  /** finish() is over: no socket opens again. */
-  private done = false;
-  private removed = false;
+  private readonly life = new Lifecycle();
   private drainTimer?: NodeJS.Timeout;
   private retryTimer?: NodeJS.Timeout;
-  private attempt = 0;
-  private connState: 'idle' | 'connecting' | 'connected' | 'backoff' = 'idle';
+  private readonly backoff = new Backoff();
   private readonly outboxes = new Map<string, SessionOutbox>();
   private current: SessionOutbox | null = null;
-  private readonly accounts = new Map<string, StreamAccount>();
-  private inFlightFrames = 0;
-  private inFlightBytes = 0;
-  private pendingAcks = new Map<string, number>();
-  private readonly latency: SampleWindow;
+  private readonly book = new Accounting();
+  private readonly acks: AckTracker;
   private readonly waiters = new Set<() => void>();
   private readonly dropQueueFull = (f: OutgoingFrame) => this.dropQueued(f, 'queueFull');
 
-  acksMissing = 0;
   badMessages = 0;
   lastSendOkMs: number | null = null;
-  lastConfirmMs: number | null = null;
-  lastAckLatencyMs: number | null = null;
   lastError: string | null = null;
   connects = 0;
   disconnects = 0;
@@ -205,21 +156,30 @@ export class Target {
     this.tuning = { ...tuning };
     this.displayUrl = maskUrl(url);
     this.queue = new FrameQueue(tuning.queueMaxFrames, tuning.queueMaxBytes);
-    this.latency = new SampleWindow(tuning.latencySamples);
+    this.acks = new AckTracker(tuning.latencySamples);
   }
 
   // ---- what the manager sees --------------------------------------------------------
 
   get state(): TargetState {
-    if (this.removed) return 'removed';
-    if (this.activity === 'active' || this.draining || (this.finishing && this.conn)) {
-      return this.connState === 'idle' ? 'connecting' : this.connState;
-    }
-    return this.activity;
+    return this.life.view(this.conn !== null);
   }
 
   get currentActivity(): Activity {
-    return this.activity;
+    return this.life.activity;
+  }
+
+  /** Date.now() of the gateway's last confirmation. */
+  get lastConfirmMs(): number | null {
+    return this.book.lastConfirmMs;
+  }
+
+  get lastAckLatencyMs(): number | null {
+    return this.acks.lastLatencyMs;
+  }
+
+  get acksMissing(): number {
+    return this.acks.missing;
   }
 
   /** Frames not yet delivered and still in the relay's hands: queued, and written but unconfirmed. */
@@ -228,11 +188,11 @@ export class Target {
   }
 
   get inFlight(): number {
-    return this.inFlightFrames;
+    return this.book.inFlightFrames;
   }
 
   get queueBytes(): number {
-    return this.queue.bytes + this.inFlightBytes;
+    return this.queue.bytes + this.book.inFlightBytes;
   }
 
   get hasToken(): boolean {
@@ -244,18 +204,16 @@ export class Target {
   }
 
   ackLatency() {
-    return this.latency.summary();
+    return this.acks.summary();
   }
 
   latencySamples(): readonly number[] {
-    return this.latency.values();
+    return this.acks.values();
   }
 
   /** Per stream, where every frame stands, with the reasons. */
   streams(): Record<string, StreamCounts> {
-    const out: Record<string, StreamCounts> = {};
-    for (const [name, a] of this.accounts) out[name] = a.view();
-    return out;
+    return this.book.streams();
   }
 
   totals(): StreamCounts {
@@ -277,15 +235,14 @@ export class Target {
   // ---- control ------------------------------------------------------------------------
 
   setActivity(next: Activity): void {
-    if (this.removed || this.done) return;
+    if (this.life.done) return;
     // A run that is ending still obeys the kill switch, and nothing else.
-    if (this.finishing && next !== 'killed') return;
-    if (next === this.activity && !(next === 'active' && this.draining)) return;
-    const previous = this.activity;
-    this.activity = next;
+    if (this.life.finishing && next !== 'killed') return;
+    if (next === this.life.activity) return;
+    const previous = this.life.activity;
+    this.life.want(next);
     this.emit('state', `${previous} -> ${next}`);
     if (next === 'active') {
-      this.draining = false;
       clearTimeout(this.drainTimer);
       if (!this.conn) this.connectNow();
       else this.pump(this.conn);
@@ -302,7 +259,7 @@ export class Target {
     if (token === this.token) return;
     this.token = token;
     // The new credentials take effect on a fresh upgrade; queued frames stay for it.
-    if (this.conn && this.activity === 'active') this.dropConnection('token changed', 1000);
+    if (this.conn && this.life.activity === 'active') this.dropConnection('token changed', 1000);
   }
 
   retune(tuning: Partial<TargetTuning>): void {
@@ -351,16 +308,16 @@ export class Target {
   async finish(timeoutMs: number, options: { removed?: boolean } = {}): Promise<FinishResult> {
     const deadline = performance.now() + timeoutMs;
     clearTimeout(this.drainTimer);
-    const canSend = this.activity === 'active' || this.draining;
-    this.finishing = true;
-    this.draining = false;
+    const canSend = this.life.activity === 'active' || this.life.draining;
+    this.life.reach('finishing');
+    this.life.stopDrain();
     for (const box of this.outboxes.values()) box.ended = true;
     if (canSend && this.hasWork()) {
       if (!this.conn) {
-        this.attempt = 0;
+        this.backoff.reset();
         this.connectNow();
       } else this.pump(this.conn);
-      await this.until(() => !this.hasWork() || this.activity === 'killed', deadline - performance.now());
+      await this.until(() => !this.hasWork() || this.life.activity === 'killed', deadline - performance.now());
     }
     const result = this.giveUp(options.removed ? 'removed' : null);
     const c = this.conn;
@@ -368,45 +325,39 @@ export class Target {
       this.dropConnection(options.removed ? 'backend removed' : 'relay stopping', 1000, Math.max(200, Math.min(1000, deadline - performance.now())));
       await c.closed;
     }
-    this.done = true;
+    this.life.reach(options.removed ? 'removed' : 'done');
     clearTimeout(this.retryTimer);
-    this.connState = 'idle';
-    if (options.removed) this.removed = true;
+    this.life.link = 'idle';
     return result;
   }
 
   /** Takes the target out at once, without waiting for its gateway (the manager closing). */
   dispose(): void {
-    this.finishing = true;
+    this.life.reach('finishing');
     clearTimeout(this.drainTimer);
     clearTimeout(this.retryTimer);
     // After finish() the account is final (what was still queued stays counted as queued).
-    if (!this.done) this.giveUp('removed');
-    this.done = true;
+    if (!this.life.done) this.giveUp('removed');
+    this.life.reach('done');
     if (this.conn) this.terminate(this.conn, 'target removed');
   }
 
   // ---- the frame's life ---------------------------------------------------------------------
 
   private refusalReason(): DropReason | null {
-    if (this.finishing) return 'removed';
-    switch (this.activity) {
+    if (this.life.finishing) return 'removed';
+    switch (this.life.activity) {
       case 'active':
         return null;
       case 'killed':
         return 'killSwitch';
       default:
-        return this.activity;
+        return this.life.activity;
     }
   }
 
-  private account(stream: string): StreamAccount {
-    let a = this.accounts.get(stream);
-    if (!a) {
-      a = new StreamAccount();
-      this.accounts.set(stream, a);
-    }
-    return a;
+  private account(stream: string) {
+    return this.book.account(stream);
   }
 
   /** The session's outbox; a session other than the current one becomes current, and the relay owes the old one an `end`. */
@@ -431,26 +382,13 @@ export class Target {
   private forgetOldestOutbox(): void {
     const [id, oldest] = this.outboxes.entries().next().value as [string, SessionOutbox];
     this.outboxes.delete(id);
-    for (const [name, s] of oldest.streams) this.settleLost(name, s.abandon(), 'connectionLost');
+    for (const [name, s] of oldest.streams) this.book.settle(name, s.abandon(), { outcome: 'lost', reason: 'connectionLost' });
     this.recordError(`more than ${MAX_OUTBOXES} sessions outstanding: gave up on session ${id}`);
   }
 
   private dropQueued(frame: OutgoingFrame, reason: DropReason): void {
     this.account(frame.stream).droppedFromQueue(reason);
     this.outboxes.get(frame.sessionId)?.stream(frame.stream).addGap(frame.seq, frame.seq, reason);
-  }
-
-  private confirmed(u: Unconfirmed): void {
-    this.account(u.frame.stream).confirmed(1);
-    this.inFlightFrames--;
-    this.inFlightBytes -= u.frame.bytes;
-  }
-
-  private settleLost(stream: string, entries: Unconfirmed[], reason: LostReason): void {
-    if (entries.length === 0) return;
-    this.account(stream).lostInFlight(entries.length, reason);
-    this.inFlightFrames -= entries.length;
-    for (const u of entries) this.inFlightBytes -= u.frame.bytes;
   }
 
   /** Something is still owed to the gateway: queued frames, gaps, unconfirmed frames or an `end`. */
@@ -468,19 +406,18 @@ export class Target {
       for (const [name, s] of box.streams) {
         const left = s.abandon();
         if (left.length > 0) unconfirmed[name] = (unconfirmed[name] ?? 0) + left.length;
-        this.settleLost(name, left, 'unconfirmedAtStop');
+        this.book.settle(name, left, { outcome: 'lost', reason: 'unconfirmedAtStop' });
       }
     }
     const snapshot = this.streams();
     for (const [name, s] of Object.entries(snapshot)) if (s.queued > 0) queued[name] = s.queued;
     if (queuedReason) this.queue.clear((f) => this.dropQueued(f, queuedReason));
-    this.pendingAcks.clear();
+    this.acks.clear();
     const complete = Object.keys(unconfirmed).length === 0 && Object.keys(queued).length === 0;
     return { url: this.displayUrl, complete, unconfirmed, queued };
   }
 
   private kill(): void {
-    this.draining = false;
     clearTimeout(this.drainTimer);
     clearTimeout(this.retryTimer);
     this.nextRetryAtMs = null;
@@ -499,7 +436,7 @@ export class Target {
       }
       this.terminate(c, 'kill switch');
     }
-    this.connState = 'idle';
+    this.life.link = 'idle';
     this.wake();
   }
 
@@ -507,8 +444,8 @@ export class Target {
   private deactivate(reason: 'standby' | 'disabled'): void {
     clearTimeout(this.retryTimer);
     this.nextRetryAtMs = null;
-    if (this.conn?.open && (this.queue.length > 0 || this.inFlightFrames > 0)) {
-      this.draining = true;
+    if (this.conn?.open && (this.queue.length > 0 || this.book.inFlightFrames > 0)) {
+      this.life.startDrain();
       this.pump(this.conn);
       clearTimeout(this.drainTimer);
       this.drainTimer = setTimeout(() => this.finishDrain(reason), this.tuning.connectTimeoutMs);
@@ -519,10 +456,10 @@ export class Target {
 
   private finishDrain(reason: string): void {
     clearTimeout(this.drainTimer);
-    this.draining = false;
+    this.life.stopDrain();
     this.queue.clear((f) => this.dropQueued(f, 'deactivated'));
     if (this.conn) this.dropConnection(reason, 1000);
-    this.connState = 'idle';
+    this.life.link = 'idle';
   }
 
   // ---- the socket -----------------------------------------------------------------------
@@ -531,8 +468,8 @@ export class Target {
     clearTimeout(this.retryTimer);
     this.nextRetryAtMs = null;
     // One socket at a time: the next opens only once this one has closed (onClose retries).
-    if (this.conn || this.done) return;
-    this.connState = 'connecting';
+    if (this.conn || this.life.done) return;
+    this.life.link = 'connecting';
     this.emit('connecting', '');
     const headers: Record<string, string> = {};
     if (this.token) headers.authorization = `Bearer ${this.token}`;
@@ -607,13 +544,11 @@ export class Target {
     c.open = true;
     // Connected only once the gateway has welcomed the relay (see onWelcome): a socket that
     // upgraded but never answers proves nothing.
-    c.stableTimer = setTimeout(() => {
-      this.attempt = 0;
-    }, this.tuning.stableAfterMs);
+    c.stableTimer = setTimeout(() => this.backoff.reset(), this.tuning.stableAfterMs);
     c.stopHeartbeat = joinHeartbeat(this.tuning.heartbeatIntervalMs, () => this.beat(c));
     this.pump(c);
     // Nothing owed yet: greet the current session anyway, so the gateway knows it before the first frame.
-    if (!c.greeting && !c.session && !this.finishing) {
+    if (!c.greeting && !c.session && !this.life.finishing) {
       const now = this.currentSession();
       this.greet(c, this.outboxFor(now.sessionId, now.hello));
       this.release(c);
@@ -627,7 +562,7 @@ export class Target {
    */
   private pump(c: Connection): void {
     if (!c.open || c.greeting || c.ws.readyState !== WebSocket.OPEN) return;
-    if (this.activity !== 'active' && !this.draining && !this.finishing) return;
+    if (!this.life.maySend) return;
     const windowFrames = Math.min(this.tuning.maxInFlightFrames, this.tuning.queueMaxFrames);
     const windowBytes = Math.min(this.tuning.maxInFlightBytes, this.tuning.queueMaxBytes);
     for (;;) {
@@ -639,7 +574,7 @@ export class Target {
       }
       for (const u of c.resend) {
         this.write(c, resendPayload(u.frame.payload));
-        this.account(u.frame.stream).resent++;
+        this.book.settle(u.frame.stream, [u], RESENT);
       }
       c.resend = [];
       for (const [stream, s] of box.streams) {
@@ -649,17 +584,15 @@ export class Target {
       let full = false;
       const now = performance.now();
       for (let f = this.queue.peek(); f && f.sessionId === box.sessionId; f = this.queue.peek()) {
-        if (this.inFlightFrames >= windowFrames || this.inFlightBytes + f.bytes > windowBytes) {
-          full = this.inFlightFrames > 0;
+        if (this.book.inFlightFrames >= windowFrames || this.book.inFlightBytes + f.bytes > windowBytes) {
+          full = this.book.inFlightFrames > 0;
           if (full) break;
         }
         this.queue.shift();
         this.write(c, f.payload);
-        this.account(f.stream).written();
+        this.book.written(f);
         box.stream(f.stream).written({ frame: f, retained: true });
-        this.inFlightFrames++;
-        this.inFlightBytes += f.bytes;
-        if (f.ack) this.trackAck(f, now);
+        if (f.ack) this.acks.track(f.sessionId, f.stream, f.seq, now);
       }
       if (full) break;
       if (box.ended && !box.empty && !c.endSent.has(box)) {
@@ -669,7 +602,7 @@ export class Target {
       if (this.nextOutboxFor(c) === box) break; // nothing more it can do now
     }
     this.release(c);
-    if (this.draining && this.queue.length === 0 && this.inFlightFrames === 0) this.finishDrain(this.activity);
+    if (this.life.draining && this.queue.length === 0 && this.book.inFlightFrames === 0) this.finishDrain(this.life.activity);
   }
 
   /** The oldest session with something to do on this socket. */
@@ -737,16 +670,6 @@ export class Target {
     }, wait);
   }
 
-  private trackAck(frame: OutgoingFrame, at: number): void {
-    // Bounded: a gateway that never acks cannot grow this without limit.
-    if (this.pendingAcks.size >= 10_000) {
-      const oldest = this.pendingAcks.keys().next().value as string;
-      this.pendingAcks.delete(oldest);
-      this.acksMissing++;
-    }
-    this.pendingAcks.set(ackKey(frame.sessionId, frame.stream, frame.seq), at);
-  }
-
   private beat(c: Connection): void {
     if (c.awaitingPong) {
       this.recordError(`heartbeat timeout: no pong within ${this.tuning.heartbeatIntervalMs} ms, the gateway or the network is not responding`);
@@ -757,19 +680,14 @@ export class Target {
     try {
       c.ws.ping();
       // Frames wait for a receipt that does not come: ask for one.
-      if (c.session && this.inFlightFrames > 0 && performance.now() - c.lastReceiptAt > this.tuning.heartbeatIntervalMs) {
+      if (c.session && this.book.inFlightFrames > 0 && performance.now() - c.lastReceiptAt > this.tuning.heartbeatIntervalMs) {
         this.write(c, JSON.stringify({ type: 'sync', sessionId: c.session.sessionId }));
         this.release(c);
       }
     } catch {
       /* the close handler deals with it */
     }
-    const cutoff = performance.now() - this.tuning.ackTimeoutMs;
-    for (const [key, at] of this.pendingAcks) {
-      if (at >= cutoff) break; // insertion order is send order
-      this.pendingAcks.delete(key);
-      this.acksMissing++;
-    }
+    this.acks.expire(performance.now() - this.tuning.ackTimeoutMs);
   }
 
   private onMessage(c: Connection, data: WebSocket.RawData, isBinary: boolean): void {
@@ -793,17 +711,9 @@ export class Target {
       case 'receipt':
         this.onReceipt(c, msg);
         break;
-      case 'ack': {
-        const key = ackKey(msg.sessionId, msg.stream, msg.seq);
-        const at = this.pendingAcks.get(key);
-        if (at === undefined) return; // late (already counted missing) or never asked
-        this.pendingAcks.delete(key);
-        const latency = performance.now() - at;
-        this.account(msg.stream).acked++;
-        this.lastAckLatencyMs = Math.round(latency * 10) / 10;
-        this.latency.add(latency);
+      case 'ack':
+        if (this.acks.answered(msg.sessionId, msg.stream, msg.seq)) this.account(msg.stream).acked++;
         break;
-      }
       case 'error':
         this.recordError(`gateway error ${msg.code}: ${msg.message}`);
         break;
@@ -826,7 +736,7 @@ export class Target {
     clearTimeout(c.welcomeTimer);
     if (!c.welcomed) {
       c.welcomed = true;
-      this.connState = 'connected';
+      this.life.link = 'connected';
       this.connects++;
       this.connectedSinceMs = Date.now();
       this.emit('connected', msg.gateway);
@@ -840,11 +750,15 @@ export class Target {
       let resent = 0;
       for (const [stream, s] of box.streams) {
         const holds = msg.holds?.[stream];
+        const held: Unconfirmed[] = [];
+        const lost: Unconfirmed[] = [];
         const resolution = s.resolve(
           holds,
-          (u) => this.confirmed(u),
-          (u) => this.settleLost(stream, [u], 'connectionLost'),
+          (u) => held.push(u),
+          (u) => lost.push(u),
         );
+        this.book.settle(stream, held, CONFIRMED);
+        this.book.settle(stream, lost, { outcome: 'lost', reason: 'connectionLost' });
         confirmed += resolution.confirmed;
         c.resend.push(...resolution.resend);
         resent += resolution.resend.length;
@@ -859,7 +773,6 @@ export class Target {
           }
         }
       }
-      if (confirmed > 0) this.lastConfirmMs = Date.now();
       if (confirmed > 0 || resent > 0) this.emit('delivery', `welcome: ${confirmed} frame(s) written earlier confirmed, ${resent} to resend`);
     }
     this.pump(c);
@@ -870,20 +783,15 @@ export class Target {
     c.lastReceiptAt = performance.now();
     const box = this.outboxes.get(msg.sessionId);
     if (!box) return;
-    let confirmed = 0;
     for (const stream in msg.streams) {
       const s = box.streams.get(stream);
       if (!s) continue;
       const r = msg.streams[stream] as Receipt['streams'][string];
-      for (const u of s.confirmUpTo(r.upTo, r.from)) {
-        this.confirmed(u);
-        confirmed++;
-      }
+      this.book.settle(stream, s.confirmUpTo(r.upTo, r.from), CONFIRMED);
     }
-    if (confirmed > 0) this.lastConfirmMs = Date.now();
     if (msg.final && c.endSent.has(box)) box.endConfirmed = true;
     if (box.settled && box !== this.current) this.outboxes.delete(box.sessionId);
-    else if (box.settled && this.finishing) this.outboxes.delete(box.sessionId);
+    else if (box.settled && this.life.finishing) this.outboxes.delete(box.sessionId);
     this.pump(c);
     this.wake();
   }
@@ -901,35 +809,31 @@ export class Target {
     if (c.welcomed) {
       this.disconnects++;
       this.connectedSinceMs = null;
-      const inFlight = this.inFlightFrames > 0 ? `; ${this.inFlightFrames} frame(s) in flight await the next welcome` : '';
+      const inFlight = this.book.inFlightFrames > 0 ? `; ${this.book.inFlightFrames} frame(s) in flight await the next welcome` : '';
       this.emit('disconnected', `code ${code}${reason ? ` (${reason})` : ''}${c.closeReason ? `: ${c.closeReason}` : ''}${inFlight}`);
     }
     if (this.conn !== c) return;
     this.conn = null;
     // Acks can only come back on the socket that carried the frame.
-    this.acksMissing += this.pendingAcks.size;
-    this.pendingAcks.clear();
-    if ((this.activity === 'active' || (this.finishing && this.hasWork())) && !this.done) {
+    this.acks.socketClosed();
+    if ((this.life.activity === 'active' || (this.life.finishing && this.hasWork())) && !this.life.done) {
       if (wasOpen && !c.closeReason && code !== 1000) this.recordError(`connection closed by the gateway: code ${code}${reason ? ` (${reason})` : ''}`);
       this.scheduleRetry();
     } else {
-      this.connState = 'idle';
-      if (this.draining) this.finishDrain(this.activity);
+      this.life.link = 'idle';
+      if (this.life.draining) this.finishDrain(this.life.activity);
     }
     this.wake();
   }
 
   private scheduleRetry(): void {
-    // Exponential backoff with full jitter, so a fleet of relays does not reconnect in step.
-    const ceiling = Math.min(this.tuning.backoffCapMs, this.tuning.backoffBaseMs * 2 ** this.attempt);
-    const delay = Math.round(Math.random() * (this.finishing ? Math.min(ceiling, 100) : ceiling));
-    this.attempt = Math.min(this.attempt + 1, 30);
-    this.connState = 'backoff';
+    const delay = this.backoff.next(this.tuning.backoffBaseMs, this.tuning.backoffCapMs, this.life.finishing);
+    this.life.link = 'backoff';
     this.nextRetryAtMs = Date.now() + delay;
     this.emit('backoff', `retry in ${delay} ms`);
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => {
-      if ((this.activity === 'active' || this.finishing) && !this.conn) this.connectNow();
+      if ((this.life.activity === 'active' || this.life.finishing) && !this.conn) this.connectNow();
     }, delay);
   }
 
@@ -992,10 +896,6 @@ export class Target {
   private emit(kind: TargetEventKind, detail: string): void {
     this.onEvent({ ts: Date.now(), url: this.displayUrl, kind, detail });
   }
-}
-
-function ackKey(sessionId: string, stream: string, seq: number): string {
-  return `${sessionId}\u0000${stream}\u0000${seq}`;
 }
 
 function describeSocketError(err: Error & { code?: string }): string {
