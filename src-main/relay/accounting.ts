@@ -5,6 +5,7 @@ import type { LostReason, StreamCounts } from '../../src-shared/debug-api';
 import type { Unconfirmed } from './outbox';
 import type { OutgoingFrame } from './queue';
 import { StreamAccount } from './stream-account';
+import { getOrAdd } from './maps';
 
 /**
  * What became of frames in flight: the gateway confirmed them, they are written again (they
@@ -15,6 +16,8 @@ export type Settlement = { outcome: 'confirmed' } | { outcome: 'resent' } | { ou
 export const CONFIRMED: Settlement = { outcome: 'confirmed' };
 export const RESENT: Settlement = { outcome: 'resent' };
 
+const newAccount = () => new StreamAccount();
+
 export class Accounting {
   private readonly accounts = new Map<string, StreamAccount>();
   inFlightFrames = 0;
@@ -23,12 +26,7 @@ export class Accounting {
   lastConfirmMs: number | null = null;
 
   account(stream: string): StreamAccount {
-    let a = this.accounts.get(stream);
-    if (!a) {
-      a = new StreamAccount();
-      this.accounts.set(stream, a);
-    }
-    return a;
+    return getOrAdd(this.accounts, stream, newAccount);
   }
 
   /** A queued frame written to the socket: it is in flight until settled. */

@@ -1,4 +1,5 @@
 // The heartbeat's wake-ups, shared by every connection of the process.
+import { getOrAdd } from './maps';
 
 /**
  * One clock per heartbeat interval for every connection in the process: the pings of N
@@ -30,13 +31,9 @@ class HeartbeatClock {
 }
 
 const heartbeatClocks = new Map<number, HeartbeatClock>();
+const newClock = (intervalMs: number) => new HeartbeatClock(intervalMs);
 
 /** Calls `beat` every `intervalMs` on the clock shared by that interval; returns the way out. */
 export function joinHeartbeat(intervalMs: number, beat: () => void): () => void {
-  let clock = heartbeatClocks.get(intervalMs);
-  if (!clock) {
-    clock = new HeartbeatClock(intervalMs);
-    heartbeatClocks.set(intervalMs, clock);
-  }
-  return clock.join(beat);
+  return getOrAdd(heartbeatClocks, intervalMs, newClock).join(beat);
 }

@@ -4,6 +4,7 @@
 // gateway's welcome settles what the old socket left open.
 import type { GapReason, StreamReceipt } from '../../src-shared/protocol';
 import type { OutgoingFrame } from './queue';
+import { getOrAdd } from './maps';
 
 export interface GapRange {
   from: number;
@@ -149,6 +150,8 @@ export class StreamOut {
   }
 }
 
+const newStreamOut = () => new StreamOut();
+
 export class SessionOutbox {
   readonly streams = new Map<string, StreamOut>();
   /** The relay moved on to another session, or the run is ending: an `end` is owed. */
@@ -163,12 +166,7 @@ export class SessionOutbox {
   ) {}
 
   stream(name: string): StreamOut {
-    let s = this.streams.get(name);
-    if (!s) {
-      s = new StreamOut();
-      this.streams.set(name, s);
-    }
-    return s;
+    return getOrAdd(this.streams, name, newStreamOut);
   }
 
   get unconfirmedCount(): number {
