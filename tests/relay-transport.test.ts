@@ -2,6 +2,8 @@
 // the Transport interface, an in-memory link to a small gateway speaking protocol 2 (hello,
 // welcome with what it holds, frames, receipts, end and its final receipt). What it proves:
 // the target's delivery proof needs nothing of `ws`, only what transport.ts promises.
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION } from '../src-shared/protocol';
 import { DEFAULT_TUNING, Target, type TargetEvent, type TargetTuning } from '../src-main/relay/target';
@@ -250,5 +252,16 @@ describe('a Target over an in-memory transport', () => {
     await waitFor('a retry scheduled', () => events.some((e) => e.kind === 'backoff'));
     expect(t.lastError).toBe('cannot open ws://not-memory: not a memory address: ws://not-memory');
     expect(t.state).toBe('backoff');
+  });
+});
+
+describe('the seam', () => {
+  it('leaves ws to ws-transport.ts alone among the relay modules (type imports aside)', () => {
+    const dir = path.join(import.meta.dirname, '../src-main/relay');
+    const importers = fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.ts'))
+      .filter((f) => /^import (?!type )[^;]*from 'ws';/m.test(fs.readFileSync(path.join(dir, f), 'utf8')));
+    expect(importers).toEqual(['ws-transport.ts']);
   });
 });

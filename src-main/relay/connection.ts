@@ -81,6 +81,7 @@ export class Connection {
   private stableTimer?: NodeJS.Timeout;
   private welcomeTimer?: NodeJS.Timeout;
   private graceTimer?: NodeJS.Timeout;
+  private graceDeadline = Infinity;
   /** Why the relay ended this link (absent: the gateway or the network did). */
   closeReason?: string;
   /** Resolves once the link is down. */
@@ -126,7 +127,11 @@ export class Connection {
     } catch {
       /* fall through to terminate */
     }
+    // Asked again (a drain's close, then the end of the run): the earliest deadline holds.
+    const deadline = performance.now() + graceMs;
+    if (this.graceTimer && this.graceDeadline <= deadline) return;
     clearTimeout(this.graceTimer);
+    this.graceDeadline = deadline;
     this.graceTimer = setTimeout(() => this.terminate(reason), graceMs);
     this.graceTimer.unref?.();
   }
