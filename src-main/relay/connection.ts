@@ -53,15 +53,22 @@ function resendPayload(payload: string): string {
   return payload.startsWith(RESEND_PREFIX) ? `{"type":"frame","resend":true,${payload.slice(RESEND_PREFIX.length)}` : payload;
 }
 
+/**
+ * Where a link stands. `greeting`: hello sent, welcome awaited, nothing else is written
+ * meanwhile. `ready`: the session greeted and welcomed on this link, whose frames may be written.
+ */
+type LinkPhase =
+  | { kind: 'connecting' }
+  | { kind: 'open' }
+  | { kind: 'greeting'; box: SessionOutbox }
+  | { kind: 'ready'; session: SessionOutbox }
+  | { kind: 'closed' };
+
 export class Connection {
   private readonly link: Transport;
-  open = false;
-  /** The gateway answered a hello on this link. */
+  private phase: LinkPhase = { kind: 'connecting' };
+  /** The gateway answered a hello on this link (at some point: the link counts as connected). */
   welcomed = false;
-  /** The session greeted and welcomed on this link: frames of it may be written. */
-  session: SessionOutbox | null = null;
-  /** Hello sent, welcome awaited: nothing else is written meanwhile. */
-  private greeting: SessionOutbox | null = null;
   private announcedHello: string | null = null;
   /** Sessions whose unconfirmed frames this link's welcome has settled. */
   private readonly resolved = new Set<SessionOutbox>();
@@ -115,6 +122,17 @@ export class Connection {
     }, host.tuning.connectTimeoutMs);
   }
 
+  /** Upgraded and not closed yet. */
+  get open(): boolean {
+    const k = this.phase.kind;
+    return k === 'open' || k === 'greeting' || k === 'ready';
+  }
+
+  /** The session welcomed on this link, whose frames may be written now. */
+  get session(): SessionOutbox | null {
+    return this.phase.kind === 'ready' ? this.phase.session : null;
+  }
+
   /** Closes politely (close frame) but gives the peer a bounded time to answer. */
   drop(reason: string, code: number, graceMs: number): void {
     this.closeReason = reason;
@@ -163,14 +181,14 @@ export class Connection {
   private onOpen(): void {
     clearTimeout(this.connectTimer);
     if (!this.host.isCurrent(this)) return;
-    this.open = true;
+    this.phase = { kind: 'open' };
     // Connected only once the gateway has welcomed the relay (see onWelcome): a link that
     // upgraded but never answers proves nothing.
     this.stableTimer = setTimeout(() => this.host.stable(), this.host.tuning.stableAfterMs);
     this.stopHeartbeat = joinHeartbeat(this.host.tuning.heartbeatIntervalMs, () => this.beat());
     this.pump();
     // Nothing owed yet: greet the current session anyway, so the gateway knows it before the first frame.
-    if (!this.greeting && !this.session) {
+    if (this.phase.kind === 'open') {
       const box = this.host.sessionToGreet();
       if (box) {
         this.greet(box);
@@ -198,7 +216,7 @@ export class Connection {
     clearTimeout(this.graceTimer);
     this.stopHeartbeat?.();
     const wasOpen = this.open;
-    this.open = false;
+    this.phase = { kind: 'closed' };
     this.resend = [];
     this.markClosed();
     this.host.closed(this, code, reason, wasOpen);
@@ -210,7 +228,7 @@ export class Connection {
    * window, and the `end` once the relay has moved past the session.
    */
   pump(): void {
-    if (!this.open || this.greeting || !this.link.writable) return;
+    if ((this.phase.kind !== 'open' && this.phase.kind !== 'ready') || !this.link.writable) return;
     const { life, queue, book, tuning } = this.host;
     if (!life.maySend) return;
     const windowFrames = Math.min(tuning.maxInFlightFrames, tuning.queueMaxFrames);
@@ -267,14 +285,13 @@ export class Connection {
   }
 
   private greet(box: SessionOutbox): void {
-    this.greeting = box;
-    this.session = null;
+    this.phase = { kind: 'greeting', box };
     this.announcedHello = box.hello;
     this.write(`${box.hello.slice(0, -1)},"instance":"${this.host.instance}"}`);
     clearTimeout(this.welcomeTimer);
     const waitMs = this.host.tuning.connectTimeoutMs;
     this.welcomeTimer = setTimeout(() => {
-      if (this.greeting !== box) return;
+      if (this.phase.kind !== 'greeting' || this.phase.box !== box) return;
       this.host.recordError(`no welcome within ${waitMs} ms after the hello: the gateway does not answer protocol ${PROTOCOL_VERSION}; reconnecting`);
       this.terminate('no welcome');
     }, waitMs);
@@ -376,7 +393,7 @@ export class Connection {
   }
 
   private onWelcome(msg: Welcome): void {
-    const box = this.greeting;
+    const box = this.phase.kind === 'greeting' ? this.phase.box : null;
     if (msg.protocol !== PROTOCOL_VERSION) {
       this.host.welcomed(msg.gateway, false);
       this.host.recordError(`gateway speaks protocol ${msg.protocol}; this relay speaks ${PROTOCOL_VERSION}, so no delivery can be confirmed`);
@@ -392,8 +409,7 @@ export class Connection {
     const first = !this.welcomed;
     this.welcomed = true;
     this.host.welcomed(msg.gateway, first);
-    this.greeting = null;
-    this.session = box;
+    this.phase = { kind: 'ready', session: box };
     this.lastReceiptAt = performance.now();
     if (!this.resolved.has(box)) {
       this.resolved.add(box);
