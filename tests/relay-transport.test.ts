@@ -228,6 +228,23 @@ describe('a Target over an in-memory transport', () => {
     expect(events.some((e) => e.kind === 'delivery' && e.detail === 'welcome: 10 frame(s) written earlier confirmed, 10 to resend')).toBe(true);
   });
 
+  it('after a cut with the stream paused, the resends go out at once on the new link (not with the next frame)', async () => {
+    const gw = new MemoryGateway();
+    const t = await connected(gw);
+    await writeUnconfirmed(t, gw, 20);
+    for (let seq = 11; seq <= 20; seq++) gw.held.get('controls')?.delete(seq);
+    gw.receipts = true;
+    gw.links.at(-1)?.cut();
+    // No frame follows (the sim paused, a replay between laps): the welcome alone must be
+    // enough to get the frames the gateway lacks written again and confirmed.
+    await waitFor('the frames the gateway lacked resent and confirmed', () => t.totals().delivered === 20 && t.inFlight === 0);
+    const c = t.totals();
+    expect(c.resent).toBe(10);
+    expect(c.lost).toBe(0);
+    expectBalanced(t);
+    expect(gw.received.filter((m) => m.type === 'frame' && m.resend === true).map((m) => m.seq)).toEqual([11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
+  });
+
   it('names and counts as lost what the gateway never confirmed by the end of the run', async () => {
     const gw = new MemoryGateway();
     const t = await connected(gw);

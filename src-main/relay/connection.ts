@@ -276,6 +276,9 @@ export class Connection {
   /** The oldest session with something to do on this link. */
   private nextOutbox(): SessionOutbox | null {
     const head = this.host.queue.peek()?.sessionId;
+    // Resends owed on this link go out as soon as the session is welcomed, not with the
+    // session's next frame: a paused stream would otherwise leave them in flight indefinitely.
+    if (this.resend.length > 0 && this.session !== null) return this.session;
     for (const box of this.host.outboxes.values()) {
       if (box.hasGaps || head === box.sessionId) return box;
       if (box.unconfirmedCount > 0 && !this.resolved.has(box)) return box;
