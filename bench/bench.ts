@@ -9,6 +9,9 @@
 //   npm run bench                       everything (about 25 minutes)
 //   npm run bench -- --only cpu,replay  some phases: cpu, replay, kill, stalled, ibt, dashboard, memory
 //   npm run bench -- --profile          also where the relay's CPU goes at 60 Hz (node --cpu-prof)
+//   npm run bench -- --only cpu --cpu-gateways 2,8 --cpu-rounds 3
+//                                       for quicker local iteration: fewer gateway counts or
+//                                       rounds (never fewer than 3); the defaults are the issue's
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -58,6 +61,21 @@ const PLAN = {
   profile: { warmupMs: 20_000, windowMs: 60_000 },
 } as const;
 
+/**
+ * The CPU phase's plan, narrowed by --cpu-gateways (a subset of the table's gateway counts)
+ * and --cpu-rounds (rounds for every count, at least 3 so that a median still means something).
+ */
+function cpuPlanOf(gatewaysArg: string | undefined, roundsArg: string | undefined): { gateways: readonly number[]; goalGateways: readonly number[]; warmupMs: number; windowMs: number; rounds: number; goalRounds: number } {
+  const gateways = gatewaysArg === undefined ? PLAN.cpu.gateways : gatewaysArg.split(',').map((s) => Number(s.trim()));
+  for (const n of gateways) {
+    if (!(PLAN.cpu.gateways as readonly number[]).includes(n)) throw new Error(`--cpu-gateways: ${n} is not one of ${PLAN.cpu.gateways.join(', ')}`);
+  }
+  if (roundsArg === undefined) return { ...PLAN.cpu, gateways };
+  const rounds = Number(roundsArg);
+  if (!Number.isInteger(rounds) || rounds < 3) throw new Error(`--cpu-rounds: expected a whole number of at least 3, got ${JSON.stringify(roundsArg)}`);
+  return { ...PLAN.cpu, gateways, rounds, goalRounds: rounds };
+}
+
 function met(key: GoalKey, value: number | null): boolean | null {
   if (value === null || !Number.isFinite(value)) return null;
   const g = GOALS[key];
@@ -74,9 +92,10 @@ function verdict(key: GoalKey, value: number | null): string {
 const pct = (cores: number): string => `${(cores * 100).toFixed(2)}%`;
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { only: { type: 'string' }, profile: { type: 'boolean' } } });
+  const { values } = parseArgs({ options: { only: { type: 'string' }, profile: { type: 'boolean' }, 'cpu-gateways': { type: 'string' }, 'cpu-rounds': { type: 'string' } } });
   const only = values.only ? new Set(values.only.split(',').map((s) => s.trim())) : null;
   for (const p of only ?? []) if (!(PHASES as readonly string[]).includes(p)) throw new Error(`--only: unknown phase ${JSON.stringify(p)}; expected some of ${PHASES.join(', ')}`);
+  const cpuPlan = cpuPlanOf(values['cpu-gateways'], values['cpu-rounds']);
   const runs = (p: Phase): boolean => only === null || only.has(p);
   const started = performance.now();
   const loads: Record<string, string> = { start: loadAverage() };
@@ -94,11 +113,11 @@ async function main(): Promise<void> {
     // ---- 1. CPU and latency at 60 Hz -------------------------------------------------------
     const cpu: CpuResult[] = [];
     if (runs('cpu')) {
-      log(`[cpu] 60 Hz (controls + 4 Hz baseline) to N reference gateways: the relay CLI and a plain ws sender side by side, same frames, same gateways; each round a fresh pair, ${PLAN.cpu.warmupMs / 1000} s warm-up, then ${PLAN.cpu.windowMs / 1000} s measuring both at once; ${PLAN.cpu.goalRounds} rounds for ${PLAN.cpu.goalGateways.join(' and ')} gateways, ${PLAN.cpu.rounds} for the others`);
-      for (const n of PLAN.cpu.gateways) {
+      log(`[cpu] 60 Hz (controls + 4 Hz baseline) to N reference gateways: the relay CLI and a plain ws sender side by side, same frames, same gateways; each round a fresh pair, ${cpuPlan.warmupMs / 1000} s warm-up, then ${cpuPlan.windowMs / 1000} s measuring both at once; ${cpuPlan.goalRounds} rounds for ${cpuPlan.goalGateways.join(' and ')} gateways, ${cpuPlan.rounds} for the others`);
+      for (const n of cpuPlan.gateways) {
         log(`  ${n} gateway(s) (load ${loadAverage()}):`);
-        const rounds = (PLAN.cpu.goalGateways as readonly number[]).includes(n) ? PLAN.cpu.goalRounds : PLAN.cpu.rounds;
-        const r = await measureCpu(cli, child, scripts['plain-sender'], gateways.slice(0, n), { ...PLAN.cpu, rounds });
+        const rounds = (cpuPlan.goalGateways as readonly number[]).includes(n) ? cpuPlan.goalRounds : cpuPlan.rounds;
+        const r = await measureCpu(cli, child, scripts['plain-sender'], gateways.slice(0, n), { ...cpuPlan, rounds });
         cpu.push(r);
         log(`  ${n} gateway(s): relay ${pct(r.relayCoreFraction)}, plain sender ${pct(r.plainCoreFraction)} of a core; ratio ${r.ratio} (median of ${r.rounds.length}); ${r.framesPerSec} frames/s, dropped ${r.delivery.relayDropped}, lost ${r.delivery.relayLost}`);
       }
