@@ -113,8 +113,10 @@ class MemoryLink implements Transport {
 
   readonly bufferedAmount = 0;
 
-  send(text: string, onWritten?: (err?: Error | null) => void): void {
+  send(message: string | Buffer, onWritten?: (err?: Error | null) => void): void {
     if (this.state !== 'open') throw new Error('link not open');
+    // A text message either way: frames come as their UTF-8 bytes, shared by every target.
+    const text = typeof message === 'string' ? message : message.toString('utf8');
     setImmediate(() => {
       onWritten?.(null);
       if (this.state !== 'open') return;
@@ -150,8 +152,8 @@ class MemoryLink implements Transport {
 }
 
 function frame(seq: number): OutgoingFrame {
-  const payload = JSON.stringify({ type: 'frame', sessionId: SESSION, stream: 'controls', seq, ts: seq, data: { v: seq } });
-  return { sessionId: SESSION, stream: 'controls', seq, hello: HELLO, ack: false, payload, bytes: Buffer.byteLength(payload), producedAt: performance.now() };
+  const payload = Buffer.from(JSON.stringify({ type: 'frame', sessionId: SESSION, stream: 'controls', seq, ts: seq, data: { v: seq } }));
+  return { sessionId: SESSION, stream: 'controls', seq, hello: HELLO, ack: false, payload, bytes: payload.length, producedAt: performance.now() };
 }
 
 const targets: Target[] = [];

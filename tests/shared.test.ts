@@ -72,19 +72,19 @@ describe('protocol', () => {
 
   it('builds frames with per-stream seq from 1, ack only on sampled frames, and restarts on a new session', () => {
     const b = new FrameBuilder('s1', {}, ['controls', 'baseline'], 1, '1.2.3');
-    const f1 = JSON.parse(b.build('controls', { a: 1 }, 7).payload);
+    const f1 = JSON.parse(b.build('controls', { a: 1 }, 7).payload.toString());
     expect(f1).toMatchObject({ type: 'frame', sessionId: 's1', stream: 'controls', seq: 1, ack: true, tick: 7, data: { a: 1 } });
-    expect(JSON.parse(b.build('baseline', {}).payload).seq).toBe(1);
-    expect(JSON.parse(b.build('controls', {}).payload).seq).toBe(2);
+    expect(JSON.parse(b.build('baseline', {}).payload.toString()).seq).toBe(1);
+    expect(JSON.parse(b.build('controls', {}).payload.toString()).seq).toBe(2);
     expect(b.sourceGaps()).toEqual({});
     b.setSession('s1', {}, { controls: 1 });
     b.build('controls', {}, 8);
     b.build('controls', {}, 12);
     expect(b.sourceGaps()).toEqual({ controls: 3 });
     b.setSampleRate(0);
-    expect('ack' in JSON.parse(b.build('controls', {}).payload)).toBe(false);
+    expect('ack' in JSON.parse(b.build('controls', {}).payload.toString())).toBe(false);
     b.setSession('s2', { track: 'x' });
-    expect(JSON.parse(b.build('controls', {}).payload)).toMatchObject({ sessionId: 's2', seq: 1 });
+    expect(JSON.parse(b.build('controls', {}).payload.toString())).toMatchObject({ sessionId: 's2', seq: 1 });
     expect(JSON.parse(b.hello())).toMatchObject({ type: 'hello', protocol: 2, agent: 'relay-agent/1.2.3', sessionId: 's2', streams: ['controls', 'baseline'], meta: { track: 'x' } });
     expect(parseRelayMessage(b.hello()).ok).toBe(true);
   });
@@ -148,7 +148,7 @@ describe('host check', () => {
 });
 
 describe('FrameQueue', () => {
-  const frame = (seq: number, bytes = 10): OutgoingFrame => ({ sessionId: 's', stream: 'c', seq, ack: false, hello: '', payload: '', bytes, producedAt: 0 });
+  const frame = (seq: number, bytes = 10): OutgoingFrame => ({ sessionId: 's', stream: 'c', seq, ack: false, hello: '', payload: Buffer.alloc(bytes), bytes, producedAt: 0 });
 
   it('is FIFO and drops the oldest when full', () => {
     const q = new FrameQueue(3, 1000);

@@ -47,10 +47,12 @@ export interface ConnectionHost {
   emit(kind: TargetEventKind, detail: string): void;
 }
 
-const RESEND_PREFIX = '{"type":"frame",';
+const RESEND_PREFIX = Buffer.from('{"type":"frame",');
+const RESEND_HEAD = Buffer.from('{"type":"frame","resend":true,');
 
-function resendPayload(payload: string): string {
-  return payload.startsWith(RESEND_PREFIX) ? `{"type":"frame","resend":true,${payload.slice(RESEND_PREFIX.length)}` : payload;
+function resendPayload(payload: Buffer): Buffer {
+  const prefixed = payload.length >= RESEND_PREFIX.length && RESEND_PREFIX.equals(payload.subarray(0, RESEND_PREFIX.length));
+  return prefixed ? Buffer.concat([RESEND_HEAD, payload.subarray(RESEND_PREFIX.length)]) : payload;
 }
 
 /**
@@ -75,10 +77,16 @@ export class Connection {
   private readonly endSent = new Set<SessionOutbox>();
   /** Frames to write again on this link (the welcome said the gateway lacks them). */
   private resend: Unconfirmed[] = [];
-  /** A text held back so the last write of a batch carries the one write callback. */
-  private held: string | null = null;
-  /** performance.now() of each batch handed to the link and not yet written. */
+  /** A text held back so that a batch is handed to the link in one go (see release()). */
+  private held: string | Buffer | null = null;
+  /** performance.now() of each batch handed to the link with a callback and not yet written. */
   private readonly batches: number[] = [];
+  /**
+   * performance.now() of a batch handed over without a callback that the link could not
+   * write at once, or null. Writes complete in order: a later batch's callback, or nothing
+   * left buffered, says it is written.
+   */
+  private untracked: number | null = null;
   private awaitingPong = false;
   private lastReceiptAt = performance.now();
   /** Leaves the shared heartbeat clock. */
@@ -302,37 +310,62 @@ export class Connection {
 
   // ---- write batching and the send timeout (moved from Target as one unit) ----------------
 
-  private write(text: string): void {
+  private write(text: string | Buffer): void {
     if (this.held !== null) this.link.send(this.held);
     this.held = text;
   }
 
-  /** Hands the last held text over with the batch's one write callback: the link completes writes in order. */
+  /**
+   * Hands the last held text over. When nothing of this link is waiting to be written, it
+   * goes without a callback (a callback costs the stream a tick and an allocation per write,
+   * at 60 Hz per target) and the link's buffered amount says at once whether it was all
+   * written; otherwise it carries the batch's one write callback, and writes complete in order.
+   */
   private release(): void {
     const text = this.held;
     if (text === null) return;
     this.held = null;
-    this.batches.push(performance.now());
-    this.link.send(text, this.onWritten);
-    // A write the link took at once leaves nothing buffered (its callback comes on the next
-    // tick): the send timer is armed only for a batch still waiting, not re-armed a few times
-    // a second for writes that are long done (each of those timers was a wake-up of its own).
-    if (!this.sendTimer && this.link.bufferedAmount > 0) this.armSendTimer();
+    const link = this.link;
+    if (this.batches.length === 0 && link.bufferedAmount === 0) {
+      this.untracked = null;
+      link.send(text);
+      if (link.bufferedAmount === 0) {
+        this.host.lastSendOkMs = Date.now();
+        return;
+      }
+      this.untracked = performance.now();
+    } else {
+      this.batches.push(performance.now());
+      link.send(text, this.onWritten);
+    }
+    // The send timer is armed only for a batch still waiting, not re-armed a few times a
+    // second for writes that are long done (each of those timers was a wake-up of its own).
+    if (!this.sendTimer && link.bufferedAmount > 0) this.armSendTimer();
   }
 
   /** The write callback: made once per connection, not once per write. */
   private readonly onWritten = (err?: Error | null): void => {
     this.batches.shift();
+    this.untracked = null;
     if (!err) this.host.lastSendOkMs = Date.now();
   };
 
+  /** The oldest batch not yet written, by when it was handed over; undefined when none waits. */
+  private oldestUnwritten(): number | undefined {
+    if (this.untracked !== null && this.link.bufferedAmount === 0) {
+      this.untracked = null;
+      this.host.lastSendOkMs = Date.now();
+    }
+    return this.untracked ?? this.batches[0];
+  }
+
   private armSendTimer(): void {
-    const oldest = this.batches[0];
+    const oldest = this.oldestUnwritten();
     if (oldest === undefined) return;
     const wait = Math.max(1, oldest + this.host.tuning.sendTimeoutMs - performance.now());
     this.sendTimer = setTimeout(() => {
       this.sendTimer = undefined;
-      const head = this.batches[0];
+      const head = this.oldestUnwritten();
       if (head !== undefined && performance.now() - head >= this.host.tuning.sendTimeoutMs) {
         // The peer is not reading: a fresh connection is the only way to make progress.
         // What was written stays in flight; the next welcome says what arrived.

@@ -120,10 +120,11 @@ export class FrameBuilder {
     const sessionId = this.session;
     // Field order fixed by hand, one literal per shape (no spread): one stringify of a plain
     // literal is the cheapest path at 60 Hz x N targets.
-    let payload: string;
-    if (tick === undefined) payload = JSON.stringify(ack ? { type: 'frame', sessionId, stream, seq, ts, ack: true, data } : { type: 'frame', sessionId, stream, seq, ts, data });
-    else payload = JSON.stringify(ack ? { type: 'frame', sessionId, stream, seq, ts, ack: true, tick, data } : { type: 'frame', sessionId, stream, seq, ts, tick, data });
-    return { sessionId: this.session, stream, seq, ack, hello: this.helloText, payload, bytes: Buffer.byteLength(payload), producedAt: performance.now() };
+    let text: string;
+    if (tick === undefined) text = JSON.stringify(ack ? { type: 'frame', sessionId, stream, seq, ts, ack: true, data } : { type: 'frame', sessionId, stream, seq, ts, data });
+    else text = JSON.stringify(ack ? { type: 'frame', sessionId, stream, seq, ts, ack: true, tick, data } : { type: 'frame', sessionId, stream, seq, ts, tick, data });
+    const payload = Buffer.from(text);
+    return { sessionId: this.session, stream, seq, ack, hello: this.helloText, payload, bytes: payload.length, producedAt: performance.now() };
   }
 
   private renderHello(): void {

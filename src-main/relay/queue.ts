@@ -13,8 +13,12 @@ export interface OutgoingFrame {
   readonly hello: string;
   /** Asks the gateway for an ack: the same answer for every target. */
   readonly ack: boolean;
-  /** Serialised once and shared by every target's queue. */
-  readonly payload: string;
+  /**
+   * The frame's JSON text, serialised and UTF-8 encoded once and shared by every target's
+   * queue: each socket then masks a copy of these bytes, instead of encoding the text again.
+   */
+  readonly payload: Buffer;
+  /** payload.length: what the queue's byte cap counts. */
   readonly bytes: number;
   /** performance.now() when the frame was produced. */
   readonly producedAt: number;

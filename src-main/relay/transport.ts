@@ -23,8 +23,11 @@ export interface Transport {
   readonly writable: boolean;
   /** Bytes handed over and not yet written to the wire. */
   readonly bufferedAmount: number;
-  /** Sends in order; `onWritten` is called once the text is written (or failed). */
-  send(text: string, onWritten?: (err?: Error | null) => void): void;
+  /**
+   * Sends one text message, in order: a string, or its UTF-8 bytes (a frame is encoded once and
+   * shared by every target). `onWritten` is called once it is written (or failed).
+   */
+  send(text: string | Buffer, onWritten?: (err?: Error | null) => void): void;
   ping(): void;
   /** Closes politely: the peer is told `code` and `reason`. */
   close(code: number, reason: string): void;

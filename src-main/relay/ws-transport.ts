@@ -37,8 +37,8 @@ class WsTransport implements Transport {
     return this.ws.bufferedAmount;
   }
 
-  send(text: string, onWritten?: (err?: Error | null) => void): void {
-    this.ws.send(text, onWritten);
+  send(text: string | Buffer, onWritten?: (err?: Error | null) => void): void {
+    this.ws.send(text, TEXT, onWritten);
   }
 
   ping(): void {
@@ -53,6 +53,13 @@ class WsTransport implements Transport {
     this.ws.terminate();
   }
 }
+
+/**
+ * Every message is a text frame, a frame's encoded bytes too (ws sends a Buffer as binary
+ * unless told): one options object for every send, so the socket sees one shape. ws masks a
+ * copy of a Buffer it is given (it never masks the shared payload in place).
+ */
+const TEXT = { binary: false } as const;
 
 export const openWsTransport: OpenTransport = (url, options, events) => new WsTransport(url, options, events);
 
