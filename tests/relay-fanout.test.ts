@@ -53,6 +53,23 @@ describe('parallel mode', () => {
     expect(relay.manager.parityView('sess_test').healthySinceMs).toBeNull();
   });
 
+  it('starts the parity clock on its own once a second: no page needs to ask for parity first', async () => {
+    const a = await h.gateway({ name: 'A' });
+    const b = await h.gateway({ name: 'B' });
+    const relay = h.relay(backends(a.url, b.url), { mode: 'parallel' });
+    await connected(relay, 2);
+    await relay.stream(120, 2000);
+    await waitFor('every frame confirmed', () => relay.view().targets.every((t) => t.counters.delivered === 120));
+    const confirmedAt = Date.now();
+    // Past the sampler's next tick, and nothing asks for the parity view meanwhile.
+    await new Promise((r) => setTimeout(r, 1_500));
+    const askedAt = Date.now();
+    const since = relay.manager.parityView('sess_test').healthySinceMs;
+    expect(since).not.toBeNull();
+    expect(since!).toBeGreaterThanOrEqual(confirmedAt - 1_100);
+    expect(since!).toBeLessThan(askedAt - 300);
+  });
+
   it('honours per-target enabled flags, live', async () => {
     const a = await h.gateway();
     const b = await h.gateway();

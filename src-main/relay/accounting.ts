@@ -58,4 +58,11 @@ export class Accounting {
     for (const [name, a] of this.accounts) out[name] = a.view();
     return out;
   }
+
+  /** Every stream added up, straight from the accounts (no view per stream: asked every second). */
+  totals(): StreamCounts {
+    const total = new StreamAccount().view();
+    for (const a of this.accounts.values()) a.addTo(total);
+    return total;
+  }
 }

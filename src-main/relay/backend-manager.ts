@@ -29,6 +29,8 @@ export interface ManagerOptions {
 }
 
 const DROP_WINDOW_MS = 60_000;
+/** The sampler's period: one point a second for the latency history, and the loss window's steps. */
+const SAMPLE_PERIOD_MS = 1_000;
 /** The parity verdict needs every active target to have confirmed a delivery this recently. */
 export const CONFIRM_WINDOW_MS = 5_000;
 /** A frame written this long ago and still unconfirmed makes its target warning, then critical. */
@@ -104,11 +106,7 @@ export class BackendManager implements ReportManager {
     private readonly options: ManagerOptions = {},
   ) {
     this.current = settings;
-    this.sampler = setInterval(() => {
-      this.sampleLosses();
-      this.sampleLatency();
-      this.parityView(null);
-    }, 1000);
+    this.sampler = setInterval(() => this.sample(), SAMPLE_PERIOD_MS);
     this.sampler.unref();
     this.apply(settings);
   }
@@ -265,15 +263,13 @@ export class BackendManager implements ReportManager {
         url: t.displayUrl,
         ...countersOf(t.totals()),
         driftPct: round(drift[i] ?? 0, 3) ?? 0,
-        confirming: t.state === 'connected' && t.lastConfirmMs !== null && now - t.lastConfirmMs <= CONFIRM_WINDOW_MS,
+        confirming: confirming(t, now),
       };
     });
     for (const t of this.targets) for (const v of t.latencySamples()) all.add(v);
     const maxDrift = Math.max(0, ...active.map((i) => drift[i] ?? 0));
     const verdict = this.parityVerdict(active, perTarget, maxDrift);
-    // Kept here, not in a page, so "parity healthy for 2 minutes" survives a dashboard reload;
-    // it runs only while two or more targets are compared.
-    this.parityHealthySince = verdict.status === 'healthy' && active.length >= 2 ? (this.parityHealthySince ?? now) : null;
+    this.noteParity(verdict.status === 'healthy' && active.length >= 2, now);
     return {
       totalSent: sumOf(perTarget, (t) => t.sent),
       totalAcked: sumOf(perTarget, (t) => t.acked),
@@ -289,6 +285,27 @@ export class BackendManager implements ReportManager {
       verdict,
       healthySinceMs: this.parityHealthySince,
     };
+  }
+
+  /**
+   * Kept here, not in a page, so "parity healthy for 2 minutes" survives a dashboard reload;
+   * it runs only while two or more targets are compared.
+   */
+  private noteParity(healthyAndCompared: boolean, now: number): void {
+    this.parityHealthySince = healthyAndCompared ? (this.parityHealthySince ?? now) : null;
+  }
+
+  /**
+   * What parityVerdict() would say is healthy with two or more targets compared, without
+   * building the view: the sampler asks it every second for healthySinceMs.
+   */
+  private parityHealthyAndCompared(now: number): boolean {
+    if (this.current.killSwitch) return false;
+    const active = this.activeIndexes();
+    if (active.length < 2) return false;
+    for (const i of active) if (!confirming(this.targets[i] as Target, now)) return false;
+    const drift = this.drift();
+    return classifyHealth({ driftPct: Math.max(0, ...active.map((i) => drift[i] ?? 0)) }).status === 'healthy';
   }
 
   /**
@@ -464,6 +481,14 @@ export class BackendManager implements ReportManager {
     return produced > 0 ? (lost / produced) * 100 : null;
   }
 
+  /** Once a second: losses and latency for the views' windows and charts, and whether parity holds. */
+  private sample(): void {
+    this.sampleLosses();
+    this.sampleLatency();
+    const now = Date.now();
+    this.noteParity(this.parityHealthyAndCompared(now), now);
+  }
+
   private sampleLosses(): void {
     const now = Date.now();
     for (const [t, samples] of this.history) {
@@ -501,6 +526,11 @@ export class BackendManager implements ReportManager {
     if (this.events.length > limit) this.events.splice(0, this.events.length - limit);
     this.options.onEvent?.(event);
   }
+}
+
+/** The target's gateway confirmed a delivery within the parity window, and it is connected. */
+function confirming(t: Target, now: number): boolean {
+  return t.state === 'connected' && t.lastConfirmMs !== null && now - t.lastConfirmMs <= CONFIRM_WINDOW_MS;
 }
 
 function lossSample(c: StreamCounts): { produced: number; lost: number } {

@@ -56,6 +56,23 @@ export class StreamAccount {
     this.lostBy[reason] += count;
   }
 
+  /** Adds this account to `total` (the target's counters summed without a view per stream). */
+  addTo(total: StreamCounts): void {
+    total.produced += this.produced;
+    total.delivered += this.delivered;
+    total.inFlight += this.inFlight;
+    total.queued += this.queued;
+    total.dropped += this.dropped;
+    total.lost += this.lost;
+    total.sent += this.sent;
+    total.failed += this.lost;
+    total.acked += this.acked;
+    total.resent += this.resent;
+    total.notGiven += this.notGiven;
+    for (const r of DROP_REASONS) total.droppedBy[r] += this.droppedBy[r];
+    for (const r of LOST_REASONS) total.lostBy[r] += this.lostBy[r];
+  }
+
   view(): StreamCounts {
     return {
       produced: this.produced,
@@ -73,17 +90,6 @@ export class StreamAccount {
       notGiven: this.notGiven,
     };
   }
-}
-
-/** The streams of a target added up: the target's counters and reasons. */
-export function sumStreams(streams: Iterable<StreamCounts>): StreamCounts {
-  const total = new StreamAccount().view();
-  for (const s of streams) {
-    for (const key of ['produced', 'delivered', 'inFlight', 'queued', 'dropped', 'lost', 'sent', 'failed', 'acked', 'resent', 'notGiven'] as const) total[key] += s[key];
-    for (const r of DROP_REASONS) total.droppedBy[r] += s.droppedBy[r];
-    for (const r of LOST_REASONS) total.lostBy[r] += s.lostBy[r];
-  }
-  return total;
 }
 
 /** The counters of an account, without its reasons: what /debug/targets and /debug/parity show per target. */

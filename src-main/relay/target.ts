@@ -14,7 +14,6 @@ import type { DropReason, StreamCounts, TargetState } from '../../src-shared/deb
 import { maskUrl } from '../../src-shared/settings';
 import { FrameQueue, type OutgoingFrame } from './queue';
 import { SessionOutbox } from './outbox';
-import { sumStreams } from './stream-account';
 import { Backoff } from './backoff';
 import { AckTracker } from './acks';
 import { Accounting } from './accounting';
@@ -184,7 +183,7 @@ export class Target {
   }
 
   totals(): StreamCounts {
-    return sumStreams(Object.values(this.streams()));
+    return this.book.totals();
   }
 
   /** How long the oldest written frame has waited for its confirmation (ms), or null. */
