@@ -5,6 +5,7 @@ import { classifyHealth, computeDrift, percentile, SampleWindow } from '../src-s
 import { isAllowedHost } from '../src-shared/host-check';
 import { FrameQueue, type OutgoingFrame } from '../src-main/relay/queue';
 import { FrameBuilder } from '../src-main/relay/frame-builder';
+import { joinClock } from '../src-main/relay/shared-clock';
 
 describe('protocol', () => {
   it('accepts the messages of protocol 2', () => {
@@ -171,5 +172,25 @@ describe('FrameQueue', () => {
     expect(big.resize(100, 1_000_000)).toBe(2899);
     expect(big.peek()?.seq).toBe(2901);
     expect(big.clear()).toBe(100);
+  });
+});
+
+describe('joinClock', () => {
+  it('runs every member of a period on the same wake-up, and stops its timer when the last one leaves', async () => {
+    const seen: string[] = [];
+    const leaveA = joinClock(25, () => seen.push('a'));
+    const leaveB = joinClock(25, () => seen.push('b'));
+    await new Promise((r) => setTimeout(r, 90));
+    // One timer: a and b always come as a pair, in the order they joined.
+    expect(seen.length).toBeGreaterThanOrEqual(4);
+    expect(seen.join('')).toBe('ab'.repeat(seen.length / 2));
+    leaveA();
+    const pairs = seen.length;
+    await new Promise((r) => setTimeout(r, 60));
+    expect(seen.slice(pairs).every((m) => m === 'b')).toBe(true);
+    leaveB();
+    const after = seen.length;
+    await new Promise((r) => setTimeout(r, 60));
+    expect(seen.length).toBe(after);
   });
 });

@@ -9,6 +9,7 @@ import { DEFAULT_TUNING, Target, type Activity, type FinishResult, type SessionH
 import type { OutgoingFrame } from './queue';
 import { countersOf } from './stream-account';
 import type { ReportManager, ReportSource } from '../report/build-report';
+import { joinClock } from './shared-clock';
 
 export interface TimelineEvent {
   ts: number;
@@ -90,7 +91,8 @@ export class BackendManager implements ReportManager {
   private readonly history = new Map<Target, LossSample[]>();
   private readonly latency = new Map<Target, LatencyRing>();
   private readonly events: TimelineEvent[] = [];
-  private readonly sampler: NodeJS.Timeout;
+  /** Leaves the once-a-second clock the sampler runs on (shared with the targets' heartbeats). */
+  private readonly stopSampler: () => void;
   private closed = false;
   /** Since when drift between two or more sending targets has stayed healthy without a break. */
   private parityHealthySince: number | null = null;
@@ -106,8 +108,7 @@ export class BackendManager implements ReportManager {
     private readonly options: ManagerOptions = {},
   ) {
     this.current = settings;
-    this.sampler = setInterval(() => this.sample(), SAMPLE_PERIOD_MS);
-    this.sampler.unref();
+    this.stopSampler = joinClock(SAMPLE_PERIOD_MS, () => this.sample());
     this.apply(settings);
   }
 
@@ -216,7 +217,7 @@ export class BackendManager implements ReportManager {
 
   async close(): Promise<void> {
     this.closed = true;
-    clearInterval(this.sampler);
+    this.stopSampler();
     // The targets stay listed: their final account is still read (the CLI's last words, the report).
     for (const t of this.targets) t.dispose();
     for (const r of this.removedTargets) if (r.final === null) r.target.dispose();

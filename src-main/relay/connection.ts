@@ -11,7 +11,7 @@ import type { OpenTransport, Transport, TransportEvents } from './transport';
 import type { Lifecycle } from './lifecycle';
 import { CONFIRMED, RESENT, type Accounting } from './accounting';
 import type { AckTracker } from './acks';
-import { joinHeartbeat } from './heartbeat';
+import { joinClock } from './shared-clock';
 
 /** What a connection needs of its target: the state that outlives one link, and where to report. */
 export interface ConnectionHost {
@@ -193,7 +193,7 @@ export class Connection {
     // Connected only once the gateway has welcomed the relay (see onWelcome): a link that
     // upgraded but never answers proves nothing.
     this.stableTimer = setTimeout(() => this.host.stable(), this.host.tuning.stableAfterMs);
-    this.stopHeartbeat = joinHeartbeat(this.host.tuning.heartbeatIntervalMs, () => this.beat());
+    this.stopHeartbeat = joinClock(this.host.tuning.heartbeatIntervalMs, () => this.beat());
     this.pump();
     // Nothing owed yet: greet the current session anyway, so the gateway knows it before the first frame.
     if (this.phase.kind === 'open') {

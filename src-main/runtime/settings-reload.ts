@@ -6,9 +6,13 @@ import fs from 'node:fs';
 import { SettingsError, fileAsksForKillSwitch, killSwitchInText, resolveSettings, variableOf, type Env, type ResolvedSettings } from '../../src-shared/settings';
 import type { BackendManager } from '../relay/backend-manager';
 import type { FrameBuilder } from '../relay/frame-builder';
+import { joinClock } from '../relay/shared-clock';
 import type { Logger } from '../log/logger';
 import type { SettingsStore } from '../settings/settings-store';
 import { describe } from './describe';
+
+/** The settings file's stat poll once its folder watch has proven to work (see SettingsStore.watch). */
+const SETTINGS_PROVEN_POLL_MS = 1000;
 
 export interface SettingsReloadParts {
   store: SettingsStore;
@@ -25,7 +29,8 @@ export class SettingsReload {
 
   /** Follows the settings file; returns what stops following it. */
   watch(): () => void {
-    return this.parts.store.watch(() => this.reload());
+    // The safety-net poll ticks with the heartbeats and the sampler: one wake-up a second for all of them.
+    return this.parts.store.watch(() => this.reload(), undefined, SETTINGS_PROVEN_POLL_MS, joinClock);
   }
 
   /** Re-reads the file; a bad edit is reported and the last good settings stay in force. */

@@ -63,6 +63,15 @@ export interface ConfOptions {
   readonly configFileMode: number;
 }
 
+/** Calls `tick` every `periodMs` until the returned function is called; never keeps the process alive. */
+export type Every = (periodMs: number, tick: () => void) => () => void;
+
+function everyInterval(periodMs: number, tick: () => void): () => void {
+  const timer = setInterval(tick, periodMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
 /** What keeps the object in the file: conf for the headless relay, electron-store in the desktop shell. */
 export type SettingsBacking = (options: ConfOptions) => { store: Record<string, unknown> };
 
@@ -355,8 +364,10 @@ export class SettingsStore {
    * in the folder: the relay's own runtime and sessions files are written there at start),
    * then every `provenPollMs` as a safety net: ten stat calls and wake-ups a second were a
    * tenth of what a 60 Hz relay cost beyond a plain sender. It is fast again if the watch fails.
+   * `every` runs the poll: the relay passes its shared clock, so the safety net costs no
+   * wake-up of its own.
    */
-  watch(onChange: () => void, pollMs = 100, provenPollMs = 2_000): () => void {
+  watch(onChange: () => void, pollMs = 100, provenPollMs = 2_000, every: Every = everyInterval): () => void {
     let last = this.stamp();
     const check = () => {
       const now = this.stamp();
@@ -365,14 +376,13 @@ export class SettingsStore {
         onChange();
       }
     };
-    let poll: NodeJS.Timeout | undefined;
-    let every = 0;
+    let stopPoll = (): void => {};
+    let period = 0;
     const pollEvery = (ms: number) => {
-      if (ms === every) return;
-      every = ms;
-      clearInterval(poll);
-      poll = setInterval(check, ms);
-      poll.unref();
+      if (ms === period) return;
+      period = ms;
+      stopPoll();
+      stopPoll = every(ms, check);
     };
     let watcher: fs.FSWatcher | undefined;
     try {
@@ -389,7 +399,7 @@ export class SettingsStore {
     }
     pollEvery(pollMs);
     return () => {
-      clearInterval(poll);
+      stopPoll();
       watcher?.close();
     };
   }
