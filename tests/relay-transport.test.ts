@@ -36,6 +36,8 @@ class MemoryGateway {
   receipts = true;
   /** False: no link opens (the address cannot be reached at all). */
   reachable = true;
+  /** Gap announcements still to lose: the link dies as one is written, before the gateway reads it. */
+  loseGaps = 0;
 
   readonly open: OpenTransport = (url, _options, events) => {
     if (!url.startsWith('mem://')) throw new Error(`not a memory address: ${url}`);
@@ -82,6 +84,14 @@ class MemoryGateway {
         this.held.set(msg.stream as string, seqs);
         return this.receipts ? this.receipt(false) : null;
       }
+      case 'gap': {
+        // An announced gap counts as held for the contiguous mark, as the reference gateway does.
+        const g = msg as Msg & { from: number; to: number };
+        const seqs = this.held.get(msg.stream as string) ?? new Set<number>();
+        for (let seq = g.from; seq <= g.to; seq++) seqs.add(seq);
+        this.held.set(msg.stream as string, seqs);
+        return null;
+      }
       case 'sync':
         return this.receipts ? this.receipt(false) : null;
       case 'end':
@@ -117,6 +127,11 @@ class MemoryLink implements Transport {
     if (this.state !== 'open') throw new Error('link not open');
     // A text message either way: frames come as their UTF-8 bytes, shared by every target.
     const text = typeof message === 'string' ? message : message.toString('utf8');
+    if (this.gateway.loseGaps > 0 && text.startsWith('{"type":"gap"')) {
+      this.gateway.loseGaps--;
+      this.cut();
+      return;
+    }
     setImmediate(() => {
       onWritten?.(null);
       if (this.state !== 'open') return;
@@ -245,6 +260,30 @@ describe('a Target over an in-memory transport', () => {
     expect(c.lost).toBe(0);
     expectBalanced(t);
     expect(gw.received.filter((m) => m.type === 'frame' && m.resend === true).map((m) => m.seq)).toEqual([11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
+  });
+
+  it('a gap announcement lost with its link is announced again after the next welcome, so later frames still confirm', async () => {
+    const gw = new MemoryGateway();
+    const t = await connected(gw);
+    for (let seq = 1; seq <= 5; seq++) t.enqueue(frame(seq));
+    t.flush();
+    await waitFor('1..5 confirmed', () => t.totals().delivered === 5);
+    // Standby: 6..8 are given to the target and dropped, to be announced as a gap.
+    t.setActivity('standby');
+    await waitFor('standing by without a link', () => t.state === 'standby' && !t.hasSocket);
+    for (let seq = 6; seq <= 8; seq++) t.enqueue(frame(seq));
+    // Back to active: the gap goes out on the new link, which dies with it unread.
+    gw.loseGaps = 1;
+    t.setActivity('active');
+    await waitFor('the gap lost with its link and a third link welcomed', () => gw.loseGaps === 0 && gw.links.length === 3 && t.state === 'connected');
+    for (let seq = 9; seq <= 10; seq++) t.enqueue(frame(seq));
+    t.flush();
+    await waitFor('9 and 10 confirmed', () => t.totals().delivered === 7 && t.inFlight === 0);
+    const c = t.totals();
+    expect(c.dropped).toBe(3);
+    expect(c.droppedBy.standby).toBe(3);
+    expectBalanced(t);
+    expect(gw.received.filter((m) => m.type === 'gap')).toEqual([{ type: 'gap', sessionId: SESSION, stream: 'controls', from: 6, to: 8, reason: 'standby' }]);
   });
 
   it('names and counts as lost what the gateway never confirmed by the end of the run', async () => {

@@ -33,6 +33,13 @@ export class StreamOut {
   /** Announced `beforeAdded` already (once per session). */
   beforeAddedDone = false;
   private gaps: GapRange[] = [];
+  /**
+   * Gaps written to a link that no receipt has yet shown the gateway passing. One written to a
+   * link that died unread would otherwise hold the gateway's contiguous mark below it for
+   * good, and every later frame would stay unconfirmed: a welcome announces these again (the
+   * gateway counts a repeated gap once).
+   */
+  private announced: GapRange[] = [];
   private unconfirmed: Unconfirmed[] = [];
   private head = 0;
 
@@ -51,6 +58,7 @@ export class StreamOut {
   takeGaps(): GapRange[] {
     const out = this.gaps;
     this.gaps = [];
+    for (const g of out) this.announced.push({ ...g });
     return out;
   }
 
@@ -77,6 +85,7 @@ export class StreamOut {
    * does what follows it) until a welcome settles it.
    */
   confirmUpTo(upTo: number, from = 0): Unconfirmed[] {
+    if (this.announced.length > 0) this.announced = this.announced.filter((g) => g.to > upTo);
     const start = this.head;
     for (; this.head < this.unconfirmed.length; this.head++) {
       const seq = (this.unconfirmed[this.head] as Unconfirmed).frame.seq;
@@ -101,6 +110,11 @@ export class StreamOut {
     const from = holds?.from ?? 0;
     const confirmedBelow = this.confirmUpTo(holds?.upTo ?? 0, from);
     confirmedBelow.forEach(onConfirmed);
+    // What is still announced here, the gateway's mark has not passed: say it again first.
+    if (this.announced.length > 0) {
+      this.gaps = [...this.announced, ...this.gaps];
+      this.announced = [];
+    }
     const resolution: Resolution = { confirmed: confirmedBelow.length, resend: [], lost: 0 };
     if (this.unconfirmedCount === 0) return resolution;
     const lacking = holds?.lacking ?? [];
