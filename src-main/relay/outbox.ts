@@ -58,7 +58,8 @@ export class StreamOut {
   takeGaps(): GapRange[] {
     const out = this.gaps;
     this.gaps = [];
-    for (const g of out) this.announced.push({ ...g });
+    // The same records: once taken, nothing here changes them (addGap extends only this.gaps).
+    this.announced.push(...out);
     return out;
   }
 
