@@ -5,6 +5,16 @@
 //
 // A warm-up first in every round: at 60 Hz V8 takes tens of seconds to optimise the paths
 // that run per frame, and the first seconds of either process are start-up, not its steady cost.
+//
+// Where the two 60 Hz clocks fall against each other is chosen, not left to start-up time:
+// on this 2-core machine the process that wakes after the longer idle gap pays more for the
+// same work. Measured at 8 gateways over 60 s per pair, with the plain sender's ticks 4.2 ms
+// after the relay's the ratio was 1.46 to 1.51 (the plain sender cheap); 4.2 ms before, 1.11
+// to 1.15 (the plain sender dear); the relay's own CPU moved little. In step (0 ms) and half a
+// period apart (8.3 ms), where neither waits longer than the other, gave 1.28 to 1.32. So the
+// rounds alternate between those two: neither side is handed the other's idle gap, and a
+// run's median no longer depends on which phases its start-up times happened to draw. Both
+// sources tick on the wall clock's grid (src-main/sources/synthetic.ts: gridStart).
 import { fork, type ChildProcess } from 'node:child_process';
 import { PROJECT_DIR, type CliCommand } from './build';
 import type { BenchChild } from './child';
@@ -13,6 +23,8 @@ import { RelayProcess, cleanEnv } from './relay-process';
 import { latencyStats, log, median, round, sleep } from './util';
 
 export interface CpuRound {
+  /** The plain sender's ticks after the relay's, in ms: 0 (in step) or half a period. */
+  plainPhaseMs: number;
   relayCpuMs: number;
   plainCpuMs: number;
   wallMs: number;
@@ -51,8 +63,9 @@ export interface PlainSender {
   stop(): Promise<void>;
 }
 
-export async function startPlainSender(script: string, urls: readonly string[], sessionId: string, sampleRate: number, nodeArgs: string[] = []): Promise<PlainSender> {
-  const proc = fork(script, [JSON.stringify({ urls, sessionId, sampleRate })], { cwd: PROJECT_DIR, env: cleanEnv(), execArgv: nodeArgs, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+export async function startPlainSender(script: string, urls: readonly string[], sessionId: string, sampleRate: number, nodeArgs: string[] = [], phaseMs = 0): Promise<PlainSender> {
+  // The relay's synthetic source ticks on the grid's line (phase 0); this one `phaseMs` after it.
+  const proc = fork(script, [JSON.stringify({ urls, sessionId, sampleRate, phaseMs })], { cwd: PROJECT_DIR, env: cleanEnv(), execArgv: nodeArgs, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('plain sender did not start within 15 s')), 15_000);
     proc.once('exit', (code) => reject(new Error(`plain sender exited early (code ${code})`)));
@@ -74,10 +87,8 @@ export async function startPlainSender(script: string, urls: readonly string[], 
 
 /**
  * One round: a fresh relay and a fresh plain sender (started in turn, one or the other
- * first), a warm-up, then one window measuring both at once. Fresh pairs each round, because
- * where the two 60 Hz clocks fall against each other changes what both cost (two processes
- * waking together share the cores and the gateways' process): identical relays side by side
- * differed by 10-15% by that alone. The median over rounds takes that out.
+ * first), the plain sender's clock `plainPhaseMs` after the relay's, a warm-up, then one
+ * window measuring both at once.
  */
 async function cpuRound(
   cli: CliCommand,
@@ -85,17 +96,18 @@ async function cpuRound(
   plainScript: string,
   urls: readonly string[],
   plan: { warmupMs: number; windowMs: number; relayNodeArgs?: string[]; plainNodeArgs?: string[] },
-  plainFirst: boolean,
+  order: { plainFirst: boolean; plainPhaseMs: number },
   index: number,
 ) {
+  const { plainFirst, plainPhaseMs } = order;
   const plainSession = `bench-plain-${urls.length}-${index}-${process.pid}`;
   let plain: PlainSender | null = null;
   let relay: RelayProcess | null = null;
   try {
-    if (plainFirst) plain = await startPlainSender(plainScript, urls, plainSession, SAMPLE_RATE, plan.plainNodeArgs);
+    if (plainFirst) plain = await startPlainSender(plainScript, urls, plainSession, SAMPLE_RATE, plan.plainNodeArgs, plainPhaseMs);
     relay = await RelayProcess.start(cli, { backends: urls, nodeArgs: plan.relayNodeArgs });
     await relay.waitConnected();
-    if (!plainFirst) plain = await startPlainSender(plainScript, urls, plainSession, SAMPLE_RATE, plan.plainNodeArgs);
+    if (!plainFirst) plain = await startPlainSender(plainScript, urls, plainSession, SAMPLE_RATE, plan.plainNodeArgs, plainPhaseMs);
     const relaySession = (await relay.health()).sessionId as string;
     await sleep(plan.warmupMs);
     const relayPid = relay.pid;
@@ -120,6 +132,16 @@ async function cpuRound(
 }
 
 const SAMPLE_RATE = 0.05;
+/** The synthetic source's controls period at its default 60 Hz, the relay's and the plain sender's. */
+const TICK_MS = 1000 / 60;
+
+/**
+ * Round r's order: the phase alternates every round (in step, half a period apart) and who
+ * starts first every two, so that every pairing comes round as the rounds go on.
+ */
+export function roundOrder(r: number): { plainFirst: boolean; plainPhaseMs: number } {
+  return { plainFirst: Math.floor(r / 2) % 2 === 1, plainPhaseMs: r % 2 === 0 ? 0 : TICK_MS / 2 };
+}
 
 export async function measureCpu(
   cli: CliCommand,
@@ -134,7 +156,8 @@ export async function measureCpu(
   let seconds = 0;
   const delivery = { relayProduced: 0, relayLost: 0, relayDropped: 0 };
   for (let r = 0; r < plan.rounds; r++) {
-    const x = await cpuRound(cli, child, plainScript, urls, plan, r % 2 === 1, r);
+    const order = roundOrder(r);
+    const x = await cpuRound(cli, child, plainScript, urls, plan, order, r);
     const rl = latencyStats(x.relayLatency);
     const pl = latencyStats(x.plainLatency);
     pooled.relay.push(...x.relayLatency);
@@ -147,6 +170,7 @@ export async function measureCpu(
       delivery.relayDropped += t.counters.dropped;
     }
     const round_: CpuRound = {
+      plainPhaseMs: round(order.plainPhaseMs, 2),
       relayCpuMs: round(x.rc.cpuMs, 1),
       plainCpuMs: round(x.pc.cpuMs, 1),
       wallMs: Math.round(x.rc.wallMs),
@@ -157,7 +181,7 @@ export async function measureCpu(
     };
     rounds.push(round_);
     log(
-      `    round ${r + 1} (${r % 2 === 1 ? 'plain sender' : 'relay'} started first): relay ${pctOf(x.rc.cpuMs, x.rc.wallMs)}, plain ${pctOf(x.pc.cpuMs, x.pc.wallMs)} of a core: ${round_.ratio}x; latency p99 relay ${rl.p99} ms, plain ${pl.p99} ms (${round_.latencySamples} frames each)`,
+      `    round ${r + 1} (${order.plainFirst ? 'plain sender' : 'relay'} started first; plain sender's clock ${order.plainPhaseMs === 0 ? 'in step with' : `${order.plainPhaseMs.toFixed(1)} ms after`} the relay's): relay ${pctOf(x.rc.cpuMs, x.rc.wallMs)}, plain ${pctOf(x.pc.cpuMs, x.pc.wallMs)} of a core: ${round_.ratio}x; latency p99 relay ${rl.p99} ms, plain ${pl.p99} ms (${round_.latencySamples} frames each)`,
     );
   }
   const wall = rounds.reduce((a, x) => a + x.wallMs, 0);

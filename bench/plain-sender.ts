@@ -13,6 +13,7 @@ interface Args {
   urls: string[];
   sessionId: string;
   sampleRate: number;
+  phaseMs?: number;
 }
 
 const args = JSON.parse(process.argv[2] ?? '{}') as Args;
@@ -20,7 +21,7 @@ const args = JSON.parse(process.argv[2] ?? '{}') as Args;
 async function main(): Promise<void> {
   const clients = await Promise.all(args.urls.map(openClient));
   for (const c of clients) c.on('error', () => {});
-  const source = new SyntheticSource({ sessionId: args.sessionId });
+  const source = new SyntheticSource({ sessionId: args.sessionId, phaseMs: args.phaseMs });
   const { sessionId, meta, tickStrides } = source.session;
   const hello = JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, agent: 'plain-sender/1', sessionId, streams: source.streams, meta, tickStrides });
   for (const c of clients) c.send(hello);

@@ -9,6 +9,11 @@ export interface SyntheticOptions {
   baselineHz?: number;
   /** Fixed session id (tests); a fresh one per run otherwise. */
   sessionId?: string;
+  /**
+   * Where in its period each tick falls, in ms after the wall clock's tick grid (default 0).
+   * The bench sets its plain sender's ticks in step with the relay's, or half a period apart.
+   */
+  phaseMs?: number;
 }
 
 // Corner list of the made-up circuit: where braking starts (fraction of the lap), how hard,
@@ -24,6 +29,18 @@ const LAP_LENGTH_M = 4300;
 const TOP_SPEED = 82;
 const GEAR_TOP_SPEEDS = [0, 22, 33, 44, 55, 66, 75, 90];
 
+/**
+ * When the current period began, on a grid of `periodMs` steps counted from the Unix epoch
+ * and shifted by `phaseMs`: every synthetic source on a machine, in any process, then ticks
+ * on the same instants (timers allowing). Where two processes' 60 Hz clocks fall against
+ * each other changes what each costs on a shared machine (the one that wakes after the
+ * longer idle gap pays more), so the bench must choose that, not leave it to start-up time.
+ */
+export function gridStart(nowMs: number, timeOriginMs: number, periodMs: number, phaseMs: number): number {
+  const intoPeriod = (((timeOriginMs + nowMs - phaseMs) % periodMs) + periodMs) % periodMs;
+  return nowMs - intoPeriod;
+}
+
 export class SyntheticSource implements TelemetrySource {
   readonly kind = 'synthetic';
   readonly streams = ['controls', 'baseline'] as const;
@@ -36,6 +53,7 @@ export class SyntheticSource implements TelemetrySource {
   private readonly baselineHz: number;
   private readonly baselineStride: number;
   private startedAt = 0;
+  private readonly phaseMs: number;
   private tick = 0;
   private lap = 1;
   private lapPct = 0;
@@ -47,6 +65,8 @@ export class SyntheticSource implements TelemetrySource {
     this.controlsHz = options.controlsHz ?? 60;
     this.baselineHz = options.baselineHz ?? 4;
     this.baselineStride = Math.max(1, Math.round(this.controlsHz / this.baselineHz));
+    this.phaseMs = options.phaseMs ?? 0;
+    if (!Number.isFinite(this.phaseMs)) throw new Error(`synthetic source: phaseMs must be a finite number of ms, got ${options.phaseMs}`);
     const id = options.sessionId ?? `synthetic-${randomBytes(6).toString('hex')}`;
     this.sessionValue = {
       sessionId: id,
@@ -71,7 +91,7 @@ export class SyntheticSource implements TelemetrySource {
     this.sink = sink;
     sink.session(this.sessionValue);
     this.setState('live');
-    this.startedAt = performance.now();
+    this.startedAt = gridStart(performance.now(), performance.timeOrigin, 1000 / this.controlsHz, this.phaseMs);
     this.schedule();
   }
 
