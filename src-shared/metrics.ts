@@ -16,9 +16,25 @@ export function percentileOfSorted(sorted: ArrayLike<number>, p: number): number
   return sorted[rank] ?? null;
 }
 
-/** The most recent N latency samples, in a fixed ring: constant memory however long a session runs. */
+/** p50 and p95 of unsorted samples, from one sorted copy (a typed array's numeric sort, no comparator calls). */
+export function latencySummary(samples: readonly number[]): LatencySummary {
+  return summaryOfSorted(Float64Array.from(samples).sort());
+}
+
+function summaryOfSorted(sorted: ArrayLike<number>): LatencySummary {
+  return { p50: round(percentileOfSorted(sorted, 50)), p95: round(percentileOfSorted(sorted, 95)), samples: sorted.length };
+}
+
+/**
+ * The most recent N latency samples, in a fixed ring: constant memory however long a session
+ * runs. Beside the ring it keeps the same samples sorted, one insertion and one removal per
+ * sample, so a summary is two lookups: the relay asks for one per target every second, and a
+ * sort of the whole window each time, on a cold cache at 60 Hz, cost more than the few acks a
+ * second that change it.
+ */
 export class SampleWindow {
   private readonly ring: number[] = [];
+  private readonly sorted: number[] = [];
   private next = 0;
   /** The last summary, until a sample comes or goes: the relay reads it several times a second. */
   private summaryCache: LatencySummary | null = null;
@@ -27,8 +43,14 @@ export class SampleWindow {
   constructor(readonly capacity = 512) {}
 
   add(value: number): void {
-    if (this.ring.length < this.capacity) this.ring.push(value);
-    else this.ring[this.next] = value;
+    if (this.ring.length < this.capacity) {
+      this.ring.push(value);
+    } else {
+      const evicted = this.ring[this.next] as number;
+      this.ring[this.next] = value;
+      this.sorted.splice(firstAtLeast(this.sorted, evicted), 1);
+    }
+    this.sorted.splice(firstAtLeast(this.sorted, value), 0, value);
     this.next = (this.next + 1) % this.capacity;
     this.total++;
     this.summaryCache = null;
@@ -42,20 +64,36 @@ export class SampleWindow {
     return this.ring.length;
   }
 
-  /** p50 and p95 from one sorted copy (a typed array's numeric sort, no comparator calls). */
   summary(): LatencySummary {
-    if (this.summaryCache === null) {
-      const sorted = Float64Array.from(this.ring).sort();
-      this.summaryCache = { p50: round(percentileOfSorted(sorted, 50)), p95: round(percentileOfSorted(sorted, 95)), samples: this.ring.length };
-    }
+    this.summaryCache ??= summaryOfSorted(this.sorted);
     return { ...this.summaryCache };
   }
 
   clear(): void {
     this.ring.length = 0;
+    this.sorted.length = 0;
     this.next = 0;
     this.summaryCache = null;
   }
+}
+
+/**
+ * Index of the first element not below `value` in an ascending array. NaN sorts nowhere, so
+ * it is kept at the end, where a typed array's sort puts it too.
+ */
+function firstAtLeast(sorted: readonly number[], value: number): number {
+  if (Number.isNaN(value)) {
+    const i = sorted.findIndex((x) => Number.isNaN(x));
+    return i === -1 ? sorted.length : i;
+  }
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((sorted[mid] as number) < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 export interface LatencySummary {

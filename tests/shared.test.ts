@@ -1,7 +1,8 @@
 // Unit tests of the shared contracts: protocol validation, ack sampling, metric math, the queue.
 import { describe, expect, it } from 'vitest';
 import { parseGatewayMessage, parseRelayMessage, shouldAck, MAX_MESSAGE_BYTES } from '../src-shared/protocol';
-import { classifyHealth, computeDrift, percentile, SampleWindow } from '../src-shared/metrics';
+import { classifyHealth, computeDrift, latencySummary, percentile, SampleWindow } from '../src-shared/metrics';
+import { mulberry32 } from './helpers/random';
 import { isAllowedHost } from '../src-shared/host-check';
 import { FrameQueue, type OutgoingFrame } from '../src-main/relay/queue';
 import { FrameBuilder } from '../src-main/relay/frame-builder';
@@ -105,6 +106,26 @@ describe('metrics', () => {
     for (let i = 1; i <= 1000; i++) w.add(i);
     expect(w.size).toBe(10);
     expect(w.summary()).toEqual({ p50: 995, p95: 1000, samples: 10 });
+  });
+
+  it('summarises its window as a fresh sort of the samples in it would, as samples come and go', () => {
+    const random = mulberry32(12);
+    for (const capacity of [1, 2, 7, 512]) {
+      const w = new SampleWindow(capacity);
+      const all: number[] = [];
+      for (let i = 0; i < 3 * capacity + 50; i++) {
+        // Repeats and ties on purpose: an evicted sample must take out one copy of its value.
+        const v = random() < 0.3 ? Math.floor(random() * 5) : Math.round(random() * 1e4) / 10;
+        w.add(v);
+        all.push(v);
+        const kept = all.slice(-capacity);
+        expect([...w.values()].sort((a, b) => a - b)).toEqual([...kept].sort((a, b) => a - b));
+        expect(w.summary()).toEqual(latencySummary(kept));
+      }
+      expect(w.summary().p95).toBe(percentile(all.slice(-capacity), 95) === null ? null : Math.round((percentile(all.slice(-capacity), 95) as number) * 10) / 10);
+      w.clear();
+      expect(w.summary()).toEqual({ p50: null, p95: null, samples: 0 });
+    }
   });
 
   it('classifies health with the spec table, with a reason for each metric out of bounds', () => {

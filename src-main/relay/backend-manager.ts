@@ -3,7 +3,7 @@
 import { deliveryProblem, type Settings } from '../../src-shared/settings';
 import type { HealthResponse, ParityResponse, ParityVerdict, StreamCounts, TargetView, TargetsResponse } from '../../src-shared/debug-api';
 import { KILL_SWITCH_MESSAGE, NO_DELIVERY_MESSAGE } from '../../src-shared/debug-api';
-import { SampleWindow, classifyHealth, computeDrift, round, worst, type HealthStatus, type HealthVerdict } from '../../src-shared/metrics';
+import { classifyHealth, latencySummary, computeDrift, round, worst, type HealthStatus, type HealthVerdict } from '../../src-shared/metrics';
 import type { LatencyHistory, LatencyPoint } from '../../src-shared/bridge';
 import { DEFAULT_TUNING, Target, type Activity, type FinishResult, type SessionHello, type TargetEvent, type TargetTuning } from './target';
 import type { OutgoingFrame } from './queue';
@@ -30,6 +30,8 @@ export interface ManagerOptions {
 }
 
 const DROP_WINDOW_MS = 60_000;
+/** The parity view's latency: at most this many of the targets' most recent ack samples together. */
+const PARITY_LATENCY_SAMPLES = 4096;
 /** The sampler's period: one point a second for the latency history, and the loss window's steps. */
 const SAMPLE_PERIOD_MS = 1_000;
 /** The parity verdict needs every active target to have confirmed a delivery this recently. */
@@ -256,7 +258,6 @@ export class BackendManager implements ReportManager {
 
   parityView(sessionId: string | null): ParityResponse {
     const drift = this.drift();
-    const all = new SampleWindow(4096);
     const now = Date.now();
     const active = this.activeIndexes();
     const perTarget = this.targets.map((t, i) => {
@@ -267,7 +268,8 @@ export class BackendManager implements ReportManager {
         confirming: confirming(t, now),
       };
     });
-    for (const t of this.targets) for (const v of t.latencySamples()) all.add(v);
+    // Every target's window together, the most recent 4096 as the window of that size kept them.
+    const latencies = this.targets.flatMap((t) => t.latencySamples()).slice(-PARITY_LATENCY_SAMPLES);
     const maxDrift = Math.max(0, ...active.map((i) => drift[i] ?? 0));
     const verdict = this.parityVerdict(active, perTarget, maxDrift);
     this.noteParity(verdict.status === 'healthy' && active.length >= 2, now);
@@ -279,7 +281,7 @@ export class BackendManager implements ReportManager {
       totalDelivered: sumOf(perTarget, (t) => t.delivered),
       totalInFlight: sumOf(perTarget, (t) => t.inFlight),
       totalLost: sumOf(perTarget, (t) => t.lost),
-      ackLatency: all.summary(),
+      ackLatency: latencySummary(latencies),
       perTarget,
       sessionId,
       driftPct: round(maxDrift, 3) ?? 0,
