@@ -139,7 +139,7 @@ const TICK_MS = 1000 / 60;
  * Round r's order: the phase alternates every round (in step, half a period apart) and who
  * starts first every two, so that every pairing comes round as the rounds go on.
  */
-export function roundOrder(r: number): { plainFirst: boolean; plainPhaseMs: number } {
+function roundOrder(r: number): { plainFirst: boolean; plainPhaseMs: number } {
   return { plainFirst: Math.floor(r / 2) % 2 === 1, plainPhaseMs: r % 2 === 0 ? 0 : TICK_MS / 2 };
 }
 

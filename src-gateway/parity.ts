@@ -16,6 +16,7 @@
 //   connection is forgotten first, and when every session has one, a new one is refused.
 import type { GatewayParity, StreamParity } from '../src-shared/gateway-api';
 import { GAP_REASONS, MAX_SEQ_ADVANCE, type Frame, type GapReason } from '../src-shared/protocol';
+import { firstAtLeast } from '../src-shared/metrics';
 
 export type { GatewayParity, StreamParity };
 
@@ -289,14 +290,7 @@ export class StreamRecord {
     const L = this.holeLo;
     const H = this.holeHi;
     // First hole ending at or above lo.
-    let a = 0;
-    let b = L.length;
-    while (a < b) {
-      const mid = (a + b) >>> 1;
-      if ((H[mid] as number) < lo) a = mid + 1;
-      else b = mid;
-    }
-    let i = a;
+    let i = firstAtLeast(H, lo);
     if (i >= L.length) return 0;
     const firstLo = L[i] as number;
     const firstHi = H[i] as number;

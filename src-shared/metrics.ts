@@ -78,10 +78,11 @@ export class SampleWindow {
 }
 
 /**
- * Index of the first element not below `value` in an ascending array. NaN sorts nowhere, so
- * it is kept at the end, where a typed array's sort puts it too.
+ * Index of the first element not below `value` in an ascending array (a lower bound): the
+ * latency window here, the gateway's holes in src-gateway/parity.ts. NaN sorts nowhere, so it
+ * is kept at the end, where a typed array's sort puts it too.
  */
-function firstAtLeast(sorted: readonly number[], value: number): number {
+export function firstAtLeast(sorted: readonly number[], value: number): number {
   if (Number.isNaN(value)) {
     const i = sorted.findIndex((x) => Number.isNaN(x));
     return i === -1 ? sorted.length : i;
