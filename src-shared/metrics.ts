@@ -36,8 +36,6 @@ export class SampleWindow {
   private readonly ring: number[] = [];
   private readonly sorted: number[] = [];
   private next = 0;
-  /** The last summary, until a sample comes or goes: the relay reads it several times a second. */
-  private summaryCache: LatencySummary | null = null;
   total = 0;
 
   constructor(readonly capacity = 512) {}
@@ -53,7 +51,6 @@ export class SampleWindow {
     this.sorted.splice(firstAtLeast(this.sorted, value), 0, value);
     this.next = (this.next + 1) % this.capacity;
     this.total++;
-    this.summaryCache = null;
   }
 
   values(): readonly number[] {
@@ -65,15 +62,13 @@ export class SampleWindow {
   }
 
   summary(): LatencySummary {
-    this.summaryCache ??= summaryOfSorted(this.sorted);
-    return { ...this.summaryCache };
+    return summaryOfSorted(this.sorted);
   }
 
   clear(): void {
     this.ring.length = 0;
     this.sorted.length = 0;
     this.next = 0;
-    this.summaryCache = null;
   }
 }
 
